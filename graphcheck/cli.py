@@ -1,0 +1,119 @@
+"""The command line: ``graphcheck [check] PATH...``, ``explain``, ``rules``, ``rule``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from graphcheck import __version__
+from graphcheck.findings import Severity
+
+SEVERITIES = [str(s) for s in Severity]
+
+
+class DefaultGroup(click.Group):
+    """A group that treats ``graphcheck PATH`` as ``graphcheck check PATH``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Insert ``check`` when the first argument is not a command or a group option."""
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="graphcheck")
+def main() -> None:
+    """Check saved Keras and ONNX models without running them."""
+
+
+def _paths(paths: Sequence[str]) -> list[Path]:
+    """Return the command-line paths as Paths, in the order given."""
+    return [Path(p) for p in paths]
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Write to ``--output`` or stdout."""
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def _check_all(paths: Sequence[str]) -> list[Any]:
+    """Analyse each path in order."""
+    from graphcheck.engine import check_path
+
+    return [check_path(path, display) for path, display in zip(_paths(paths), paths)]
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", default="text", show_default=True,
+              help="Output format (text, json, or any registered reporter).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True,
+              help="Exit 1 when a finding is at least this severe.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
+          exit_zero: bool) -> None:
+    """Check model files for shape, weight and design problems."""
+    from graphcheck.reporters import RenderOptions, reporters
+
+    known = reporters()
+    if fmt not in known:
+        raise click.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(sorted(known))}",
+                                 param_hint="--format")
+    results = _check_all(paths)
+    color = output is None and fmt == "text" and sys.stdout.isatty()
+    _emit(known[fmt].render(results, RenderOptions(color=color, version=__version__)), output)
+    threshold = Severity[fail_on.upper()]
+    failed = any(f.severity >= threshold for r in results for f in r.findings)
+    sys.exit(1 if failed and not exit_zero else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here.")
+def explain(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
+    from graphcheck.reporters.explain import render_json, render_text
+
+    results = _check_all(paths)
+    _emit(render_json(results) if fmt == "json" else render_text(results), output)
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def list_rules(fmt: str) -> None:
+    """List every rule with its code, name, severity and summary."""
+    from graphcheck.rules.registry import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": str(r.severity),
+                                "confidence": str(r.confidence), "summary": r.summary}
+                               for r in rules], indent=2))
+        return
+    for r in rules:
+        click.echo(f"{r.code}  {r.name:<28} {r.severity!s:<8} {r.summary}")
+
+
+@main.command("rule")
+@click.argument("key")
+def show_rule(key: str) -> None:
+    """Print one rule's documentation (by code or name)."""
+    from graphcheck.rules.registry import find_rule
+
+    rule = find_rule(key)
+    if rule is None:
+        raise click.BadParameter(f"no rule {key!r}; `graphcheck rules` lists them",
+                                 param_hint="KEY")
+    click.echo(rule.documentation(), nl=False)

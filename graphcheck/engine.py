@@ -1,0 +1,118 @@
+"""The pipeline: load -> infer shapes -> run rules -> findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from graphcheck.findings import Finding, LoadError, Problem
+from graphcheck.graph import Model
+from graphcheck.loaders import Loader, read_head, sniff_bytes
+from graphcheck.rules import Context, Rule
+from graphcheck.rules.registry import all_rules, find_rule
+from graphcheck.shapes.propagate import Inference, infer
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Which rules run and with what options (filled from the CLI and configuration)."""
+
+    enabled: frozenset[str] | None = None  # rule names; None means all
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class FileResult:
+    """Everything graphcheck learnt about one file."""
+
+    path: str
+    findings: list[Finding]
+    model: Model | None = None
+    inference: Inference | None = None
+
+
+@cache
+def loaders() -> tuple[Loader, ...]:
+    """Return the loaders registered in the ``graphcheck.loaders`` entry point group."""
+    found = []
+    for point in sorted(entry_points(group="graphcheck.loaders"), key=lambda p: p.name):
+        found.append(point.load())
+    return tuple(found)
+
+
+def _import_shape_functions() -> None:
+    """Register the built-in shape functions (kept out of module import for fast --help)."""
+    import graphcheck.shapes.keras  # noqa: F401
+
+
+def load(path: Path) -> Model:
+    """Pick a loader by content and load the file, or raise LoadError saying what it is."""
+    if not path.exists():
+        raise LoadError("no such file or directory")
+    head = read_head(path)
+    sniffed = sniff_bytes(head)
+    if sniffed.kind == "lfs":
+        raise LoadError("this is a Git LFS pointer, not the model: run `git lfs pull`",
+                        rule="lfs-pointer")
+    for loader in loaders():
+        if loader.sniff(path, head):
+            return loader.load(path)
+    raise LoadError(f"{path.name} is {sniffed.description}, not a Keras or ONNX model")
+
+
+def finding(path: str, problem: Problem) -> Finding:
+    """Turn a stage's problem into a finding with the rule's code and severity."""
+    rule = find_rule(problem.rule)
+    assert rule is not None, f"problem names unknown rule {problem.rule}"
+    return Finding(path=path, code=rule.code, rule=rule.name, severity=rule.severity,
+                   node=problem.node, message=problem.message, confidence=rule.confidence)
+
+
+def check_path(path: Path, display: str, settings: Settings = Settings()) -> FileResult:
+    """Analyse one file; every failure becomes a finding, never an exception."""
+    _import_shape_functions()
+    try:
+        model = load(path)
+    except LoadError as error:
+        problem = Problem(rule=error.rule, node=None, message=str(error))
+        return FileResult(path=display, findings=[finding(display, problem)])
+    except Exception as error:
+        problem = Problem(rule="internal-error", node=None,
+                          message=f"loading failed: {type(error).__name__}: {error}")
+        return FileResult(path=display, findings=[finding(display, problem)])
+    return analyse(model, display, settings)
+
+
+def analyse(model: Model, display: str, settings: Settings = Settings()) -> FileResult:
+    """Infer shapes and run the enabled rules over a loaded model."""
+    _import_shape_functions()
+    inference = infer(model)
+    findings = run_rules(model, inference, display, settings)
+    return FileResult(path=display, findings=findings, model=model, inference=inference)
+
+
+def run_rules(model: Model, inference: Inference, display: str,
+              settings: Settings) -> list[Finding]:
+    """Run each enabled rule; an exception inside one becomes an internal-error finding."""
+    findings: list[Finding] = []
+    for rule in enabled_rules(settings):
+        ctx = Context(model=model, inference=inference, options=settings.options.get(rule.name, {}))
+        try:
+            findings += [Finding(path=display, code=rule.code, rule=rule.name,
+                                 severity=rule.severity, node=hit.node, message=hit.message,
+                                 confidence=rule.confidence) for hit in rule().check(ctx)]
+        except Exception as error:
+            problem = Problem(rule="internal-error", node=None,
+                              message=f"rule {rule.code} {rule.name} failed: "
+                                      f"{type(error).__name__}: {error}")
+            findings.append(finding(display, problem))
+    return sorted(findings, key=lambda f: (f.node or "", f.code, f.message))
+
+
+def enabled_rules(settings: Settings) -> Iterable[type[Rule]]:
+    """Return the rules that settings enable, in code order."""
+    return [r for r in all_rules() if settings.enabled is None or r.name in settings.enabled]

@@ -1,0 +1,254 @@
+"""Turn a Keras model config (Keras 3 or Keras 2 form) into a ModelGraph, without Keras."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from graphcheck.findings import LoadError
+from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
+
+MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+
+
+class WeightSource(Protocol):
+    """Finds the stored weights of a layer; each file format has its own."""
+
+    match: Literal["path", "order"]
+
+    def container(self, name: str, class_name: str) -> WeightSource:
+        """Return the source for the layers of a nested model."""
+
+    def weights(self, name: str, class_name: str) -> tuple[StoredWeight, ...] | None:
+        """Return the stored weights of the next layer (None when the file has none)."""
+
+
+class NoWeights:
+    """The weight source of an architecture-only file."""
+
+    match: Literal["path", "order"] = "path"
+
+    def container(self, name: str, class_name: str) -> WeightSource:
+        """Return itself: nested models have no weights either."""
+        return self
+
+    def weights(self, name: str, class_name: str) -> tuple[StoredWeight, ...] | None:
+        """Return None: nothing is stored."""
+        return None
+
+
+@dataclass(kw_only=True)
+class _Builder:
+    """Accumulates one ModelGraph's nodes and edges."""
+
+    source: WeightSource
+    where: str
+    graph: Any = field(default_factory=new_graph)
+
+    def add(self, layer: Layer) -> None:
+        """Add a layer node; a repeated name is a broken file."""
+        if layer.name in self.graph:
+            raise LoadError(f"{self.where}: two layers are named {layer.name!r}")
+        self.graph.add_node(layer.name, layer=layer)
+
+    def connect(self, src: TensorRef, dst: str, *, call: int, slot: int, arg: str,
+                declared: Shape | None) -> None:
+        """Add an edge for one tensor flowing into one call of ``dst``."""
+        if src.layer not in self.graph:
+            raise LoadError(f"{self.where}: layer {dst!r} takes input from unknown layer "
+                            f"{src.layer!r}")
+        self.graph.add_edge(src.layer, dst, src_call=src.call, src_tensor=src.tensor,
+                            dst_call=call, slot=slot, arg=arg, declared=declared)
+
+
+def obj(value: object, where: str) -> Mapping[str, Any]:
+    """Return ``value`` as a JSON object or raise a LoadError that says where."""
+    if not isinstance(value, Mapping):
+        raise LoadError(f"{where} is {type(value).__name__}, expected an object")
+    return value
+
+
+def seq(value: object, where: str) -> list[Any]:
+    """Return ``value`` as a JSON array or raise a LoadError that says where."""
+    if not isinstance(value, list):
+        raise LoadError(f"{where} is {type(value).__name__}, expected a list")
+    return value
+
+
+def shape_of(value: object, where: str) -> Shape:
+    """Validate a JSON shape: a list of ints (>= 0) and nulls."""
+    items = seq(value, where)
+    for dim in items:
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
+            raise LoadError(f"{where} has dimension {dim!r}")
+    return tuple(items)
+
+
+def untuple(value: Any) -> Any:
+    """Replace tf_keras's ``{"class_name": "__tuple__", "items": [...]}`` with plain lists."""
+    if isinstance(value, list):
+        return [untuple(v) for v in value]
+    if isinstance(value, Mapping):
+        if value.get("class_name") == "__tuple__" and isinstance(value.get("items"), list):
+            return untuple(value["items"])
+        return {k: untuple(v) for k, v in value.items()}
+    return value
+
+
+def build_model(entry: Mapping[str, Any], source: WeightSource, where: str) -> ModelGraph:
+    """Build the graph of a Sequential or Functional model config entry."""
+    class_name = entry.get("class_name")
+    config = obj(entry.get("config"), f"{where}.config")
+    layers = seq(config.get("layers"), f"{where}.config.layers")
+    name = str(config.get("name", class_name))
+    if class_name == "Sequential" or "input_layers" not in config:
+        return _sequential(entry, config, layers, source, where, name)
+    return _functional(config, layers, source, where, name)
+
+
+def make_layer(entry: Mapping[str, Any], source: WeightSource, where: str,
+               name: str | None = None) -> Layer:
+    """Build one Layer, recursing into nested models and attaching stored weights."""
+    class_name = entry.get("class_name")
+    if not isinstance(class_name, str):
+        raise LoadError(f"{where}.class_name is {class_name!r}")
+    config = obj(entry.get("config"), f"{where}.config")
+    name = name or str(entry.get("name") or config.get("name") or class_name)
+    declared = _declared_input(entry, where)
+    if class_name in MODEL_CLASSES:
+        sub = build_model(entry, source.container(name, class_name), where)
+        return Layer(name=name, type=class_name, config=config, module=_module(entry),
+                     subgraph=sub, declared_input=declared)
+    return Layer(name=name, type=class_name, config=config, module=_module(entry),
+                 weights=source.weights(name, class_name), weights_match=source.match,
+                 declared_input=declared)
+
+
+def _module(entry: Mapping[str, Any]) -> str | None:
+    """Return the module a layer class lives in, as the file claims it (never imported)."""
+    module = entry.get("module")
+    registered = entry.get("registered_name")
+    return str(registered or module) if (module or registered) else None
+
+
+def _declared_input(entry: Mapping[str, Any], where: str) -> tuple[Shape, ...] | None:
+    """Return ``build_config.input_shape`` as a tuple of shapes, if the file records one."""
+    build = entry.get("build_config")
+    if not isinstance(build, Mapping) or build.get("input_shape") is None:
+        return None
+    raw = build["input_shape"]
+    if isinstance(raw, list) and raw and all(isinstance(s, list) for s in raw):
+        return tuple(shape_of(s, f"{where}.build_config.input_shape") for s in raw)
+    if isinstance(raw, Mapping):
+        return None
+    return (shape_of(raw, f"{where}.build_config.input_shape"),)
+
+
+def _sequential(entry: Mapping[str, Any], config: Mapping[str, Any], layers: list[Any],
+                source: WeightSource, where: str, name: str) -> ModelGraph:
+    """Chain the layers of a Sequential model, adding an InputLayer node when the file has none."""
+    builder = _Builder(source=source, where=where)
+    entries = [obj(e, f"{where}.config.layers[{i}]") for i, e in enumerate(layers)]
+    if entries and entries[0].get("class_name") == "InputLayer":
+        first = make_layer(entries[0], NoWeights(), f"{where}.config.layers[0]")
+        entries = entries[1:]
+        offset = 1
+    else:
+        first = Layer(name="input", type="InputLayer",
+                      config={"batch_shape": list(_sequential_input(entry, config, entries))})
+        offset = 0
+    builder.add(first)
+    previous = first.name
+    for index, item in enumerate(entries):
+        layer = make_layer(item, source, f"{where}.config.layers[{index + offset}]")
+        builder.add(layer)
+        builder.connect(TensorRef(layer=previous), layer.name, call=0, slot=0, arg="inputs",
+                        declared=None)
+        previous = layer.name
+    return ModelGraph(graph=builder.graph, inputs=(TensorRef(layer=first.name),),
+                      outputs=(TensorRef(layer=previous),), name=name)
+
+
+def _sequential_input(entry: Mapping[str, Any], config: Mapping[str, Any],
+                      entries: list[Mapping[str, Any]]) -> Shape:
+    """Find the input shape of a Sequential model saved without an InputLayer entry."""
+    first_config = entries[0].get("config", {}) if entries else {}
+    for candidate in (
+        first_config.get("batch_input_shape") if isinstance(first_config, Mapping) else None,
+        config.get("build_input_shape"),
+        (entry.get("build_config") or {}).get("input_shape"),
+        (entries[0].get("build_config") or {}).get("input_shape") if entries else None,
+    ):
+        if isinstance(candidate, list) and candidate and not isinstance(candidate[0], list):
+            return shape_of(candidate, "Sequential input shape")
+    raise LoadError("the Sequential model records no input shape (it was never built)")
+
+
+def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSource, where: str,
+                name: str) -> ModelGraph:
+    """Build a Functional model: nodes first, then edges from every layer's inbound_nodes."""
+    builder = _Builder(source=source, where=where)
+    entries = [obj(e, f"{where}.config.layers[{i}]") for i, e in enumerate(layers)]
+    built = [make_layer(e, source, f"{where}.config.layers[{i}]") for i, e in enumerate(entries)]
+    for layer in built:
+        builder.add(layer)
+    for index, (entry, layer) in enumerate(zip(entries, built)):
+        inbound = seq(entry.get("inbound_nodes", []), f"{where}.config.layers[{index}].inbound_nodes")
+        for call, node in enumerate(inbound):
+            for slot, (arg, ref, declared) in enumerate(_node_tensors(node)):
+                builder.connect(ref, layer.name, call=call, slot=slot, arg=arg, declared=declared)
+    return ModelGraph(graph=builder.graph, inputs=tuple(_refs(config.get("input_layers"))),
+                      outputs=tuple(_refs(config.get("output_layers"))), name=name)
+
+
+def _refs(value: object) -> Iterator[TensorRef]:
+    """Read ``input_layers``/``output_layers``: one [name, node, tensor] triple or a list of them."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        yield _ref(value, "output_layers")
+        return
+    for item in seq(value, "input_layers/output_layers"):
+        yield from _refs(item)
+
+
+def _ref(triple: object, where: str) -> TensorRef:
+    """Read a [layer, node_index, tensor_index] triple."""
+    items = seq(triple, where)
+    if len(items) < 3 or not isinstance(items[0], str) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in items[1:3]):
+        raise LoadError(f"{where}: {triple!r} is not [layer, node_index, tensor_index]")
+    return TensorRef(layer=items[0], call=items[1], tensor=items[2])
+
+
+Tensor = tuple[str, TensorRef, "Shape | None"]
+
+
+def _node_tensors(node: object) -> list[Tensor]:
+    """Return (arg, source, declared shape) for each tensor in one inbound node, in order."""
+    if isinstance(node, Mapping):
+        tensors = list(_keras3_tensors(node.get("args", []), "inputs"))
+        for key, value in obj(node.get("kwargs", {}), "inbound node kwargs").items():
+            tensors += list(_keras3_tensors(value, key))
+        return tensors
+    # Keras 2: [[layer, node, tensor, kwargs], ...]; initial_state is folded into this list.
+    return [("inputs", _ref(item, "inbound_nodes"), None) for item in seq(node, "inbound_nodes")]
+
+
+def _keras3_tensors(value: object, arg: str) -> Iterator[Tensor]:
+    """Yield every ``__keras_tensor__`` nested in a Keras 3 call argument."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _keras3_tensors(item, arg)
+    elif isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__":
+        tensor = obj(value.get("config"), "__keras_tensor__.config")
+        declared = shape_of(tensor["shape"], "__keras_tensor__ shape") if "shape" in tensor else None
+        yield arg, _ref(tensor.get("keras_history"), "keras_history"), declared
+
+
+def walk_layers(model: ModelGraph, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+    """Yield (qualified name, layer) for every layer, nested models included."""
+    for layer in model.layers():
+        yield prefix + layer.name, layer
+        if layer.subgraph is not None:
+            yield from walk_layers(layer.subgraph, f"{prefix}{layer.name}/")
+

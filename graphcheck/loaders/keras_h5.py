@@ -1,0 +1,58 @@
+"""Legacy Keras ``.h5``/``.hdf5`` files, written by Keras 3 or by tf_keras (Keras 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from graphcheck.findings import LoadError
+from graphcheck.graph import Model
+from graphcheck.loaders import sniff_bytes
+from graphcheck.loaders.h5_weights import LegacyWeights, open_h5
+from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
+from graphcheck.loaders.keras_zip import parse_json
+
+
+class KerasH5Loader:
+    """Reads ``model_config`` from the root attributes and weight shapes from ``/model_weights``."""
+
+    name = "h5"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """Accept an HDF5 file (by magic bytes, whatever its suffix)."""
+        return sniff_bytes(head).kind == "hdf5"
+
+    def load(self, path: Path) -> Model:
+        """Read config and weight shapes; weight values are never read."""
+        with open_h5(str(path), path.name) as h5:
+            raw = h5.attrs.get("model_config")
+            if raw is None:
+                raise LoadError(_no_config_message(h5))
+            config = parse_json(raw if isinstance(raw, bytes) else str(raw).encode(),
+                                "model_config")
+            group = h5.get("model_weights")
+            source: WeightSource = NoWeights() if group is None else LegacyWeights(group)
+            root = build_model(config, source, "model_config")
+            return Model(path=str(path), format="h5", root=root, metadata=_metadata(h5),
+                         has_weights=group is not None)
+
+
+def _no_config_message(h5: Any) -> str:
+    """Explain an HDF5 file without a model config: weights-only files are the usual cause."""
+    if "layer_names" in h5.attrs or "layers" in h5:
+        return ("the HDF5 file holds weights only (save_weights), no model_config: "
+                "there is no architecture to check")
+    return "the HDF5 file has no model_config attribute: it is not a Keras model"
+
+
+def _metadata(h5: Any) -> dict[str, Any]:
+    """Return writer facts from the root attributes."""
+    meta = {}
+    for key in ("keras_version", "backend"):
+        value = h5.attrs.get(key)
+        if value is not None:
+            meta[key] = value.decode() if isinstance(value, bytes) else str(value)
+    return meta
+
+
+LOADER = KerasH5Loader()

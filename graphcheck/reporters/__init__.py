@@ -1,0 +1,34 @@
+"""Reporters: pure functions from results to text, registered as ``graphcheck.reporters``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from graphcheck.engine import FileResult
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderOptions:
+    """What a reporter may need besides the results."""
+
+    color: bool = False
+    version: str = ""
+
+
+class Reporter(Protocol):
+    """Turns the results of a check run into one document."""
+
+    name: str
+
+    def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
+        """Return the whole output."""
+
+
+@cache
+def reporters() -> dict[str, Reporter]:
+    """Return the registered reporters by format name."""
+    return {point.name: point.load() for point in entry_points(group="graphcheck.reporters")}

@@ -1,0 +1,32 @@
+"""The machine format: one JSON object with every finding (the documented contract)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from graphcheck.engine import FileResult
+from graphcheck.findings import Finding
+from graphcheck.reporters import RenderOptions
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """Return the contract's keys for one finding, plus confidence."""
+    return {"path": finding.path, "code": finding.code, "rule": finding.rule,
+            "severity": str(finding.severity), "node": finding.node,
+            "message": finding.message, "confidence": str(finding.confidence)}
+
+
+class JsonReporter:
+    """``{"version", "findings": [...]}``."""
+
+    name = "json"
+
+    def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
+        """Return the JSON document."""
+        findings = [finding_dict(f) for r in results for f in r.findings]
+        return json.dumps({"version": options.version, "findings": findings}, indent=2) + "\n"
+
+
+REPORTER = JsonReporter()

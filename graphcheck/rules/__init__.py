@@ -1,0 +1,82 @@
+"""Rules: each a small class with its code, name, documentation and its own test cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from graphcheck.findings import Confidence, Severity
+from graphcheck.graph import Model
+from graphcheck.shapes.propagate import Inference
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hit:
+    """What a rule reports: where and what; the engine adds path, code and severity."""
+
+    node: str | None
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What every rule sees: the model, the inferred shapes and the rule's options."""
+
+    model: Model
+    inference: Inference
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """A rule's own example: a model config (plus stored weight shapes) and where it must fire."""
+
+    model: Mapping[str, Any]
+    weights: Mapping[str, Mapping[str, tuple[int, ...]]] | None = None
+    nodes: tuple[str, ...] = ()
+    contains: str = ""
+
+
+class Rule:
+    """Base class of every rule; subclasses set the class attributes and ``check``."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    confidence: ClassVar[Confidence] = Confidence.HIGH
+    summary: ClassVar[str]
+    template: ClassVar[str]
+    what: ClassVar[str]
+    why: ClassVar[str]
+    example: ClassVar[str]
+    fix: ClassVar[str]
+    options: ClassVar[Mapping[str, Any]] = {}
+    # "analysis": the file could not be (fully) analysed, rather than a defect in the model.
+    category: ClassVar[str] = "finding"
+    VALID: ClassVar[tuple[Case, ...]] = ()
+    INVALID: ClassVar[tuple[Case, ...]] = ()
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Yield the rule's hits for one model."""
+        raise NotImplementedError
+
+    @classmethod
+    def documentation(cls) -> str:
+        """Return the rule's documentation in ruff's shape, as ``graphcheck rule`` prints it."""
+        return (f"# {cls.name} ({cls.code})\n\n"
+                f"Default severity: {cls.severity}. Confidence: {cls.confidence}.\n\n"
+                f"## What it does\n{cls.what.strip()}\n\n"
+                f"## Why is this bad?\n{cls.why.strip()}\n\n"
+                f"## Example\n{cls.example.strip()}\n\n"
+                f"## How to fix\n{cls.fix.strip()}\n")
+
+
+class ProblemRule(Rule):
+    """A rule whose hits are problems raised while loading or propagating shapes."""
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Re-emit the inference problems that carry this rule's name."""
+        for problem in ctx.inference.problems:
+            if problem.rule == self.name:
+                yield Hit(node=problem.node, message=problem.message)

@@ -1,0 +1,61 @@
+"""Shape propagation: one shape function per layer class or operator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from graphcheck.graph import Dim, Layer, Shape
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One call of a layer: the shapes it received, positional and by keyword."""
+
+    layer: Layer
+    inputs: tuple[Shape, ...]
+    kwargs: Mapping[str, tuple[Shape, ...]] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Mapping[str, object]:
+        """Return the layer's config, for brevity in shape functions."""
+        return self.layer.config
+
+    def single(self) -> Shape:
+        """Return the only positional input; shape functions of one-input layers use this."""
+        return self.inputs[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightSpec:
+    """A weight the config implies: its logical name, where Keras 3 stores it, and its shape."""
+
+    name: str
+    path: str
+    shape: tuple[Dim, ...]
+    formula: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerShapes:
+    """What a shape function returns: output shapes and the weights the layer must hold."""
+
+    outputs: tuple[Shape | None, ...]
+    weights: tuple[WeightSpec, ...] = ()
+
+
+ShapeFn = Callable[[Call], LayerShapes]
+
+# Filled by the modules under shapes/keras and shapes/onnx through ``register``.
+SHAPE_FUNCTIONS: dict[tuple[str, str], ShapeFn] = {}
+
+
+def register(framework: str, *types: str) -> Callable[[ShapeFn], ShapeFn]:
+    """Register a shape function for one or more layer classes (or ONNX op types)."""
+
+    def decorate(fn: ShapeFn) -> ShapeFn:
+        for type_ in types:
+            SHAPE_FUNCTIONS[(framework, type_)] = fn
+        return fn
+
+    return decorate

@@ -1,0 +1,85 @@
+"""Arithmetic on dimensions that may be unknown (None) or symbolic (str)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from graphcheck.findings import ShapeError
+from graphcheck.graph import Dim, Shape, format_shape
+
+
+def known(dim: Dim) -> int | None:
+    """Return the dimension if it is a static int, else None."""
+    return dim if isinstance(dim, int) else None
+
+
+def mul(*dims: Dim) -> Dim:
+    """Multiply dimensions; unknown if any factor is."""
+    total = 1
+    for dim in dims:
+        if not isinstance(dim, int):
+            return None
+        total *= dim
+    return total
+
+
+def add(*dims: Dim) -> Dim:
+    """Add dimensions; unknown if any term is."""
+    total = 0
+    for dim in dims:
+        if not isinstance(dim, int):
+            return None
+        total += dim
+    return total
+
+
+def product(dims: Iterable[Dim]) -> Dim:
+    """Multiply an iterable of dimensions."""
+    return mul(*dims)
+
+
+def require_rank(shape: Shape, ranks: Iterable[int], what: str) -> None:
+    """Raise input-rank-mismatch unless ``shape`` has one of ``ranks``, with Keras's wording."""
+    allowed = tuple(ranks)
+    if len(shape) in allowed:
+        return
+    expected = " or ".join(str(r) for r in allowed)
+    message = (
+        f"{what} expects input of rank {expected} (ndim={expected}), "
+        f"found ndim={len(shape)}: {format_shape(shape)}"
+    )
+    if len(shape) == max(allowed) + 1:
+        message += "; did the batch size go into input_shape? Keras adds the batch dimension itself"
+    raise ShapeError("input-rank-mismatch", message)
+
+
+def merge_dim(a: Dim, b: Dim) -> Dim:
+    """Combine two dims that must agree, keeping the more specific one."""
+    return b if a is None else a
+
+
+def conv_length(size: Dim, kernel: int, stride: int, padding: str, dilation: int = 1) -> Dim:
+    """Return the output length of a convolution or pooling window along one axis."""
+    if not isinstance(size, int):
+        return None
+    if padding == "same":
+        return -(-size // stride)
+    span = dilation * (kernel - 1) + 1
+    return max((size - span) // stride + 1, 0) if padding in ("valid", "causal") else None
+
+
+def as_tuple(value: object, rank: int) -> tuple[int, ...]:
+    """Normalise a Keras int-or-tuple argument (kernel_size, strides) to ``rank`` ints."""
+    if isinstance(value, int):
+        return (value,) * rank
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    raise ShapeError("unreadable-model", f"expected an int or {rank} ints, got {value!r}")
+
+
+def positive_int(config: Mapping[str, object], key: str) -> int:
+    """Read a config value that must be a positive int (units, filters), or raise a finding."""
+    value = config.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ShapeError("unreadable-model", f"config {key} is {value!r}, not a positive integer")
+    return value

@@ -1,0 +1,52 @@
+"""Shape functions for the basic Keras layers: InputLayer, Dense, and shape-preserving layers."""
+
+from __future__ import annotations
+
+from graphcheck.findings import ShapeError
+from graphcheck.graph import Shape
+from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
+from graphcheck.shapes.dims import positive_int
+
+
+def batch_shape(config: object) -> Shape:
+    """Return an InputLayer's full shape from Keras 3 ``batch_shape`` or Keras 2 ``batch_input_shape``."""
+    if not isinstance(config, dict):
+        raise ShapeError("unreadable-model", "InputLayer config is not an object")
+    shape = config.get("batch_shape", config.get("batch_input_shape"))
+    if not isinstance(shape, list) or not all(d is None or isinstance(d, int) for d in shape):
+        raise ShapeError("unreadable-model", f"InputLayer batch_shape is {shape!r}")
+    return tuple(shape)
+
+
+@register("keras", "InputLayer")
+def input_layer(call: Call) -> LayerShapes:
+    """InputLayer: its declared batch shape, or the shape fed to a nested model's input."""
+    if call.inputs:
+        return LayerShapes(outputs=(call.single(),))
+    return LayerShapes(outputs=(batch_shape(dict(call.config)),))
+
+
+@register("keras", "Dense")
+def dense(call: Call) -> LayerShapes:
+    """Dense acts on the last axis only: (..., F) -> (..., units); a 3-D input stays 3-D."""
+    shape = call.single()
+    if len(shape) < 2:
+        raise ShapeError("input-rank-mismatch",
+                         f"Dense expects at least rank 2 (batch, features), found {len(shape)}")
+    units = positive_int(call.config, "units")
+    features = shape[-1]
+    weights = [WeightSpec(name="kernel", path="vars/0", shape=(features, units),
+                          formula=f"(features, units) = ({features}, {units})")]
+    if call.config.get("use_bias", True):
+        weights.append(WeightSpec(name="bias", path="vars/1", shape=(units,),
+                                  formula=f"(units,) = ({units},)"))
+    return LayerShapes(outputs=((*shape[:-1], units),), weights=tuple(weights))
+
+
+@register("keras", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+          "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation", "Masking",
+          "ActivityRegularization", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+          "ThresholdedReLU", "Identity")
+def identity(call: Call) -> LayerShapes:
+    """Layers that keep the shape of their input."""
+    return LayerShapes(outputs=(call.single(),))

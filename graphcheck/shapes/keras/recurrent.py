@@ -1,0 +1,247 @@
+"""Shape functions for recurrent layers: LSTM, GRU, SimpleRNN, RNN, Bidirectional, ConvLSTM."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from graphcheck.findings import ShapeError
+from graphcheck.graph import Dim, Layer, Shape, format_shape, snake_case
+from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
+from graphcheck.shapes.dims import as_tuple, conv_length, positive_int, require_rank
+
+# Gates per cell type: the "4" in LSTM's 4*units.
+GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellInfo:
+    """A recurrent cell as the config describes it."""
+
+    kind: str  # "LSTM", "GRU" or "SimpleRNN"
+    units: int
+    config: Mapping[str, Any]
+
+    @property
+    def gates(self) -> int:
+        """Return the number of gate blocks the kernels hold."""
+        return GATES[self.kind]
+
+
+def cell_weights(cell: CellInfo, features: Dim, path: str, prefix: str = "") -> list[WeightSpec]:
+    """Return kernel, recurrent_kernel and bias specs of one cell fed ``features`` per step."""
+    units, gates = cell.units, cell.gates
+    width, value = (f"{gates}*units", f"{gates}*{units}") if gates > 1 else ("units", str(units))
+    specs = [
+        WeightSpec(name=prefix + "kernel", path=f"{path}/vars/0", shape=(features, gates * units),
+                   formula=f"(features, {width}) = ({features}, {value})"),
+        WeightSpec(name=prefix + "recurrent_kernel", path=f"{path}/vars/1",
+                   shape=(units, gates * units), formula=f"(units, {width}) = ({units}, {value})"),
+    ]
+    if cell.config.get("use_bias", True):
+        specs.append(_bias(cell, f"{path}/vars/2", prefix))
+    return specs
+
+
+def _bias(cell: CellInfo, path: str, prefix: str) -> WeightSpec:
+    """Return the bias spec; GRU with reset_after keeps separate input and recurrent biases."""
+    units, gates = cell.units, cell.gates
+    if cell.kind == "GRU" and cell.config.get("reset_after", True):
+        return WeightSpec(name=prefix + "bias", path=path, shape=(2, gates * units),
+                          formula=f"(2, 3*units) = (2, 3*{units}): input and recurrent biases "
+                                  "(reset_after=True)")
+    width, value = (f"{gates}*units", f"{gates}*{units}") if gates > 1 else ("units", str(units))
+    return WeightSpec(name=prefix + "bias", path=path, shape=(gates * units,),
+                      formula=f"({width},) = ({value},)")
+
+
+def cell_from(entry: object) -> CellInfo:
+    """Read an ``LSTMCell``/``GRUCell``/``SimpleRNNCell`` (or layer) config entry."""
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
+        raise ShapeError("unsupported-layer", f"cannot read recurrent cell {entry!r}")
+    kind = str(entry.get("class_name", "")).removesuffix("Cell")
+    if kind not in GATES:
+        raise ShapeError("unsupported-layer", f"no shape function for cell {kind!r}")
+    return CellInfo(kind=kind, units=positive_int(entry["config"], "units"), config=entry["config"])
+
+
+def sequence_dims(call: Call) -> tuple[Dim, Dim, Dim]:
+    """Return (batch, timesteps, features) of a recurrent layer's input, honouring time_major."""
+    shape = call.single()
+    require_rank(shape, (3,), call.layer.type)
+    if call.config.get("time_major"):
+        return shape[1], shape[0], shape[2]
+    return shape[0], shape[1], shape[2]
+
+
+def recurrent_outputs(call: Call, units: Dim, states: int, batch: Dim, steps: Dim) -> list[Shape]:
+    """Return output (and state) shapes from return_sequences / return_state / time_major."""
+    if call.config.get("return_sequences"):
+        seq: Shape = (steps, batch, units) if call.config.get("time_major") else (batch, steps, units)
+        outputs = [seq]
+    else:
+        outputs = [(batch, units)]
+    if call.config.get("return_state"):
+        outputs += [(batch, units)] * states
+    return outputs
+
+
+def check_initial_state(call: Call, units: list[int], batch: Dim) -> None:
+    """Raise initial-state-mismatch when initial_state tensors are not (batch, units)."""
+    given = call.kwargs.get("initial_state", ()) or call.inputs[1:]
+    for index, (shape, want) in enumerate(zip(given, units)):
+        if len(shape) != 2 or (isinstance(shape[-1], int) and shape[-1] != want):
+            raise ShapeError("initial-state-mismatch",
+                             f"initial_state[{index}] is {format_shape(shape)}, but the layer has "
+                             f"units={want}, so every state must be {format_shape((batch, want))}")
+
+
+@register("keras", "LSTM", "GRU", "SimpleRNN")
+def rnn_layer(call: Call) -> LayerShapes:
+    """LSTM/GRU/SimpleRNN: (B, T, F) -> (B, U) or (B, T, U), plus states; weights never see T."""
+    cell = CellInfo(kind=call.layer.type, units=positive_int(call.config, "units"),
+                    config=call.config)
+    batch, steps, features = sequence_dims(call)
+    check_initial_state(call, [cell.units] * STATES[cell.kind], batch)
+    outputs = recurrent_outputs(call, cell.units, STATES[cell.kind], batch, steps)
+    return LayerShapes(outputs=tuple(outputs), weights=tuple(cell_weights(cell, features, "cell")))
+
+
+def stacked_cells(config: Mapping[str, Any]) -> list[CellInfo]:
+    """Return the cells of an ``RNN`` layer: one cell, a list, or StackedRNNCells."""
+    cell = config.get("cell")
+    if isinstance(cell, list):
+        return [cell_from(c) for c in cell]
+    if isinstance(cell, Mapping) and cell.get("class_name") == "StackedRNNCells":
+        return [cell_from(c) for c in cell.get("config", {}).get("cells", [])]
+    return [cell_from(cell)]
+
+
+@register("keras", "RNN")
+def generic_rnn(call: Call) -> LayerShapes:
+    """RNN(cell or [cells]): each cell feeds the next; output size is the last cell's units."""
+    cells = stacked_cells(call.config)
+    stacked = isinstance(call.config.get("cell"), list) or _is_stacked(call.config)
+    batch, steps, features = sequence_dims(call)
+    weights: list[WeightSpec] = []
+    seen: dict[str, int] = {}
+    feed = features
+    for index, cell in enumerate(cells):
+        path, prefix = "cell", ""
+        if stacked:
+            group = snake_case(cell.kind + "Cell")
+            path = f"cell/cells/{group}" + (f"_{seen[group]}" if seen.get(group) else "")
+            seen[group] = seen.get(group, 0) + 1
+            prefix = f"cells[{index}]/"
+        weights += cell_weights(cell, feed, path, prefix)
+        feed = cell.units
+    outputs = recurrent_outputs(call, cells[-1].units, 0, batch, steps)
+    if call.config.get("return_state"):
+        outputs += [(batch, c.units) for c in cells for _ in range(STATES[c.kind])]
+    return LayerShapes(outputs=tuple(outputs), weights=tuple(weights))
+
+
+def _is_stacked(config: Mapping[str, Any]) -> bool:
+    """Return True when the RNN's cell is a StackedRNNCells wrapper."""
+    cell = config.get("cell")
+    return isinstance(cell, Mapping) and cell.get("class_name") == "StackedRNNCells"
+
+
+def inner_layer(entry: object, name: str) -> Layer:
+    """Build a Layer from a wrapper's nested layer config (Bidirectional, TimeDistributed)."""
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
+        raise ShapeError("unreadable-model", f"wrapped layer config is {entry!r}")
+    return Layer(name=str(entry["config"].get("name", name)), type=str(entry.get("class_name")),
+                 config=entry["config"])
+
+
+def run_inner(layer: Layer, call: Call) -> LayerShapes:
+    """Run the shape function of a wrapped layer on the wrapper's inputs."""
+    from graphcheck.shapes import SHAPE_FUNCTIONS
+
+    fn = SHAPE_FUNCTIONS.get(("keras", layer.type))
+    if fn is None:
+        raise ShapeError("unsupported-layer", f"no shape function for wrapped {layer.type!r}")
+    return fn(replace(call, layer=layer, kwargs={}))
+
+
+def _prefixed(specs: tuple[WeightSpec, ...], path: str, name: str) -> list[WeightSpec]:
+    """Move a wrapped layer's weight specs under the wrapper's group."""
+    return [replace(s, path=f"{path}/{s.path}", name=f"{name}/{s.name}") for s in specs]
+
+
+@register("keras", "Bidirectional")
+def bidirectional(call: Call) -> LayerShapes:
+    """Bidirectional: two recurrent layers whose outputs are merged (concat, sum, mul, ave, None)."""
+    forward = inner_layer(call.config.get("layer"), "forward")
+    backward_entry = call.config.get("backward_layer") or call.config.get("layer")
+    backward = inner_layer(backward_entry, "backward")
+    fwd, bwd = run_inner(forward, call), run_inner(backward, call)
+    if fwd.outputs[0] is None or bwd.outputs[0] is None:
+        return LayerShapes(outputs=(None,))
+    mode = call.config.get("merge_mode", "concat")
+    merged = _merge(fwd.outputs[0], bwd.outputs[0], mode)
+    states = list(fwd.outputs[1:]) + list(bwd.outputs[1:])
+    weights = _prefixed(fwd.weights, "forward_layer", "forward") + _prefixed(
+        bwd.weights, "backward_layer", "backward")
+    return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights))
+
+
+def _merge(fwd: Shape, bwd: Shape, mode: object) -> list[Shape]:
+    """Combine the two directions' outputs by merge_mode."""
+    if mode is None:
+        return [fwd, bwd]
+    if mode == "concat":
+        last = fwd[-1] + bwd[-1] if isinstance(fwd[-1], int) and isinstance(bwd[-1], int) else None
+        return [(*fwd[:-1], last)]
+    if mode in ("sum", "mul", "ave"):
+        if fwd[-1] != bwd[-1]:
+            raise ShapeError("input-dim-mismatch",
+                             f"merge_mode={mode!r} needs both directions to have the same units, "
+                             f"got forward {fwd[-1]} and backward {bwd[-1]}")
+        return [fwd]
+    raise ShapeError("unreadable-model", f"unknown merge_mode {mode!r}")
+
+
+@register("keras", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+def conv_lstm(call: Call) -> LayerShapes:
+    """ConvLSTM{1,2,3}D: (B, T, *spatial, C) -> (B, [T,] *spatial', filters); 4 gates."""
+    rank = int(call.layer.type[-2])
+    shape = call.single()
+    require_rank(shape, (rank + 3,), call.layer.type)
+    filters = positive_int(call.config, "filters")
+    kernel = as_tuple(call.config.get("kernel_size"), rank)
+    strides = as_tuple(call.config.get("strides", 1), rank)
+    dilation = as_tuple(call.config.get("dilation_rate", 1), rank)
+    padding = str(call.config.get("padding", "valid"))
+    channels_first = call.config.get("data_format") == "channels_first"
+    spatial = shape[3:] if channels_first else shape[2:-1]
+    channels = shape[2] if channels_first else shape[-1]
+    out_spatial = tuple(conv_length(n, k, s, padding, d)
+                        for n, k, s, d in zip(spatial, kernel, strides, dilation))
+    step: Shape = (filters, *out_spatial) if channels_first else (*out_spatial, filters)
+    batch, steps = shape[0], shape[1]
+    outputs: list[Shape] = [(batch, steps, *step)] if call.config.get("return_sequences") else [
+        (batch, *step)]
+    if call.config.get("return_state"):
+        outputs += [(batch, *step)] * 2
+    return LayerShapes(outputs=tuple(outputs), weights=_conv_lstm_weights(
+        kernel, channels, filters, bool(call.config.get("use_bias", True))))
+
+
+def _conv_lstm_weights(kernel: tuple[int, ...], channels: Dim, filters: int,
+                       use_bias: bool) -> tuple[WeightSpec, ...]:
+    """Return ConvLSTM kernel, recurrent kernel and bias specs."""
+    specs = [
+        WeightSpec(name="kernel", path="cell/vars/0", shape=(*kernel, channels, 4 * filters),
+                   formula=f"kernel_size + (channels, 4*filters) = {kernel} + ({channels}, 4*{filters})"),
+        WeightSpec(name="recurrent_kernel", path="cell/vars/1",
+                   shape=(*kernel, filters, 4 * filters),
+                   formula=f"kernel_size + (filters, 4*filters) = {kernel} + ({filters}, 4*{filters})"),
+    ]
+    if use_bias:
+        specs.append(WeightSpec(name="bias", path="cell/vars/2", shape=(4 * filters,),
+                                formula=f"(4*filters,) = (4*{filters},)"))
+    return tuple(specs)

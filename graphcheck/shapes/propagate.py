@@ -1,0 +1,192 @@
+"""Walk a model graph in topological order and run each layer's shape function."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from graphcheck.findings import Problem, ShapeError
+from graphcheck.graph import Layer, Model, ModelGraph, Shape, format_shape
+from graphcheck.shapes import SHAPE_FUNCTIONS, Call, LayerShapes, WeightSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallResult:
+    """The shapes one call of a layer received and produced."""
+
+    inputs: tuple[Shape | None, ...]
+    kwargs: Mapping[str, tuple[Shape | None, ...]]
+    outputs: tuple[Shape | None, ...]
+
+
+@dataclass(kw_only=True)
+class NodeResult:
+    """Everything inference learnt about one layer (qualified name for nested models)."""
+
+    layer: Layer
+    calls: list[CallResult] = field(default_factory=list)
+    weights: tuple[WeightSpec, ...] | None = None
+    inputs: tuple[str, ...] = ()
+
+    def outputs(self) -> tuple[Shape | None, ...]:
+        """Return the first call's output shapes (the ones a summary shows)."""
+        return self.calls[0].outputs if self.calls else ()
+
+
+@dataclass(kw_only=True)
+class Inference:
+    """The result of shape propagation over a whole model."""
+
+    nodes: dict[str, NodeResult] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    outputs: list[tuple[str, Shape | None]] = field(default_factory=list)
+
+
+def infer(model: Model) -> Inference:
+    """Propagate shapes through the model and collect problems on the way."""
+    result = Inference()
+    values = _propagate(model.root, {}, "", model.framework, result)
+    for ref in model.root.outputs:
+        result.outputs.append((ref.layer, values.get((ref.layer, ref.call, ref.tensor))))
+    return result
+
+
+TensorKey = tuple[str, int, int]
+
+
+def _propagate(
+    sub: ModelGraph,
+    feeds: Mapping[str, Shape],
+    prefix: str,
+    framework: str,
+    result: Inference,
+) -> dict[TensorKey, Shape | None]:
+    """Run shape functions over ``sub``; ``feeds`` overrides the shapes of its input layers."""
+    values: dict[TensorKey, Shape | None] = {}
+    try:
+        order = list(nx.topological_sort(sub.graph))
+    except nx.NetworkXUnfeasible:
+        result.problems.append(Problem(rule="unreadable-model", node=None,
+                                       message="the layer graph has a cycle"))
+        return values
+    for name in order:
+        layer = sub.layer(name)
+        node = result.nodes.setdefault(prefix + name, NodeResult(layer=layer))
+        node.inputs = tuple(sorted({prefix + src for src, _ in sub.graph.in_edges(name)}))
+        for call_index, call in enumerate(_calls(sub, name, values, feeds, result, prefix)):
+            shapes = _run_call(call, prefix + name, framework, result)
+            node.calls.append(CallResult(inputs=call.inputs, kwargs=call.kwargs,
+                                         outputs=shapes.outputs))
+            if node.weights is None and shapes.outputs and shapes.outputs[0] is not None:
+                node.weights = shapes.weights
+            for index, shape in enumerate(shapes.outputs):
+                values[(name, call_index, index)] = shape
+    return values
+
+
+def _calls(
+    sub: ModelGraph,
+    name: str,
+    values: Mapping[TensorKey, Shape | None],
+    feeds: Mapping[str, Shape],
+    result: Inference,
+    prefix: str,
+) -> list[Call]:
+    """Gather the input shapes of every call of layer ``name`` from its in-edges."""
+    layer = sub.layer(name)
+    if name in feeds:
+        return [Call(layer=layer, inputs=(feeds[name],))]
+    per_call: dict[int, list[tuple[str, int, Shape | None]]] = defaultdict(list)
+    for src, _, data in sub.graph.in_edges(name, data=True):
+        shape = values.get((src, data["src_call"], data["src_tensor"]))
+        _check_declared(shape, data.get("declared"), prefix + name, src, result)
+        per_call[data["dst_call"]].append((data["arg"], data["slot"], shape))
+    if not per_call:
+        return [Call(layer=layer, inputs=())]
+    return [_make_call(layer, per_call[c]) for c in sorted(per_call)]
+
+
+def _make_call(layer: Layer, edges: list[tuple[str, int, Shape | None]]) -> Call:
+    """Split one call's edges into positional inputs and keyword tensors."""
+    grouped: dict[str, list[tuple[int, Shape | None]]] = defaultdict(list)
+    for arg, slot, shape in edges:
+        grouped[arg].append((slot, shape))
+    ordered = {arg: tuple(s for _, s in sorted(items, key=lambda i: i[0]))
+               for arg, items in grouped.items()}
+    positional = ordered.pop("inputs", ())
+    return Call(layer=layer, inputs=positional, kwargs=ordered)  # type: ignore[arg-type]
+
+
+def _run_call(call: Call, qualified: str, framework: str, result: Inference) -> LayerShapes:
+    """Run the layer's shape function; unknown layers and errors give unknown outputs."""
+    layer = call.layer
+    if layer.subgraph is not None:
+        return _run_nested(call, qualified, framework, result)
+    fn = SHAPE_FUNCTIONS.get((framework, layer.type))
+    if fn is None:
+        result.problems.append(Problem(
+            rule="unsupported-layer", node=qualified,
+            message=f"no shape function for {layer.type!r}: its outputs are unknown downstream"))
+        return LayerShapes(outputs=(None,))
+    if any(shape is None for shape in call.inputs) or any(
+            s is None for group in call.kwargs.values() for s in group):
+        return LayerShapes(outputs=(None,))
+    return _guarded(fn, call, qualified, result)
+
+
+def _guarded(fn: Any, call: Call, qualified: str, result: Inference) -> LayerShapes:
+    """Call a shape function, turning ShapeError into a problem on the layer."""
+    try:
+        shapes: LayerShapes = fn(call)
+    except ShapeError as error:
+        result.problems.append(Problem(rule=error.rule, node=qualified, message=str(error)))
+        return LayerShapes(outputs=(None,))
+    _check_declared_input(call, qualified, result)
+    return shapes
+
+
+def _run_nested(call: Call, qualified: str, framework: str, result: Inference) -> LayerShapes:
+    """Propagate through a nested model, feeding the call's inputs to its input layers."""
+    sub = call.layer.subgraph
+    assert sub is not None
+    feeds = {ref.layer: shape for ref, shape in zip(sub.inputs, call.inputs) if shape is not None}
+    values = _propagate(sub, feeds, qualified + "/", framework, result)
+    outputs = tuple(values.get((r.layer, r.call, r.tensor)) for r in sub.outputs)
+    return LayerShapes(outputs=outputs)
+
+
+def _check_declared(
+    shape: Shape | None, declared: Shape | None, node: str, src: str, result: Inference
+) -> None:
+    """Report where the shape the file records for a tensor contradicts the propagated one."""
+    if shape is None or declared is None or compatible(shape, declared):
+        return
+    result.problems.append(Problem(
+        rule="declared-shape-mismatch", node=node,
+        message=f"the file records the tensor from {src!r} as {format_shape(declared)}, "
+                f"but propagating the config gives {format_shape(shape)}"))
+
+
+def _check_declared_input(call: Call, qualified: str, result: Inference) -> None:
+    """Hold the call's input shapes against the layer's build_config input shape."""
+    declared = call.layer.declared_input
+    if declared is None or len(declared) != len(call.inputs):
+        return
+    for got, want in zip(call.inputs, declared):
+        if not compatible(got, want):
+            result.problems.append(Problem(
+                rule="declared-shape-mismatch", node=qualified,
+                message=f"build_config records input shape {format_shape(want)}, "
+                        f"but the layer receives {format_shape(got)}"))
+
+
+def compatible(a: Shape, b: Shape) -> bool:
+    """Return True when two shapes can describe the same tensor (unknown dims match anything)."""
+    if len(a) != len(b):
+        return False
+    return all(not (isinstance(x, int) and isinstance(y, int) and x != y) for x, y in zip(a, b))
+

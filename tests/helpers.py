@@ -1,0 +1,43 @@
+"""Shared test helpers: build models from rule cases without any file on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from graphcheck.engine import FileResult, Settings, analyse
+from graphcheck.graph import Model, StoredWeight
+from graphcheck.loaders.keras_config import WeightSource, build_model
+from graphcheck.rules import Case
+
+
+class DictWeights:
+    """A weight source from ``{layer name: {path: shape}}``, as a rule case writes it."""
+
+    match: Literal["path", "order"] = "path"
+
+    def __init__(self, table: Mapping[str, Mapping[str, tuple[int, ...]]] | None) -> None:
+        """Keep the table; None means the model has no weights at all."""
+        self.table = table
+
+    def container(self, name: str, class_name: str) -> WeightSource:
+        """Nested models share the same table (names are unique)."""
+        return self
+
+    def weights(self, name: str, class_name: str) -> tuple[StoredWeight, ...] | None:
+        """Return the layer's weights from the table."""
+        if self.table is None:
+            return None
+        return tuple(StoredWeight(key=k, shape=s) for k, s in self.table.get(name, {}).items())
+
+
+def model_of(case: Case) -> Model:
+    """Build the Model a rule case describes."""
+    root = build_model(case.model, DictWeights(case.weights), "case")
+    return Model(path="case.keras", format="keras", root=root, has_weights=case.weights is not None)
+
+
+def run_case(case: Case, rule_name: str | None = None) -> FileResult:
+    """Analyse a case, with only ``rule_name`` enabled when given."""
+    settings = Settings(enabled=frozenset({rule_name}) if rule_name else None)
+    return analyse(model_of(case), "case.keras", settings)
