@@ -3,35 +3,74 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
+from graphcheck.graph import Dim, Shape
 from graphcheck.rules import Case, Context, Hit, Rule
-from graphcheck.rules.cases import lstm, sequential
+from graphcheck.rules.cases import layer, lstm, sequential
+from graphcheck.shapes.propagate import NodeResult
 
 RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN"})
+GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecurrentLayer:
+    """One Keras recurrent layer (or one direction of a Bidirectional) and its first call."""
+
+    node: str
+    kind: str  # "LSTM", "GRU", "SimpleRNN" or "RNN" (a generic RNN over cells)
+    config: Mapping[str, Any]
+    direction: str | None  # "forward"/"backward" inside Bidirectional, else None
+    shape: Shape | None  # the first call's sequence input
+    result: NodeResult
+
+    def axis(self, name: str) -> Dim:
+        """Return the ``batch`` or ``steps`` dimension of the input, honouring time_major."""
+        if self.shape is None or len(self.shape) != 3:
+            return None
+        swap = bool(self.config.get("time_major"))
+        index = {"batch": 1 if swap else 0, "steps": 0 if swap else 1}[name]
+        return self.shape[index]
+
+
+def _directions(config: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Return the (direction, layer entry) pairs a Bidirectional config wraps."""
+    forward = config.get("layer")
+    backward = config.get("backward_layer") or forward
+    return [(d, e) for d, e in (("forward", forward), ("backward", backward))
+            if isinstance(e, Mapping) and isinstance(e.get("config"), Mapping)]
+
+
+def keras_recurrent(ctx: Context) -> Iterator[RecurrentLayer]:
+    """Yield every Keras recurrent layer, one entry per direction of a Bidirectional."""
+    if ctx.model.framework != "keras":
+        return
+    for name, node in ctx.inference.nodes.items():
+        layer = node.layer
+        entries: list[tuple[str | None, Mapping[str, Any]]] = (
+            [*_directions(layer.config)] if layer.type == "Bidirectional"
+            else [(None, {"class_name": layer.type, "config": layer.config})])
+        shape = node.calls[0].inputs[0] if node.calls and node.calls[0].inputs else None
+        for direction, entry in entries:
+            kind = str(entry.get("class_name"))
+            if kind in RECURRENT or kind == "RNN":
+                yield RecurrentLayer(node=name, kind=kind, config=entry["config"],
+                                     direction=direction, shape=shape, result=node)
 
 
 def recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, int | None]]:
     """Yield (node, type, units, timesteps, features) for each recurrent layer's first call."""
-    for name, node in ctx.inference.nodes.items():
-        layer = node.layer
-        configs = [layer.config]
-        if layer.type == "Bidirectional":
-            inner = layer.config.get("layer")
-            configs = [inner.get("config", {})] if isinstance(inner, dict) else []
-            kind = inner.get("class_name") if isinstance(inner, dict) else None
-        else:
-            kind = layer.type
-        if kind not in RECURRENT or not node.calls or not node.calls[0].inputs:
+    for use in keras_recurrent(ctx):
+        units = use.config.get("units")
+        if use.direction == "backward" or use.kind not in RECURRENT or not isinstance(units, int):
             continue
-        shape = node.calls[0].inputs[0]
-        units = configs[0].get("units") if configs else None
-        if shape is None or len(shape) != 3 or not isinstance(units, int):
+        if use.shape is None or len(use.shape) != 3:
             continue
-        steps = shape[0] if layer.config.get("time_major") else shape[1]
-        features = shape[2]
-        yield (name, str(kind), units, steps if isinstance(steps, int) else None,
+        steps, features = use.axis("steps"), use.shape[2]
+        yield (use.node, use.kind, units, steps if isinstance(steps, int) else None,
                features if isinstance(features, int) else None)
 
 
@@ -46,7 +85,10 @@ class UnitsEqualTimesteps(Rule):
     summary = "A recurrent layer's units equals its number of timesteps"
     template = "units={units} equals the number of timesteps T={T}; units is the hidden-state size"
     what = ("Warns when a recurrent layer's `units` equals the number of timesteps of its "
-            "input, the classic belief that an LSTM has one neuron per timestep.")
+            "input, the classic belief that an LSTM has one neuron per timestep. It stays "
+            "silent when units also equals the number of features (a square layer chosen for "
+            "another reason) and when units is below `min-units` (default 5), where small "
+            "numbers coincide by chance.")
     why = ("`units` is the size of the hidden state, the width of what the layer outputs at "
            "each step; the same cell runs over every timestep whatever `units` is. "
            "`LSTM(32, input_shape=(10, 64))` has 32 units run over 10 timesteps of 64 features, "
@@ -54,12 +96,18 @@ class UnitsEqualTimesteps(Rule):
            "model's capacity to the sequence length for no reason.")
     example = "`LSTM(10, input_shape=(10, 64))` chosen because the sequences have 10 steps."
     fix = ("Pick units as a capacity choice (try 32-256 and validate), independent of the "
-           "sequence length. Suppress this rule for the layer if the equality is deliberate.")
+           "sequence length. Suppress this rule for the layer if the equality is deliberate; "
+           "raise `min-units` in `[tool.graphcheck.rules.units-equal-timesteps]` to ignore "
+           "small layers.")
     VALID = (Case(model=sequential([None, 10, 64], lstm("lstm", 32))),
              Case(model=sequential([None, 10, 10], lstm("lstm", 10))),
-             Case(model=sequential([None, 3, 8], lstm("lstm", 3))))
+             Case(model=sequential([None, 3, 8], lstm("lstm", 3))),
+             Case(model=sequential([None, None, 64], lstm("lstm", 10))))
     INVALID = (Case(model=sequential([None, 10, 64], lstm("lstm", 10)), nodes=("lstm",),
-                    contains="T=10"),)
+                    contains="T=10"),
+               Case(model=sequential([None, 16, 8], layer(
+                   "Bidirectional", "bi", layer=lstm("fwd", 16))), nodes=("bi",),
+                    contains="units=16"))
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Warn where units == T, unless units also equals features or both are tiny."""
@@ -72,3 +120,56 @@ class UnitsEqualTimesteps(Rule):
                 f"the hidden state, not the number of steps: this {kind} runs one cell over all "
                 f"{steps} steps of {features} features and outputs {units} values per step; its "
                 "weights (and parameter count) do not depend on T. Choose units for capacity."))
+
+
+def steps_one_at_a_time(node: NodeResult) -> bool:
+    """Return True for a layer built to be fed one step per call (stateful or step decoder)."""
+    config = node.layer.config
+    call = node.calls[0] if node.calls else None
+    given_state = call is not None and (bool(call.kwargs.get("initial_state"))
+                                        or len(call.inputs) > 1)
+    return bool(config.get("stateful") or config.get("return_state")) or given_state
+
+
+class SingleTimestep(Rule):
+    """A recurrent layer that sees a single timestep."""
+
+    code = "GC302"
+    name = "single-timestep"
+    severity = Severity.WARNING
+    confidence = Confidence.HIGH
+    summary = "A recurrent layer receives sequences of one timestep: the recurrence never runs"
+    template = "T=1: {kind} sees one step of {features} features; recurrent_kernel {shape} is unused"
+    what = ("Warns when a recurrent layer's input has a static number of timesteps T = 1. "
+            "Stateful layers, layers given an `initial_state` and layers that return their "
+            "state are left alone: those are usually fed one step per call on purpose.")
+    why = ("With one timestep the cell runs once, from a zero state: the recurrent kernel only "
+           "ever multiplies zeros and the layer is an expensive Dense layer. It almost always "
+           "means the data was reshaped `(samples, features) -> (samples, 1, features)` to "
+           "satisfy the 3-D input requirement, so the model never sees time.")
+    example = ("`X = X.reshape((n, 1, 64))` then `LSTM(32, input_shape=(1, 64))`: 4,096 "
+               "recurrent parameters that never see a non-zero state.")
+    fix = ("Give the model real sequences: a window of past steps on axis 1, "
+           "`(samples, timesteps, features)`, e.g. built with "
+           "`keras.utils.timeseries_dataset_from_array`. If each sample really is one vector, "
+           "use Dense layers instead.")
+    VALID = (Case(model=sequential([None, 10, 64], lstm("lstm", 32))),
+             Case(model=sequential([4, 1, 64], lstm("lstm", 32, stateful=True))),
+             Case(model=sequential([None, None, 64], lstm("lstm", 32))))
+    INVALID = (Case(model=sequential([None, 1, 64], lstm("lstm", 32)), nodes=("lstm",),
+                    contains="(32, 128) = 4,096"),
+               Case(model=sequential([None, 1, 8], layer("GRU", "gru", units=4)), nodes=("gru",),
+                    contains="T=1"))
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Warn on each recurrent layer whose static T is 1."""
+        for name, kind, units, steps, features in recurrent_calls(ctx):
+            if steps != 1 or steps_one_at_a_time(ctx.inference.nodes[name]):
+                continue
+            gates = GATES.get(kind, 1)
+            yield Hit(node=name, message=(
+                f"T=1: this {kind} sees a single timestep of {features} features, so the "
+                f"recurrence never runs: its recurrent_kernel ({units}, {gates * units}) = "
+                f"{units * gates * units:,} parameters only multiply the zero initial state. "
+                "Was the data reshaped (samples, features) -> (samples, 1, features)? Feed "
+                "windows of several timesteps, or use Dense layers."))

@@ -1,0 +1,173 @@
+"""Performance and deployment rules (GC5xx): the model works, but slowly or only in one setting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from graphcheck.findings import Confidence, Severity
+from graphcheck.graph import format_shape
+from graphcheck.rules import Case, Context, Hit, Rule
+from graphcheck.rules.cases import layer, lstm, sequential
+from graphcheck.rules.recurrent import RecurrentLayer, keras_recurrent
+
+# What the fused cuDNN kernel accepts (keras/src/layers/rnn/lstm.py and gru.py docstrings).
+CUDNN_NEEDS: tuple[tuple[str, object, str], ...] = (
+    ("activation", "tanh", "activation={!r} (cuDNN needs 'tanh')"),
+    ("recurrent_activation", "sigmoid", "recurrent_activation={!r} (cuDNN needs 'sigmoid')"),
+    ("use_bias", True, "use_bias={!r} (cuDNN needs a bias)"),
+    ("unroll", False, "unroll={!r} (cuDNN runs the loop itself)"),
+)
+
+
+def _activation(value: object) -> object:
+    """Return an activation's name whether stored as a string or a serialised object."""
+    if isinstance(value, Mapping):
+        config = value.get("config")
+        return config if isinstance(config, str) else value.get("class_name")
+    return value
+
+
+def cudnn_blockers(use: RecurrentLayer) -> list[str]:
+    """Return the settings of one LSTM/GRU (or generic RNN) that rule out the cuDNN kernel."""
+    if use.kind == "RNN":
+        cell = use.config.get("cell")
+        kind = cell.get("class_name") if isinstance(cell, Mapping) else "cells"
+        return [f"a generic RNN({kind}) layer (only LSTM and GRU layers have the fused kernel)"]
+    if use.kind not in ("LSTM", "GRU"):
+        return []
+    config = use.config
+    found = [text.format(_activation(config.get(key, want)))
+             for key, want, text in CUDNN_NEEDS if _activation(config.get(key, want)) != want]
+    if (config.get("recurrent_dropout") or 0) > 0:
+        found.append(f"recurrent_dropout={config['recurrent_dropout']} (cuDNN needs 0)")
+    if use.kind == "GRU" and config.get("reset_after", True) is False:
+        found.append("reset_after=False (cuDNN implements reset_after=True)")
+    if config.get("use_cudnn") is False:
+        found.append("use_cudnn=False")
+    return found
+
+
+class CudnnIneligible(Rule):
+    """LSTM/GRU settings that rule out the fused cuDNN kernel."""
+
+    code = "GC501"
+    name = "cudnn-ineligible"
+    severity = Severity.NOTE
+    confidence = Confidence.HIGH
+    summary = "An LSTM/GRU setting disables the fused cuDNN GPU kernel"
+    template = "{kind} cannot use the fused cuDNN kernel: {settings}"
+    what = ("Notes LSTM and GRU layers whose config rules out the fused cuDNN kernel: "
+            "activation not tanh, recurrent_activation not sigmoid, recurrent_dropout > 0, "
+            "unroll=True, use_bias=False, GRU reset_after=False, use_cudnn=False; and generic "
+            "`RNN(LSTMCell(...))` layers, which never use it. It names each setting.")
+    why = ("On a GPU with the TensorFlow backend, Keras runs LSTM and GRU through one fused "
+           "cuDNN call only when every condition holds; otherwise it silently falls back to a "
+           "step-by-step loop that is typically several times slower to train and serve. "
+           "Nothing warns about the fallback.")
+    example = "`LSTM(64, activation='relu')` or `GRU(64, recurrent_dropout=0.2)`."
+    fix = ("Keep the defaults (tanh, sigmoid, use_bias=True, unroll=False, reset_after=True); "
+           "use `dropout` (on the inputs) instead of `recurrent_dropout`; use `LSTM(...)` "
+           "instead of `RNN(LSTMCell(...))`. Ignore this rule if the model never runs on a GPU.")
+    VALID = (Case(model=sequential([None, 10, 8], lstm("lstm", 16, dropout=0.2))),
+             Case(model=sequential([None, 10, 8], layer("SimpleRNN", "rnn", units=4,
+                                                        activation="relu"))))
+    INVALID = (Case(model=sequential([None, 10, 8], lstm("lstm", 16, activation="relu")),
+                    nodes=("lstm",), contains="activation='relu'"),
+               Case(model=sequential([None, 10, 8], layer("GRU", "gru", units=4, reset_after=False,
+                                                          recurrent_dropout=0.25)),
+                    nodes=("gru",), contains="recurrent_dropout=0.25"))
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Note each layer with the settings that block the fused kernel."""
+        per_node: dict[str, list[str]] = {}
+        kinds: dict[str, str] = {}
+        for use in keras_recurrent(ctx):
+            blockers = per_node.setdefault(use.node, [])
+            blockers += [b for b in cudnn_blockers(use) if b not in blockers]
+            kinds[use.node] = use.kind
+        for node, blockers in per_node.items():
+            if blockers:
+                yield Hit(node=node, message=(
+                    f"this {kinds[node]} cannot use the fused cuDNN kernel because of "
+                    f"{', '.join(blockers)}: on a GPU it falls back to a step-by-step loop, "
+                    "typically several times slower."))
+
+
+class UnrollLongSequence(Rule):
+    """unroll=True over a long or unknown number of timesteps."""
+
+    code = "GC502"
+    name = "unroll-long-sequence"
+    severity = Severity.WARNING
+    confidence = Confidence.MEDIUM
+    options: ClassVar[Mapping[str, Any]] = {"max-steps": 32}
+    summary = "unroll=True over a long or unknown sequence"
+    template = "unroll=True copies the cell T={T} times (more than max-steps={max})"
+    what = ("Warns when a recurrent layer has `unroll=True` and its number of timesteps is "
+            "unknown or larger than `max-steps` (default 32).")
+    why = ("Unrolling replaces the loop by T copies of the cell in the graph: graph size, "
+           "compile time and activation memory grow linearly with T, and Keras refuses to "
+           "unroll when T is unknown (\"Cannot unroll a RNN if the time dimension is "
+           "undefined\"). Keras documents unrolling as suitable for short sequences only; the "
+           "speed-up it buys (no loop overhead) matters for a handful of steps. The default "
+           "threshold of 32 is where the copies clearly outweigh that gain; set "
+           "`[tool.graphcheck.rules.unroll-long-sequence] max-steps` to change it.")
+    example = "`LSTM(32, unroll=True, input_shape=(500, 8))`: 500 copies of the cell."
+    fix = "Remove `unroll=True` (the default loop, and on GPUs the cuDNN kernel, handle long T)."
+    VALID = (Case(model=sequential([None, 8, 4], lstm("lstm", 16, unroll=True))),
+             Case(model=sequential([None, 100, 4], lstm("lstm", 16))))
+    INVALID = (Case(model=sequential([None, 100, 4], lstm("lstm", 16, unroll=True)),
+                    nodes=("lstm",), contains="T=100"),)
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Warn where an unrolled layer's T is unknown or above the threshold."""
+        limit = int(ctx.options.get("max-steps", self.options["max-steps"]))
+        seen: set[str] = set()
+        for use in keras_recurrent(ctx):
+            steps = use.axis("steps")
+            if use.node in seen or not use.config.get("unroll") or (
+                    isinstance(steps, int) and steps <= limit):
+                continue
+            seen.add(use.node)
+            size = (f"T={steps} times, more than max-steps={limit}" if isinstance(steps, int)
+                    else "an unknown number of times: Keras refuses to build it")
+            yield Hit(node=use.node, message=(
+                f"unroll=True copies this {use.kind}'s cell {size}; graph size, compile time "
+                "and memory grow with T. Remove unroll=True for long sequences."))
+
+
+class FixedBatchSize(Rule):
+    """A model input with a static batch size on a model that is not stateful."""
+
+    code = "GC503"
+    name = "fixed-batch-size"
+    severity = Severity.NOTE
+    confidence = Confidence.MEDIUM
+    summary = "A model input fixes the batch size although no layer is stateful"
+    template = "input {shape} fixes the batch size to {batch}"
+    what = ("Notes a model input whose batch dimension is a number rather than None, in a "
+            "model with no stateful layer (stateful layers need it).")
+    why = ("A fixed batch size is baked into the saved model and into every export of it "
+           "(SavedModel, ONNX, TFLite): serving one request at a time, or the last partial "
+           "batch of a dataset, fails with a shape error.")
+    example = "`Input(shape=(10, 3), batch_size=32)` or `batch_input_shape=(32, 10, 3)`."
+    fix = "Leave the batch size out: `Input(shape=(10, 3))`."
+    VALID = (Case(model=sequential([None, 10, 3], lstm("lstm", 8))),
+             Case(model=sequential([4, 10, 3], lstm("lstm", 8, stateful=True))))
+    INVALID = (Case(model=sequential([32, 10, 3], lstm("lstm", 8)), nodes=("input",),
+                    contains="32"),)
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Note the model's inputs with a static batch size, unless a layer is stateful."""
+        if ctx.model.framework != "keras" or any(
+                use.config.get("stateful") for use in keras_recurrent(ctx)):
+            return
+        for ref in ctx.model.root.inputs:
+            node = ctx.inference.nodes.get(ref.layer)
+            shape = node.outputs()[0] if node and node.outputs() else None
+            if shape and isinstance(shape[0], int):
+                yield Hit(node=ref.layer, message=(
+                    f"this input is {format_shape(shape)}: the batch size is fixed to "
+                    f"{shape[0]} and no layer is stateful. Serving any other batch size (one "
+                    "sample, a last partial batch) fails; leave the batch dimension as None."))
