@@ -2,4 +2,14 @@
 
 from __future__ import annotations
 
-from graphcheck.shapes.keras import core, recurrent  # noqa: F401
+from graphcheck.shapes.keras import (  # noqa: F401
+    attention,
+    conv,
+    core,
+    merging,
+    normalization,
+    pooling,
+    recurrent,
+    reshaping,
+    wrappers,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Shape
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
-from graphcheck.shapes.dims import positive_int
+from graphcheck.shapes.dims import positive_int, require_rank
 
 
 def batch_shape(config: object) -> Shape:
@@ -45,8 +45,32 @@ def dense(call: Call) -> LayerShapes:
 
 @register("keras", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
           "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation", "Masking",
-          "ActivityRegularization", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
-          "ThresholdedReLU", "Identity")
+          "ActivityRegularization", "ReLU", "LeakyReLU", "ELU", "Softmax",
+          "ThresholdedReLU", "Identity", "UnitNormalization")
 def identity(call: Call) -> LayerShapes:
     """Layers that keep the shape of their input."""
     return LayerShapes(outputs=(call.single(),))
+
+
+@register("keras", "PReLU")
+def prelu(call: Call) -> LayerShapes:
+    """PReLU: a learned slope per input element, shared (size 1) along ``shared_axes``."""
+    shape = call.single()
+    raw = call.config.get("shared_axes") or []
+    shared = {raw} if isinstance(raw, int) else set(raw) if isinstance(raw, list) else set()
+    alpha = tuple(1 if axis in shared else dim for axis, dim in enumerate(shape) if axis > 0)
+    return LayerShapes(outputs=(shape,), weights=(WeightSpec(
+        name="alpha", path="vars/0", shape=alpha,
+        formula=f"input shape without batch, 1 on shared_axes {sorted(shared)} = {alpha}"),))
+
+
+@register("keras", "Embedding")
+def embedding(call: Call) -> LayerShapes:
+    """Embedding: integer ids (B, ...) -> (B, ..., output_dim); one row per id in input_dim."""
+    shape = call.single()
+    require_rank(shape, range(1, 8), "Embedding")
+    vocab = positive_int(call.config, "input_dim")
+    width = positive_int(call.config, "output_dim")
+    return LayerShapes(outputs=((*shape, width),), weights=(WeightSpec(
+        name="embeddings", path="vars/0", shape=(vocab, width),
+        formula=f"(input_dim, output_dim) = ({vocab}, {width})"),))

@@ -167,9 +167,10 @@ def run_inner(layer: Layer, call: Call) -> LayerShapes:
     return fn(replace(call, layer=layer, kwargs={}))
 
 
-def _prefixed(specs: tuple[WeightSpec, ...], path: str, name: str) -> list[WeightSpec]:
-    """Move a wrapped layer's weight specs under the wrapper's group."""
-    return [replace(s, path=f"{path}/{s.path}", name=f"{name}/{s.name}") for s in specs]
+def prefixed(specs: tuple[WeightSpec, ...], path: str, name: str) -> list[WeightSpec]:
+    """Move a wrapped layer's weight specs under the wrapper's group (and name prefix, if any)."""
+    return [replace(s, path=f"{path}/{s.path}", name=f"{name}/{s.name}" if name else s.name)
+            for s in specs]
 
 
 @register("keras", "Bidirectional")
@@ -184,7 +185,7 @@ def bidirectional(call: Call) -> LayerShapes:
     mode = call.config.get("merge_mode", "concat")
     merged = _merge(fwd.outputs[0], bwd.outputs[0], mode)
     states = list(fwd.outputs[1:]) + list(bwd.outputs[1:])
-    weights = _prefixed(fwd.weights, "forward_layer", "forward") + _prefixed(
+    weights = prefixed(fwd.weights, "forward_layer", "forward") + prefixed(
         bwd.weights, "backward_layer", "backward")
     return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights))
 
