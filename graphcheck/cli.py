@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,36 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def _check_all(paths: Sequence[str]) -> list[Any]:
-    """Analyse each path in order."""
-    from graphcheck.engine import check_path
+def _walk_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add the options for walking folders and running in parallel (check and explain)."""
+    for option in (
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Skip files and folders matching GLOB when walking folders (repeatable)."),
+        click.option("--respect-gitignore/--no-respect-gitignore", "gitignore", default=True,
+                     show_default=True, help="Skip what .gitignore files ignore when walking folders."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                     help="Files analysed in parallel  [default: CPUs available]."),
+    ):
+        command = option(command)
+    return command
 
-    return [check_path(path, display) for path, display in zip(_paths(paths), paths)]
+
+def _targets(paths: Sequence[str], exclude: Sequence[str], gitignore: bool) -> list[Any]:
+    """Return the models the paths name or hold (folders are walked), sorted."""
+    from graphcheck.discovery import Walk, discover
+
+    targets = discover(paths, Walk(exclude=tuple(exclude), gitignore=gitignore))
+    if not targets:
+        click.echo("warning: no model files found in the given paths", err=True)
+    return targets
+
+
+def _check_all(targets: Sequence[Any], jobs: int | None, settings: Any = None) -> list[Any]:
+    """Check every target (in parallel when there are many); findings only, no graphs."""
+    from graphcheck.engine import Settings
+    from graphcheck.runner import check_all, default_jobs
+
+    return check_all(targets, settings or Settings(), jobs or default_jobs())
 
 
 @main.command()
@@ -60,8 +85,9 @@ def _check_all(paths: Sequence[str]) -> list[Any]:
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True,
               help="Exit 1 when a finding is at least this severe.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@_walk_options
 def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
-          exit_zero: bool) -> None:
+          exit_zero: bool, exclude: tuple[str, ...], gitignore: bool, jobs: int | None) -> None:
     """Check model files for shape, weight and design problems."""
     from graphcheck.reporters import RenderOptions, reporters
 
@@ -69,7 +95,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
     if fmt not in known:
         raise click.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(sorted(known))}",
                                  param_hint="--format")
-    results = _check_all(paths)
+    results = _check_all(_targets(paths, exclude, gitignore), jobs)
     color = output is None and fmt == "text" and sys.stdout.isatty()
     _emit(known[fmt].render(results, RenderOptions(color=color, version=__version__)), output)
     threshold = Severity[fail_on.upper()]
@@ -82,12 +108,18 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here.")
-def explain(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
+@_walk_options
+def explain(paths: tuple[str, ...], fmt: str, output: str | None, exclude: tuple[str, ...],
+            gitignore: bool, jobs: int | None) -> None:
     """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
-    from graphcheck.reporters.explain import render_json, render_text
+    from graphcheck.engine import Settings
+    from graphcheck.runner import default_jobs, explain_all
 
-    results = _check_all(paths)
-    _emit(render_json(results) if fmt == "json" else render_text(results), output)
+    done = explain_all(_targets(paths, exclude, gitignore), Settings(), jobs or default_jobs())
+    if fmt == "json":  # the same document as reporters.explain.render_json
+        _emit(json.dumps([e.data for e in done], indent=2) + "\n", output)
+    else:
+        _emit("\n".join(e.text for e in done), output)
 
 
 @main.command("rules")

@@ -1,0 +1,149 @@
+"""Check many models at once: a process pool, results in input order, a crash costs one file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TextIO, TypeVar
+
+from graphcheck.discovery import Target
+from graphcheck.engine import FileResult, Settings, check_path, finding
+from graphcheck.findings import Problem
+
+T = TypeVar("T")
+# Below this many files a pool costs more (start-up, imports) than it saves.
+POOL_MIN_FILES = 4
+PROGRESS_MIN_FILES = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class Explained:
+    """One model's explanation, rendered in the worker so no graph crosses processes."""
+
+    text: str
+    data: dict[str, Any]
+
+
+def default_jobs() -> int:
+    """Return the number of CPUs this process may use, capped at 8."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        count = os.cpu_count() or 1
+    return max(1, min(count, 8))
+
+
+def check_target(settings: Settings, target: Target) -> FileResult:
+    """Check one model and keep only its findings (graphs stay in the worker)."""
+    result = check_path(target.path, target.display, settings)
+    return FileResult(path=result.path, findings=result.findings)
+
+
+def check_failed(target: Target, error: BaseException) -> FileResult:
+    """Report a file whose worker died (a crash in a native library, memory): internal-error."""
+    problem = Problem(rule="internal-error", node=None,
+                      message=f"checking this file failed: {type(error).__name__}: {error}")
+    return FileResult(path=target.display, findings=[finding(target.display, problem)])
+
+
+def explain_target(settings: Settings, target: Target) -> Explained:
+    """Explain one model in both output forms."""
+    return _explained(check_path(target.path, target.display, settings))
+
+
+def explain_failed(target: Target, error: BaseException) -> Explained:
+    """Explain a file whose worker died: only its internal-error finding."""
+    return _explained(check_failed(target, error))
+
+
+def _explained(result: FileResult) -> Explained:
+    """Render one result as explain text and explain JSON."""
+    from graphcheck.reporters.explain import model_dict, render_text
+
+    return Explained(text=render_text([result]), data=model_dict(result))
+
+
+def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[FileResult]:
+    """Check every target, in parallel when there are enough of them."""
+    return run(targets, partial(check_target, settings), check_failed, jobs=jobs)
+
+
+def explain_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[Explained]:
+    """Explain every target, in parallel when there are enough of them."""
+    return run(targets, partial(explain_target, settings), explain_failed, jobs=jobs)
+
+
+def run(targets: Sequence[Target], work: Callable[[Target], T],
+        failed: Callable[[Target, BaseException], T], *, jobs: int,
+        stream: TextIO | None = None) -> list[T]:
+    """Apply ``work`` to every target; results come back in target order whatever happens."""
+    stream = sys.stderr if stream is None else stream
+    with progress(len(targets), stream) as tick:
+        if jobs <= 1 or len(targets) < POOL_MIN_FILES:
+            return [_guarded(work, failed, target, tick) for target in targets]
+        return _pooled(targets, work, failed, min(jobs, len(targets)), tick)
+
+
+def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],
+             target: Target, tick: Callable[[], None]) -> T:
+    """Run work in this process; an exception becomes the failure result."""
+    try:
+        return work(target)
+    except Exception as error:
+        return failed(target, error)
+    finally:
+        tick()
+
+
+def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
+            failed: Callable[[Target, BaseException], T], jobs: int,
+            tick: Callable[[], None]) -> list[T]:
+    """Run work in a process pool; files whose worker died are retried one by one."""
+    results: dict[int, T] = {}
+    retry: list[int] = []
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    try:
+        futures: dict[Future[T], int] = {pool.submit(work, t): i for i, t in enumerate(targets)}
+        for future in as_completed(futures):
+            try:
+                results[futures[future]] = future.result()
+            except Exception:  # a dead worker breaks the pool and fails every pending file
+                retry.append(futures[future])
+            tick()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for index in sorted(retry):
+        results[index] = _isolated(work, failed, targets[index])
+    return [results[i] for i in range(len(targets))]
+
+
+def _isolated(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],
+              target: Target) -> T:
+    """Retry one file in a fresh single-worker pool, so that a crash takes only this file."""
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(work, target).result()
+    except Exception as error:
+        return failed(target, error)
+
+
+def show_progress(total: int, stream: TextIO) -> bool:
+    """Return True when a progress bar helps: many files and a person watching the stream."""
+    return total >= PROGRESS_MIN_FILES and stream.isatty()
+
+
+@contextmanager
+def progress(total: int, stream: TextIO) -> Iterator[Callable[[], None]]:
+    """Yield a function to call per finished file; it draws a bar on stream when that helps."""
+    if not show_progress(total, stream):
+        yield lambda: None
+        return
+    import click
+
+    with click.progressbar(length=total, label="Checking models", file=stream) as bar:
+        yield lambda: bar.update(1)
