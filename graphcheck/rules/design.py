@@ -114,7 +114,7 @@ class FlattenAfterSequence(Rule):
         """Say how wide the flattened tensor is and what the next Dense pays for it."""
         width = steps * units
         text = (f"Flatten turns the sequence of {source!r}, (None, {steps}, {units}), into "
-                f"(None, {width:,}): T={steps} steps side by side.")
+                f"(None, {width}): T={steps} steps side by side.")
         heads = [f for f in followers(ctx, name) if ctx.inference.nodes[f].layer.type == "Dense"]
         units_out = ctx.inference.nodes[heads[0]].layer.config.get("units") if heads else None
         if isinstance(units_out, int):
