@@ -1,0 +1,126 @@
+"""Rules for ONNX models that neither onnx's checker nor its shape inference make."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphcheck.findings import Confidence, Severity
+from graphcheck.rules import Case, Context, ProblemRule
+from graphcheck.shapes import Call
+from graphcheck.shapes.onnx.recurrent import GATES, read_op
+
+# A rule case's ONNX model: one recurrent node "rnn" fed X, with initializers of these shapes.
+QUESTION: dict[str, Any] = {"onnx": "LSTM", "X": [10, 3, 64], "hidden_size": 32,
+                            "W": [1, 128, 64], "R": [1, 128, 32], "B": [1, 256]}
+
+
+def onnx_case(**changes: Any) -> dict[str, Any]:
+    """Return the question's LSTM as an ONNX case spec, with some entries changed (None drops one)."""
+    spec = {**QUESTION, **changes}
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+def case_model(spec: Mapping[str, Any]) -> Any:
+    """Build the ModelProto a case spec describes, with onnx.helper (zero-filled initializers)."""
+    from onnx import TensorProto, helper
+
+    kind = str(spec["onnx"])
+    roles = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")
+    attrs = {k: spec[k] for k in ("hidden_size", "direction", "layout") if k in spec}
+    inits = [helper.make_tensor(r, TensorProto.INT32 if r == "sequence_lens" else TensorProto.FLOAT,
+                                spec[r], [0] * _size(spec[r])) for r in roles[1:] if r in spec]
+    last = max(i for i, r in enumerate(roles) if r in spec)
+    inputs = [r if r in spec else "" for r in roles[:last + 1]]
+    outputs = list(spec.get("outputs", ["Y", "Y_h"] + (["Y_c"] if kind == "LSTM" else [])))
+    node = helper.make_node(kind, inputs, outputs, name="rnn", **attrs)
+    graph = helper.make_graph(
+        [node], "case", [helper.make_tensor_value_info("X", TensorProto.FLOAT, spec["X"])],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs if o], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+
+
+def _size(dims: list[int]) -> int:
+    """Return the element count of a shape."""
+    total = 1
+    for dim in dims:
+        total *= dim
+    return total
+
+
+def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, int | None]]:
+    """Yield (node, op, hidden_size, timesteps, features) for each ONNX LSTM/GRU/RNN node."""
+    if ctx.model.framework != "onnx":
+        return
+    for name, node in ctx.inference.nodes.items():
+        if node.layer.type not in GATES or not node.calls:
+            continue
+        first = node.calls[0]
+        kwargs = {k: v for k, v in first.kwargs.items() if all(s is not None for s in v)}
+        try:
+            op = read_op(Call(layer=node.layer, inputs=(), kwargs=kwargs))  # type: ignore[arg-type]
+        except Exception:  # already reported by the shape function
+            continue
+        if isinstance(op.hidden, int) and op.features is not None:
+            yield (name, op.kind, op.hidden, op.steps if isinstance(op.steps, int) else None,
+                   op.features if isinstance(op.features, int) else None)
+
+
+class MissingHiddenSize(ProblemRule):
+    """An ONNX recurrent node without its hidden_size attribute."""
+
+    code = "GC401"
+    name = "missing-hidden-size"
+    severity = Severity.ERROR
+    summary = "An ONNX LSTM/GRU/RNN has no hidden_size attribute"
+    template = "{op} has no hidden_size attribute: R {shape} implies hidden_size = {H}"
+    what = ("Reports an ONNX LSTM, GRU or RNN node without `hidden_size`, and infers the "
+            "hidden size from R ([num_directions, k*hidden_size, hidden_size]) so the other "
+            "checks still run.")
+    why = ("The ONNX spec makes hidden_size optional, but ONNX Runtime refuses to create the "
+           "kernel without it, and onnx's shape inference leaves the last axis of Y unknown, so "
+           "every shape downstream is unknown too. onnx.checker accepts the model.")
+    example = "A hand-built `helper.make_node('LSTM', ['X', 'W', 'R'], ['Y'])` with no attributes."
+    fix = "Add `hidden_size=H` to the node, H being the last axis of R."
+    VALID = (Case(model=onnx_case()),)
+    INVALID = (Case(model=onnx_case(hidden_size=None), nodes=("rnn",), contains="hidden_size = 32"),)
+
+
+class BatchwiseRecurrentLayout(ProblemRule):
+    """An ONNX recurrent node with layout=1, which ONNX Runtime's CPU kernels reject."""
+
+    code = "GC402"
+    name = "batchwise-recurrent-layout"
+    severity = Severity.WARNING
+    summary = "An ONNX LSTM/GRU/RNN uses layout=1, which ONNX Runtime's CPU kernels reject"
+    template = "layout=1 (batch-major X {shape}): ONNX Runtime's CPU kernels reject it"
+    what = ("Warns about recurrent nodes with `layout=1` (X as [batch, seq_length, input_size]; "
+            "states as [batch, num_directions, hidden_size]), valid since opset 14.")
+    why = ("The model is valid ONNX, but ONNX Runtime's CPU execution provider refuses to load "
+           "it: \"Batchwise recurrent operations (layout == 1) are not supported\".")
+    example = "A converter that keeps Keras's batch-first layout and sets `layout=1` on the LSTM."
+    fix = ("Transpose X to [seq_length, batch, input_size] (and Y back) around the node and use "
+           "the default layout=0, as torch.onnx and tf2onnx do.")
+    VALID = (Case(model=onnx_case()),)
+    INVALID = (Case(model=onnx_case(layout=1, X=[3, 10, 64]), nodes=("rnn",), contains="layout=1"),)
+
+
+class OnnxInferenceError(ProblemRule):
+    """onnx's own shape inference fails on the model."""
+
+    code = "GC403"
+    name = "onnx-inference-error"
+    severity = Severity.WARNING
+    confidence = Confidence.MEDIUM
+    summary = "onnx's own shape inference fails on the model"
+    template = "onnx.shape_inference (strict) fails: {message}"
+    what = ("Runs `onnx.shape_inference.infer_shapes(strict_mode=True)` and reports its error; "
+            "graphcheck then continues with the shapes the lenient run could infer.")
+    why = ("ONNX Runtime runs the same inference when it loads a model, so the model usually "
+           "fails to load (a rank or size that contradicts an operator, a declared shape that "
+           "contradicts the inferred one). A few valid models trip onnx's inference itself, "
+           "hence a warning.")
+    example = "An LSTM fed a rank-2 X: `[ShapeInferenceError] First input tensor must have rank 3`."
+    fix = "Fix the node the message names; the other findings on it usually say how."
+    VALID = (Case(model=onnx_case()),)
+    INVALID = (Case(model=onnx_case(X=[3, 64]), nodes=("",), contains="rank 3"),)
