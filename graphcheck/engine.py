@@ -11,6 +11,9 @@ from typing import Any
 
 from graphcheck.findings import Finding, LoadError, Problem
 from graphcheck.graph import Model
+from graphcheck.limits import DEFAULT as DEFAULT_LIMITS
+from graphcheck.limits import Limits
+from graphcheck.limits import using as using_limits
 from graphcheck.loaders import Loader, read_head, sniff_bytes
 from graphcheck.rules import Context, Rule
 from graphcheck.rules.registry import all_rules, find_rule
@@ -23,6 +26,7 @@ class Settings:
 
     enabled: frozenset[str] | None = None  # rule names; None means all
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    limits: Limits = DEFAULT_LIMITS
 
 
 @dataclass(kw_only=True)
@@ -75,22 +79,28 @@ def finding(path: str, problem: Problem) -> Finding:
 def check_path(path: Path, display: str, settings: Settings = Settings()) -> FileResult:
     """Analyse one file; every failure becomes a finding, never an exception."""
     _import_shape_functions()
-    try:
-        model = load(path)
-    except LoadError as error:
-        problem = Problem(rule=error.rule, node=None, message=str(error))
-        return FileResult(path=display, findings=[finding(display, problem)])
-    except Exception as error:
-        problem = Problem(rule="internal-error", node=None,
-                          message=f"loading failed: {type(error).__name__}: {error}")
-        return FileResult(path=display, findings=[finding(display, problem)])
-    return analyse(model, display, settings)
+    with using_limits(settings.limits):
+        try:
+            model = load(path)
+        except LoadError as error:
+            problem = Problem(rule=error.rule, node=None, message=str(error))
+            return FileResult(path=display, findings=[finding(display, problem)])
+        except Exception as error:
+            problem = Problem(rule="internal-error", node=None,
+                              message=f"loading failed: {type(error).__name__}: {error}")
+            return FileResult(path=display, findings=[finding(display, problem)])
+        return analyse(model, display, settings)
 
 
 def analyse(model: Model, display: str, settings: Settings = Settings()) -> FileResult:
     """Infer shapes and run the enabled rules over a loaded model."""
     _import_shape_functions()
-    inference = infer(model)
+    try:
+        inference = infer(model)
+    except Exception as error:
+        problem = Problem(rule="internal-error", node=None,
+                          message=f"shape inference failed: {type(error).__name__}: {error}")
+        inference = Inference(problems=[problem])
     findings = run_rules(model, inference, display, settings)
     return FileResult(path=display, findings=findings, model=model, inference=inference)
 

@@ -64,7 +64,15 @@ class LoadError(Exception):
 class ShapeError(Exception):
     """A layer whose inputs contradict its config; ``rule`` names the finding to report."""
 
-    def __init__(self, rule: str, message: str) -> None:
-        """Store the rule name next to the message."""
-        super().__init__(message)
+    def __init__(self, rule: str, message: str, *, field: str | None = None) -> None:
+        """Store the rule name; ``field`` ("config.units") is the config value ``message`` is about."""
+        super().__init__(f"{field} {message}" if field else message)
         self.rule = rule
+        self.field = field
+        self.detail = message
+
+    def located(self, where: str) -> str:
+        """Return the message with the layer's place in the file in front of the field."""
+        if not where:
+            return str(self)
+        return f"{where}.{self.field} {self.detail}" if self.field else f"{where}: {self.detail}"

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from graphcheck.findings import Problem
+
 # A dimension is a static size, None (unknown, dynamic or the batch) or a symbol ("T", "batch").
 Dim = int | str | None
 Shape = tuple[Dim, ...]
@@ -37,6 +39,8 @@ class Layer:
     # Input shape the file itself records (build_config), one entry per input tensor.
     declared_input: tuple[Shape, ...] | None = None
     subgraph: ModelGraph | None = None
+    # Where the file describes this layer ("config.json: config.layers[3]"), for messages.
+    where: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +87,8 @@ class Model:
     framework: Literal["keras", "onnx"] = "keras"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     has_weights: bool = True
+    # Problems found while loading that do not stop the analysis (embedded pickles, skipped links).
+    problems: tuple[Problem, ...] = ()
 
 
 def new_graph() -> nx.MultiDiGraph:

@@ -6,8 +6,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import networkx as nx
+
 from graphcheck.findings import LoadError
 from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
+from graphcheck.limits import current as current_limits
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 
@@ -49,8 +52,21 @@ class _Builder:
     def add(self, layer: Layer) -> None:
         """Add a layer node; a repeated name is a broken file."""
         if layer.name in self.graph:
-            raise LoadError(f"{self.where}: two layers are named {layer.name!r}")
+            raise LoadError(f"{layer.where or self.where}: two layers are named {layer.name!r}")
         self.graph.add_node(layer.name, layer=layer)
+
+    def finish(self, inputs: tuple[TensorRef, ...], outputs: tuple[TensorRef, ...],
+               name: str) -> ModelGraph:
+        """Return the graph once its inputs, outputs and edges are known to make sense."""
+        for ref in (*inputs, *outputs):
+            if ref.layer not in self.graph:
+                raise LoadError(f"{_dot(self.where)}config names unknown layer {ref.layer!r} "
+                                "as a model input or output")
+        if not nx.is_directed_acyclic_graph(self.graph):
+            cycle = [src for src, _, _ in nx.find_cycle(self.graph)]
+            raise LoadError(f"{_dot(self.where)}config: the layers' inbound_nodes form a cycle: "
+                            f"{' -> '.join([*cycle, cycle[0]])}")
+        return ModelGraph(graph=self.graph, inputs=inputs, outputs=outputs, name=name)
 
     def connect(self, src: TensorRef, dst: str, *, call: int, slot: int, arg: str,
                 declared: Shape | None) -> None:
@@ -60,6 +76,11 @@ class _Builder:
                             f"{src.layer!r}")
         self.graph.add_edge(src.layer, dst, src_call=src.call, src_tensor=src.tensor,
                             dst_call=call, slot=slot, arg=arg, declared=declared)
+
+
+def _dot(where: str) -> str:
+    """Return ``where`` ready for a key: "config.json: " first, then dotted paths."""
+    return f"{where}." if ": " in where else f"{where}: "
 
 
 def obj(value: object, where: str) -> Mapping[str, Any]:
@@ -77,11 +98,18 @@ def seq(value: object, where: str) -> list[Any]:
 
 
 def shape_of(value: object, where: str) -> Shape:
-    """Validate a JSON shape: a list of ints (>= 0) and nulls."""
+    """Validate a JSON shape: a list of ints (>= 0) and nulls, within the rank and size limits."""
     items = seq(value, where)
+    limits = current_limits()
+    if len(items) > limits.max_rank:
+        raise LoadError(f"{where} has rank {len(items)}, over the limit of {limits.max_rank} "
+                        "(max_rank)")
     for dim in items:
         if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
             raise LoadError(f"{where} has dimension {dim!r}")
+        if dim is not None and dim > limits.max_dim:
+            raise LoadError(f"{where} has dimension {dim}, over the limit of {limits.max_dim} "
+                            "(max_dim)")
     return tuple(items)
 
 
@@ -99,8 +127,11 @@ def untuple(value: Any) -> Any:
 def build_model(entry: Mapping[str, Any], source: WeightSource, where: str) -> ModelGraph:
     """Build the graph of a Sequential or Functional model config entry."""
     class_name = entry.get("class_name")
-    config = obj(entry.get("config"), f"{where}.config")
-    layers = seq(config.get("layers"), f"{where}.config.layers")
+    config = obj(entry.get("config"), f"{_dot(where)}config")
+    layers = seq(config.get("layers"), f"{_dot(where)}config.layers")
+    if len(layers) > current_limits().max_nodes:
+        raise LoadError(f"{_dot(where)}config.layers has {len(layers)} layers, over the limit of "
+                        f"{current_limits().max_nodes} (max_nodes)")
     name = str(config.get("name", class_name))
     if class_name == "Sequential" or "input_layers" not in config:
         return _sequential(entry, config, layers, source, where, name)
@@ -112,24 +143,25 @@ def make_layer(entry: Mapping[str, Any], source: WeightSource, where: str,
     """Build one Layer, recursing into nested models and attaching stored weights."""
     class_name = entry.get("class_name")
     if not isinstance(class_name, str):
-        raise LoadError(f"{where}.class_name is {class_name!r}")
-    config = obj(entry.get("config"), f"{where}.config")
+        raise LoadError(f"{_dot(where)}class_name is {class_name!r}")
+    config = obj(entry.get("config"), f"{_dot(where)}config")
     name = name or str(entry.get("name") or config.get("name") or class_name)
     declared = _declared_input(entry, where)
     if class_name in MODEL_CLASSES:
         sub = build_model(entry, source.container(name, class_name), where)
         return Layer(name=name, type=class_name, config=config, module=_module(entry),
-                     subgraph=sub, declared_input=declared)
+                     subgraph=sub, declared_input=declared, where=where)
     return Layer(name=name, type=class_name, config=config, module=_module(entry),
                  weights=source.weights(name, class_name), weights_match=source.match,
-                 declared_input=declared)
+                 declared_input=declared, where=where)
 
 
 def _module(entry: Mapping[str, Any]) -> str | None:
     """Return the module a layer class lives in, as the file claims it (never imported)."""
     module = entry.get("module")
     registered = entry.get("registered_name")
-    return str(registered or module) if (module or registered) else None
+    # Keras writes registered_name "Functional" for its own classes: the module says more.
+    return str(module or registered) if (module or registered) else None
 
 
 def _declared_input(entry: Mapping[str, Any], where: str) -> tuple[Shape, ...] | None:
@@ -139,19 +171,19 @@ def _declared_input(entry: Mapping[str, Any], where: str) -> tuple[Shape, ...] |
         return None
     raw = build["input_shape"]
     if isinstance(raw, list) and raw and all(isinstance(s, list) for s in raw):
-        return tuple(shape_of(s, f"{where}.build_config.input_shape") for s in raw)
+        return tuple(shape_of(s, f"{_dot(where)}build_config.input_shape") for s in raw)
     if isinstance(raw, Mapping):
         return None
-    return (shape_of(raw, f"{where}.build_config.input_shape"),)
+    return (shape_of(raw, f"{_dot(where)}build_config.input_shape"),)
 
 
 def _sequential(entry: Mapping[str, Any], config: Mapping[str, Any], layers: list[Any],
                 source: WeightSource, where: str, name: str) -> ModelGraph:
     """Chain the layers of a Sequential model, adding an InputLayer node when the file has none."""
     builder = _Builder(source=source, where=where)
-    entries = [obj(e, f"{where}.config.layers[{i}]") for i, e in enumerate(layers)]
+    entries = [obj(e, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(layers)]
     if entries and entries[0].get("class_name") == "InputLayer":
-        first = make_layer(entries[0], NoWeights(), f"{where}.config.layers[0]")
+        first = make_layer(entries[0], NoWeights(), f"{_dot(where)}config.layers[0]")
         entries = entries[1:]
         offset = 1
     else:
@@ -161,54 +193,60 @@ def _sequential(entry: Mapping[str, Any], config: Mapping[str, Any], layers: lis
     builder.add(first)
     previous = first.name
     for index, item in enumerate(entries):
-        layer = make_layer(item, source, f"{where}.config.layers[{index + offset}]")
+        layer = make_layer(item, source, f"{_dot(where)}config.layers[{index + offset}]")
         builder.add(layer)
         builder.connect(TensorRef(layer=previous), layer.name, call=0, slot=0, arg="inputs",
                         declared=None)
         previous = layer.name
-    return ModelGraph(graph=builder.graph, inputs=(TensorRef(layer=first.name),),
-                      outputs=(TensorRef(layer=previous),), name=name)
+    return builder.finish((TensorRef(layer=first.name),), (TensorRef(layer=previous),), name)
 
 
 def _sequential_input(entry: Mapping[str, Any], config: Mapping[str, Any],
                       entries: list[Mapping[str, Any]]) -> Shape:
     """Find the input shape of a Sequential model saved without an InputLayer entry."""
-    first_config = entries[0].get("config", {}) if entries else {}
+    first = entries[0] if entries else {}
     for candidate in (
-        first_config.get("batch_input_shape") if isinstance(first_config, Mapping) else None,
+        _get(first.get("config"), "batch_input_shape"),
         config.get("build_input_shape"),
-        (entry.get("build_config") or {}).get("input_shape"),
-        (entries[0].get("build_config") or {}).get("input_shape") if entries else None,
+        _get(entry.get("build_config"), "input_shape"),
+        _get(first.get("build_config"), "input_shape"),
     ):
         if isinstance(candidate, list) and candidate and not isinstance(candidate[0], list):
             return shape_of(candidate, "Sequential input shape")
     raise LoadError("the Sequential model records no input shape (it was never built)")
 
 
+def _get(value: object, key: str) -> object:
+    """Return ``value[key]`` when value is a JSON object, else None."""
+    return value.get(key) if isinstance(value, Mapping) else None
+
+
 def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSource, where: str,
                 name: str) -> ModelGraph:
     """Build a Functional model: nodes first, then edges from every layer's inbound_nodes."""
     builder = _Builder(source=source, where=where)
-    entries = [obj(e, f"{where}.config.layers[{i}]") for i, e in enumerate(layers)]
-    built = [make_layer(e, source, f"{where}.config.layers[{i}]") for i, e in enumerate(entries)]
+    entries = [obj(e, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(layers)]
+    built = [make_layer(e, source, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(entries)]
     for layer in built:
         builder.add(layer)
     for index, (entry, layer) in enumerate(zip(entries, built)):
-        inbound = seq(entry.get("inbound_nodes", []), f"{where}.config.layers[{index}].inbound_nodes")
+        inbound = seq(entry.get("inbound_nodes", []), f"{_dot(where)}config.layers[{index}].inbound_nodes")
         for call, node in enumerate(inbound):
-            for slot, (arg, ref, declared) in enumerate(_node_tensors(node)):
+            at = f"{_dot(where)}config.layers[{index}].inbound_nodes[{call}]"
+            for slot, (arg, ref, declared) in enumerate(_node_tensors(node, at)):
                 builder.connect(ref, layer.name, call=call, slot=slot, arg=arg, declared=declared)
-    return ModelGraph(graph=builder.graph, inputs=tuple(_refs(config.get("input_layers"))),
-                      outputs=tuple(_refs(config.get("output_layers"))), name=name)
+    inputs = tuple(_refs(config.get("input_layers"), f"{_dot(where)}config.input_layers"))
+    outputs = tuple(_refs(config.get("output_layers"), f"{_dot(where)}config.output_layers"))
+    return builder.finish(inputs, outputs, name)
 
 
-def _refs(value: object) -> Iterator[TensorRef]:
+def _refs(value: object, where: str) -> Iterator[TensorRef]:
     """Read ``input_layers``/``output_layers``: one [name, node, tensor] triple or a list of them."""
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
-        yield _ref(value, "output_layers")
+        yield _ref(value, where)
         return
-    for item in seq(value, "input_layers/output_layers"):
-        yield from _refs(item)
+    for index, item in enumerate(seq(value, where)):
+        yield from _refs(item, f"{where}[{index}]")
 
 
 def _ref(triple: object, where: str) -> TensorRef:
@@ -223,26 +261,26 @@ def _ref(triple: object, where: str) -> TensorRef:
 Tensor = tuple[str, TensorRef, "Shape | None"]
 
 
-def _node_tensors(node: object) -> list[Tensor]:
+def _node_tensors(node: object, where: str) -> list[Tensor]:
     """Return (arg, source, declared shape) for each tensor in one inbound node, in order."""
     if isinstance(node, Mapping):
-        tensors = list(_keras3_tensors(node.get("args", []), "inputs"))
-        for key, value in obj(node.get("kwargs", {}), "inbound node kwargs").items():
-            tensors += list(_keras3_tensors(value, key))
+        tensors = list(_keras3_tensors(node.get("args", []), "inputs", f"{where}.args"))
+        for key, value in obj(node.get("kwargs", {}), f"{where}.kwargs").items():
+            tensors += list(_keras3_tensors(value, str(key), f"{where}.kwargs.{key}"))
         return tensors
     # Keras 2: [[layer, node, tensor, kwargs], ...]; initial_state is folded into this list.
-    return [("inputs", _ref(item, "inbound_nodes"), None) for item in seq(node, "inbound_nodes")]
+    return [("inputs", _ref(item, f"{where}[{i}]"), None) for i, item in enumerate(seq(node, where))]
 
 
-def _keras3_tensors(value: object, arg: str) -> Iterator[Tensor]:
+def _keras3_tensors(value: object, arg: str, where: str) -> Iterator[Tensor]:
     """Yield every ``__keras_tensor__`` nested in a Keras 3 call argument."""
     if isinstance(value, list):
-        for item in value:
-            yield from _keras3_tensors(item, arg)
+        for index, item in enumerate(value):
+            yield from _keras3_tensors(item, arg, f"{where}[{index}]")
     elif isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__":
-        tensor = obj(value.get("config"), "__keras_tensor__.config")
-        declared = shape_of(tensor["shape"], "__keras_tensor__ shape") if "shape" in tensor else None
-        yield arg, _ref(tensor.get("keras_history"), "keras_history"), declared
+        tensor = obj(value.get("config"), f"{where}.config")
+        declared = shape_of(tensor["shape"], f"{where}.config.shape") if "shape" in tensor else None
+        yield arg, _ref(tensor.get("keras_history"), f"{where}.config.keras_history"), declared
 
 
 def walk_layers(model: ModelGraph, prefix: str = "") -> Iterator[tuple[str, Layer]]:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from graphcheck.findings import Confidence, Severity
+from graphcheck.graph import Layer
 from graphcheck.rules import Case, Context, Hit, ProblemRule, Rule
 from graphcheck.rules.cases import layer, sequential
+
+# Packages whose classes Keras looks up in its own registry ("builtins" names Keras functions).
+SAFE_PACKAGES = frozenset({"keras", "tf_keras", "tensorflow", "keras_hub", "keras_cv", "keras_nlp",
+                           "builtins"})
 
 
 class UnreadableModel(ProblemRule):
@@ -51,32 +57,86 @@ class UnsafeCode(Rule):
     name = "unsafe-code"
     severity = Severity.WARNING
     summary = "The model carries code that loading it in Keras would run"
-    template = "{layer} carries {kind}: loading this model with Keras would execute it"
-    what = ("Reports Lambda layers (which store Python bytecode) and layers whose class comes "
-            "from outside Keras (custom objects), without decoding or running them.")
+    template = "{layer} carries {what the code is}: loading this model with Keras would execute it"
+    what = ("Reports Lambda layers (which store Python bytecode), classes and functions from "
+            "modules outside Keras (custom objects) and pickles inside the archive. Bytecode is "
+            "described (function name, file, the names and strings it uses) by a bounded reader "
+            "of the marshal format: it is never unmarshalled, imported or run.")
     why = ("`keras.models.load_model` on such a file runs code from the file or imports "
            "modules it names: a model from a stranger can execute anything.")
     example = "`Lambda(lambda x: __import__('os').system('...'))` saved in a `.keras` file."
     fix = ("Replace Lambda layers with built-in layers or registered custom layers whose code "
            "you ship separately; load untrusted models with `safe_mode=True`.")
     VALID = UnsupportedLayer.VALID
-    INVALID = (Case(model=sequential([None, 4], layer(
-        "Lambda", "lam", function={"class_name": "__lambda__", "config": {"code": "4wEAAAAA"}})),
-        nodes=("lam",)),)
+    INVALID = (
+        Case(model=sequential([None, 4], layer(
+            "Lambda", "lam", function={"class_name": "__lambda__", "config": {"code": "4wEAAAAA"}})),
+            nodes=("lam",), contains="code not decoded"),
+        Case(model=sequential([None, 4], {**layer("Mine", "mine"), "module": None,
+                                          "registered_name": "evil>Mine"}),
+             nodes=("mine",), contains="evil>Mine"),
+        Case(model=sequential([None, 4], layer("Dense", "d", units=2, activation={
+            "module": "os", "class_name": "function", "config": "system"})),
+            nodes=("d",), contains="module 'os'"),
+    )
 
     def check(self, ctx: Context) -> Iterator[Hit]:
-        """Flag Lambda layers and classes from modules other than Keras's own."""
+        """Flag code-bearing layers and the loader's reports of embedded pickles."""
         from graphcheck.loaders.keras_config import walk_layers
 
+        for problem in ctx.inference.problems:
+            if problem.rule == self.name:
+                yield Hit(node=problem.node, message=problem.message)
         if ctx.model.framework != "keras":
             return
         for name, item in walk_layers(ctx.model.root):
-            if item.type == "Lambda":
-                yield Hit(node=name, message=f"{name} is a Lambda layer: it stores Python "
-                          "code that Keras would deserialise and run on load")
-            elif item.module and not item.module.startswith(("keras", "tf_keras", "tensorflow")):
-                yield Hit(node=name, message=f"{name} is a custom class {item.type!r} from "
-                          f"{item.module!r}: Keras would import that module to load it")
+            found = list(dict.fromkeys(_layer_code(item)))
+            if found:
+                yield Hit(node=name, message=f"{name} carries {'; '.join(found)}: loading this "
+                          "model with Keras would execute it")
+
+
+def _layer_code(item: Layer) -> Iterator[str]:
+    """Describe every piece of code one layer would bring in, itself and nested in its config."""
+    if item.module and not _safe_module(item.module):
+        yield f"custom class {item.type!r} from {item.module!r}"
+    config: Mapping[str, Any] = item.config
+    if item.subgraph is not None:  # nested layers are visited as layers of their own
+        config = {k: v for k, v in config.items() if k != "layers"}
+    stack: list[tuple[str, object]] = [("config", config)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, Mapping):
+            yield from _object_code(value, where)
+            stack += [(f"{where}.{k}", v) for k, v in reversed(list(value.items()))]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value)))]
+
+
+def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:
+    """Describe code that one JSON object of a config stores or names."""
+    from graphcheck.loaders.marshal_reader import describe_base64
+
+    inner = value.get("config")
+    if value.get("class_name") == "__lambda__" and isinstance(inner, Mapping):
+        yield f"Python bytecode in {where}: {describe_base64(str(inner.get('code', '')))}"
+    module = value.get("module")
+    if isinstance(module, str) and not _safe_module(module):
+        yield f"a reference to module {module!r} in {where}"
+    registered = value.get("registered_name")
+    if isinstance(registered, str) and ">" in registered:
+        yield f"custom class {registered!r} in {where}"
+    for key, kind in value.items():
+        dumped = value.get(key[:-len("_type")]) if key.endswith("_type") else None
+        if kind == "lambda" and isinstance(dumped, list) and dumped and isinstance(dumped[0], str):
+            # tf_keras: {"function": [base64 bytecode, defaults, closure], "function_type": "lambda"}
+            yield (f"Python bytecode in {where}.{key[:-len('_type')]}: "
+                   f"{describe_base64(dumped[0])}")
+
+
+def _safe_module(module: str) -> bool:
+    """Return True for modules Keras resolves itself, without importing code from elsewhere."""
+    return module.split(".", 1)[0] in SAFE_PACKAGES
 
 
 class LfsPointer(ProblemRule):

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.limits import current as current_limits
 
 
 def known(dim: Dim) -> int | None:
@@ -81,5 +82,9 @@ def positive_int(config: Mapping[str, object], key: str) -> int:
     """Read a config value that must be a positive int (units, filters), or raise a finding."""
     value = config.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ShapeError("unreadable-model", f"config {key} is {value!r}, not a positive integer")
+        raise ShapeError("unreadable-model", f"is {value!r}, not a positive integer",
+                         field=f"config.{key}")
+    if value > current_limits().max_dim:
+        raise ShapeError("unreadable-model", f"is {value}, over the limit of "
+                         f"{current_limits().max_dim} (max_dim)", field=f"config.{key}")
     return value

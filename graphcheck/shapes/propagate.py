@@ -48,7 +48,7 @@ class Inference:
 
 def infer(model: Model) -> Inference:
     """Propagate shapes through the model and collect problems on the way."""
-    result = Inference()
+    result = Inference(problems=list(model.problems))
     values = _propagate(model.root, {}, "", model.framework, result)
     for ref in model.root.outputs:
         result.outputs.append((ref.layer, values.get((ref.layer, ref.call, ref.tensor))))
@@ -143,7 +143,15 @@ def _guarded(fn: Any, call: Call, qualified: str, result: Inference) -> LayerSha
     try:
         shapes: LayerShapes = fn(call)
     except ShapeError as error:
-        result.problems.append(Problem(rule=error.rule, node=qualified, message=str(error)))
+        # A bad config value is reported with its place in the file; other rules name the node.
+        where = call.layer.where if error.rule == "unreadable-model" else ""
+        result.problems.append(Problem(rule=error.rule, node=qualified,
+                                       message=error.located(where)))
+        return LayerShapes(outputs=(None,))
+    except Exception as error:
+        result.problems.append(Problem(
+            rule="internal-error", node=qualified,
+            message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}"))
         return LayerShapes(outputs=(None,))
     _check_declared_input(call, qualified, result)
     return shapes
