@@ -1,0 +1,115 @@
+"""SARIF 2.1.0 for code scanning: every rule in the driver, findings as results.
+
+Files that could not be analysed (rules in the "analysis" category) are tool execution
+notifications, not results: they say nothing about the model's design.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from graphcheck.engine import FileResult
+from graphcheck.findings import Confidence, Finding, Severity
+from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.github import workspace_path
+from graphcheck.rules import Rule
+from graphcheck.rules.registry import all_rules
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+# GitHub code scanning reads these two properties to rank and filter alerts.
+PRECISION = {Confidence.HIGH: "very-high", Confidence.MEDIUM: "high", Confidence.LOW: "medium"}
+PROBLEM_SEVERITY = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "recommendation"}
+FINGERPRINT = "graphcheck/v1"
+SRCROOT = "%SRCROOT%"
+
+
+def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
+    """Describe one rule with its summary, what it does and its whole documentation."""
+    docs = rule.documentation()
+    return {
+        "id": rule.code, "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": " ".join(rule.what.split())},
+        "help": {"text": docs, "markdown": docs},
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {"tags": [rule.category], "precision": PRECISION[rule.confidence],
+                       "problem.severity": PROBLEM_SEVERITY[rule.severity]},
+    }
+
+
+def uri(display: str) -> str:
+    """Return the artifact URI: relative to the working directory when the file is below it."""
+    path = workspace_path(display)
+    return Path(path).as_uri() if Path(path).is_absolute() else quote(path)
+
+
+def location(finding: Finding) -> dict[str, Any]:
+    """Point at the file (line 1: model files have no lines) and at the layer."""
+    artifact = {"uri": uri(finding.path)}
+    if not artifact["uri"].startswith("file:"):
+        artifact["uriBaseId"] = SRCROOT
+    where: dict[str, Any] = {"physicalLocation": {"artifactLocation": artifact,
+                                                  "region": {"startLine": 1}}}
+    if finding.node is not None:
+        where["logicalLocations"] = [{"name": finding.node.rsplit("/", 1)[-1],
+                                      "fullyQualifiedName": finding.node, "kind": "member"}]
+    return where
+
+
+def fingerprint(finding: Finding, occurrence: int) -> str:
+    """Hash rule, path and layer (not the message, whose numbers may change); number repeats."""
+    key = "\0".join((finding.rule, workspace_path(finding.path), finding.node or ""))
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}:{occurrence}"
+
+
+def results(findings: Sequence[Finding], index: dict[str, int]) -> list[dict[str, Any]]:
+    """Turn findings into results with stable fingerprints, one per finding."""
+    seen: Counter[tuple[str, str, str | None]] = Counter()
+    out = []
+    for f in findings:
+        seen[f.rule, f.path, f.node] += 1
+        out.append({"ruleId": f.code, "ruleIndex": index[f.code], "level": LEVELS[f.severity],
+                    "message": {"text": f"{f.node}: {f.message}" if f.node else f.message},
+                    "locations": [location(f)],
+                    "partialFingerprints": {FINGERPRINT: fingerprint(f, seen[f.rule, f.path, f.node])}})
+    return out
+
+
+def notification(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    """Report a file that could not be analysed, tied to the rule that says why."""
+    return {"level": LEVELS[finding.severity], "message": {"text": finding.message},
+            "locations": [location(finding)],
+            "associatedRule": {"id": finding.code, "index": index[finding.code]}}
+
+
+class SarifReporter:
+    """One SARIF log with one run."""
+
+    name = "sarif"
+
+    def render(self, results_: Sequence[FileResult], options: RenderOptions) -> str:
+        """Return the SARIF document."""
+        rules = all_rules()
+        index = {rule.code: i for i, rule in enumerate(rules)}
+        analysis = {rule.code for rule in rules if rule.category == "analysis"}
+        findings = [f for r in results_ for f in r.findings]
+        run = {
+            "tool": {"driver": {"name": "graphcheck", "version": options.version,
+                                "rules": [rule_descriptor(rule) for rule in rules]}},
+            "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
+                notification(f, index) for f in findings if f.code in analysis]}],
+            "originalUriBaseIds": {SRCROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
+            "results": results([f for f in findings if f.code not in analysis], index),
+        }
+        log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+        return json.dumps(log, indent=2) + "\n"
+
+
+REPORTER = SarifReporter()
