@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from graphcheck import __version__
+from graphcheck.config_cli import apply_baseline, config_options, fail_threshold, prepare
 from graphcheck.findings import Severity
 
 SEVERITIES = [str(s) for s in Severity]
@@ -82,12 +83,15 @@ def _check_all(targets: Sequence[Any], jobs: int | None, settings: Any = None) -
 @click.option("--format", "fmt", default="text", show_default=True,
               help="Output format (text, json, or any registered reporter).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True,
-              help="Exit 1 when a finding is at least this severe.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
+              help="Exit 1 when a finding is at least this severe  [default: the "
+                   "configuration's fail-on, else warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @_walk_options
-def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
-          exit_zero: bool, exclude: tuple[str, ...], gitignore: bool, jobs: int | None) -> None:
+@config_options
+def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None,
+          exit_zero: bool, exclude: tuple[str, ...], gitignore: bool, jobs: int | None,
+          **configuration: Any) -> None:
     """Check model files for shape, weight and design problems."""
     from graphcheck.reporters import RenderOptions, reporters
 
@@ -95,10 +99,12 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
     if fmt not in known:
         raise click.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(sorted(known))}",
                                  param_hint="--format")
-    results = _check_all(_targets(paths, exclude, gitignore), jobs)
+    targets = _targets(paths, exclude, gitignore)
+    request, settings = prepare(configuration, targets)
+    results, _ = apply_baseline(_check_all(targets, jobs, settings), configuration)
     color = output is None and fmt == "text" and sys.stdout.isatty()
     _emit(known[fmt].render(results, RenderOptions(color=color, version=__version__)), output)
-    threshold = Severity[fail_on.upper()]
+    threshold = fail_threshold(request, fail_on)
     failed = any(f.severity >= threshold for r in results for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -27,6 +28,21 @@ class Settings:
     enabled: frozenset[str] | None = None  # rule names; None means all
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     limits: Limits = DEFAULT_LIMITS
+    # layer-name glob -> rule names suppressed on matching layers (per-layer-ignores)
+    ignored_layers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # a graphcheck.config.Request: each file then gets the settings its configuration gives
+    config: Any = None
+
+    def for_file(self, path: Path) -> Settings:
+        """Return the settings for one file: its configuration applied, when one is in use."""
+        return self if self.config is None else self.config.settings_for(path, self)
+
+    def allows(self, found: Finding) -> bool:
+        """Return False for a finding whose rule is off, or ignored on its layer."""
+        if self.enabled is not None and found.rule not in self.enabled:
+            return False
+        return not any(found.rule in rules and fnmatchcase(found.node or "", glob)
+                       for glob, rules in self.ignored_layers.items())
 
 
 @dataclass(kw_only=True)
@@ -51,6 +67,7 @@ def loaders() -> tuple[Loader, ...]:
 def _import_shape_functions() -> None:
     """Register the built-in shape functions (kept out of module import for fast --help)."""
     import graphcheck.shapes.keras  # noqa: F401
+    import graphcheck.shapes.onnx  # noqa: F401
 
 
 def load(path: Path) -> Model:
@@ -77,6 +94,14 @@ def finding(path: str, problem: Problem) -> Finding:
 
 
 def check_path(path: Path, display: str, settings: Settings = Settings()) -> FileResult:
+    """Analyse one file with the settings its configuration gives, dropping suppressed findings."""
+    settings = settings.for_file(path)
+    result = _check_path(path, display, settings)
+    result.findings = [f for f in result.findings if settings.allows(f)]
+    return result
+
+
+def _check_path(path: Path, display: str, settings: Settings) -> FileResult:
     """Analyse one file; every failure becomes a finding, never an exception."""
     _import_shape_functions()
     with using_limits(settings.limits):

@@ -1,0 +1,283 @@
+"""Configuration: ``[tool.graphcheck]`` in pyproject.toml, graphcheck.toml, or ``--config FILE``.
+
+Each model file uses the nearest configuration above it (like ruff), falling back to the one
+above the working directory. Selectors are code prefixes (``GC3``, ``GC301``, ``ALL``) or rule
+names. A misspelt key, selector or option is a ``ConfigError`` (the CLI exits 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from graphcheck.findings import Severity
+from graphcheck.rules import Rule
+from graphcheck.rules.registry import all_rules
+
+if TYPE_CHECKING:
+    from graphcheck.engine import Settings
+
+KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "per-layer-ignores", "fail-on",
+        "rules")
+SEVERITIES = tuple(str(s) for s in Severity)
+
+
+class ConfigError(Exception):
+    """A configuration that cannot mean what its author wanted: a usage error."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """One configuration file's ``[tool.graphcheck]`` table, validated."""
+
+    source: Path | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    per_layer_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    fail_on: str | None = None
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        """Return the folder that globs in this configuration are relative to."""
+        return self.source.parent if self.source else Path.cwd()
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    """Return a ``; did you mean 'x'?`` hint, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def expand(selector: str, where: str) -> frozenset[str]:
+    """Return the rule names a selector (code prefix, ``ALL`` or rule name) stands for."""
+    rules = all_rules()
+    if selector.upper() == "ALL":
+        return frozenset(r.name for r in rules)
+    found = frozenset(r.name for r in rules
+                      if r.name == selector or r.code.startswith(selector.upper()))
+    if not found or not (selector.upper().startswith("GC") or any(r.name == selector for r in rules)):
+        hint = _suggest(selector, [r.name for r in rules] + [r.code for r in rules])
+        raise ConfigError(f"{where}: unknown rule {selector!r}{hint} "
+                          "(`graphcheck rules` lists codes and names)")
+    return found
+
+
+def _selectors(value: object, where: str) -> tuple[str, ...]:
+    """Validate a list of selectors (a comma-separated string is accepted too)."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of rule codes or names, got {value!r}")
+    for selector in value:
+        expand(selector, where)
+    return tuple(value)
+
+
+def _table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
+    """Validate a ``{glob: [selectors]}`` table."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of glob = [rules], got {value!r}")
+    return {str(k): _selectors(v, f"{where}.{k!s}") for k, v in value.items()}
+
+
+def _rule_options(value: object, where: str) -> Mapping[str, Mapping[str, Any]]:
+    """Validate ``[rules.<name>]`` tables against each rule's declared options and their types."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of rule tables")
+    options: dict[str, Mapping[str, Any]] = {}
+    for key, table in value.items():
+        rule = _rule_by_key(str(key), where)
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}.{key} must be a table of options")
+        for name, setting in table.items():
+            _check_option(rule, str(name), setting, f"{where}.{key}")
+        options[rule.name] = dict(table)
+    return options
+
+
+def _rule_by_key(key: str, where: str) -> type[Rule]:
+    """Find a rule by name or code, or raise with a suggestion."""
+    for rule in all_rules():
+        if key in (rule.name, rule.code):
+            return rule
+    raise ConfigError(f"{where}: unknown rule {key!r}{_suggest(key, [r.name for r in all_rules()])}")
+
+
+def _check_option(rule: type[Rule], name: str, value: object, where: str) -> None:
+    """Raise unless ``name`` is one of the rule's options and ``value`` has the default's type."""
+    if name not in rule.options:
+        known = ", ".join(rule.options) or "none"
+        raise ConfigError(f"{where}: {rule.name} has no option {name!r}{_suggest(name, rule.options)}"
+                          f" (its options: {known})")
+    default = rule.options[name]
+    if type(value) is not type(default):
+        raise ConfigError(f"{where}.{name} must be a {type(default).__name__}, got {value!r}")
+
+
+def parse(table: Mapping[str, Any], source: Path | None) -> Config:
+    """Validate a ``[tool.graphcheck]`` table; every unknown key is an error."""
+    where = f"{source or 'configuration'} [tool.graphcheck]"
+    for key in table:
+        if key not in KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, KEYS)} "
+                              f"(known keys: {', '.join(KEYS)})")
+    fail_on = table.get("fail-on")
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise ConfigError(f"{where}: fail-on must be one of {', '.join(SEVERITIES)}, got {fail_on!r}")
+    return Config(
+        source=source,
+        select=_selectors(table["select"], f"{where} select") if "select" in table else None,
+        ignore=_selectors(table.get("ignore", []), f"{where} ignore"),
+        extend_select=_selectors(table.get("extend-select", []), f"{where} extend-select"),
+        per_file_ignores=_table(table.get("per-file-ignores", {}), f"{where} per-file-ignores"),
+        per_layer_ignores=_layer_table(table.get("per-layer-ignores", {}), where),
+        fail_on=fail_on, options=_rule_options(table.get("rules", {}), f"{where} rules"))
+
+
+def _layer_table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
+    """Validate ``per-layer-ignores``: keys are ``path-glob:layer-glob``."""
+    table = _table(value, f"{where} per-layer-ignores")
+    for key in table:
+        if ":" not in key:
+            raise ConfigError(f"{where} per-layer-ignores: key {key!r} must be 'path:layer', "
+                              "e.g. \"models/model.keras:lstm_2\"")
+    return table
+
+
+@cache
+def load_file(path: Path) -> Config:
+    """Read and validate one configuration file (pyproject.toml or graphcheck.toml)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read configuration {path}: {error}") from error
+    if path.name == "pyproject.toml" or "tool" in data:
+        data = data.get("tool", {}).get("graphcheck", {})
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: [tool.graphcheck] must be a table")
+    return parse(data, path)
+
+
+@cache
+def find_config(folder: Path) -> Path | None:
+    """Return the nearest graphcheck.toml, or pyproject.toml with [tool.graphcheck], upward."""
+    for candidate in (folder, *folder.parents):
+        own = candidate / "graphcheck.toml"
+        if own.is_file():
+            return own
+        project = candidate / "pyproject.toml"
+        if project.is_file() and _has_table(project):
+            return project
+    return None
+
+
+def _has_table(pyproject: Path) -> bool:
+    """Return True when a pyproject.toml has a [tool.graphcheck] table (others are skipped)."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read configuration {pyproject}: {error}") from error
+    return "graphcheck" in data.get("tool", {})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """What the command line asks for: overrides, and which configuration files to use."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    config_file: Path | None = None
+    use_config: bool = True
+    cwd: Path = field(default_factory=Path.cwd)
+
+    def config_for(self, path: Path | None) -> Config:
+        """Return the configuration that governs ``path`` (None: the working directory)."""
+        if not self.use_config:
+            return Config()
+        if self.config_file is not None:
+            return load_file(self.config_file.resolve())
+        start = self.cwd if path is None else path.resolve()
+        found = find_config(start if start.is_dir() else start.parent)
+        if found is None and path is not None:
+            found = find_config(self.cwd.resolve())
+        return load_file(found) if found else Config()
+
+    def settings_for(self, path: Path, base: Settings) -> Settings:
+        """Return ``base`` with the rules, options and layer ignores that apply to ``path``."""
+        config = self.config_for(path)
+        relative = _relative(path, config.root)
+        enabled = self.enabled(config, _matching(config.per_file_ignores, relative))
+        layers = {key.rpartition(":")[2]: frozenset(_names(selectors, "per-layer-ignores"))
+                  for key, selectors in config.per_layer_ignores.items()
+                  if _glob_match(key.rpartition(":")[0], relative)}
+        return replace(base, enabled=enabled, options=config.options, ignored_layers=layers,
+                       config=None)
+
+    def enabled(self, config: Config, file_ignores: Sequence[str]) -> frozenset[str]:
+        """Combine selectors: select (command line over file), plus extend-select, minus ignores."""
+        select = self.select if self.select is not None else config.select
+        chosen = _names(select or ("ALL",), "select")
+        if select is not None:  # failures to analyse a file are always reported
+            chosen |= {r.name for r in all_rules() if r.category == "analysis"}
+        chosen |= _names((*config.extend_select, *self.extend_select), "extend-select")
+        return frozenset(chosen - _names((*config.ignore, *self.ignore, *file_ignores), "ignore"))
+
+    def fail_on(self, flag: str | None) -> Severity:
+        """Return the --fail-on severity: the flag, else the configuration's, else warning."""
+        chosen = flag or self.config_for(None).fail_on or "warning"
+        return Severity[chosen.upper()]
+
+
+def clear_caches() -> None:
+    """Forget configuration files read so far (each command-line run starts afresh)."""
+    load_file.cache_clear()
+    find_config.cache_clear()
+
+
+def _names(selectors: Iterable[str], where: str) -> set[str]:
+    """Expand selectors to rule names."""
+    names: set[str] = set()
+    for selector in selectors:
+        names |= expand(selector, where)
+    return names
+
+
+def _relative(path: Path, root: Path) -> str:
+    """Return ``path`` relative to ``root`` in posix form, or absolute when outside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def _glob_match(pattern: str, relative: str) -> bool:
+    """Match a glob against a relative path; a pattern without '/' matches the file name."""
+    if "/" not in pattern:
+        return fnmatchcase(relative.rpartition("/")[2], pattern)
+    return fnmatchcase(relative, pattern.removeprefix("./"))
+
+
+def _matching(table: Mapping[str, tuple[str, ...]], relative: str) -> list[str]:
+    """Return the selectors of every glob in ``table`` that matches the file."""
+    return [s for glob, selectors in table.items() if _glob_match(glob, relative) for s in selectors]
+
+
+def cli_selectors(values: Sequence[str], flag: str) -> tuple[str, ...]:
+    """Validate repeatable, comma-separated ``--select``/``--ignore`` values."""
+    return _selectors([v.strip() for value in values for v in value.split(",") if v.strip()], flag)
