@@ -129,19 +129,18 @@ def explain(paths: tuple[str, ...], fmt: str, output: str | None, exclude: tuple
 
 
 @main.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 def list_rules(fmt: str) -> None:
-    """List every rule with its code, name, severity and summary."""
+    """List every rule with its code, name, severity and summary (markdown: docs/rules.md)."""
+    from graphcheck.rules.docs import as_json, as_markdown
     from graphcheck.rules.registry import all_rules
 
     rules = all_rules()
-    if fmt == "json":
-        click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": str(r.severity),
-                                "confidence": str(r.confidence), "summary": r.summary}
-                               for r in rules], indent=2))
+    if fmt != "text":
+        click.echo(as_json(rules) if fmt == "json" else as_markdown(rules), nl=fmt == "json")
         return
     for r in rules:
-        click.echo(f"{r.code}  {r.name:<28} {r.severity!s:<8} {r.summary}")
+        click.echo(f"{r.code}  {r.name:<30} {r.severity!s:<8} {r.summary}")
 
 
 @main.command("rule")

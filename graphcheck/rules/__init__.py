@@ -69,7 +69,16 @@ class Rule:
                 f"## What it does\n{cls.what.strip()}\n\n"
                 f"## Why is this bad?\n{cls.why.strip()}\n\n"
                 f"## Example\n{cls.example.strip()}\n\n"
-                f"## How to fix\n{cls.fix.strip()}\n")
+                f"## How to fix\n{cls.fix.strip()}\n" + cls._options_section())
+
+    @classmethod
+    def _options_section(cls) -> str:
+        """Return the ``## Options`` section (configurable thresholds), or nothing."""
+        if not cls.options:
+            return ""
+        lines = [f"- `{key}` (default `{value!r}`)" for key, value in cls.options.items()]
+        return (f"\n## Options\nSet in `[tool.graphcheck.rules.{cls.name}]`:\n"
+                + "\n".join(lines) + "\n")
 
 
 class ProblemRule(Rule):
