@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -9,11 +10,14 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from multiprocessing.context import BaseContext
 from typing import Any, TextIO, TypeVar
 
+from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import FileResult, Settings, check_path, finding
 from graphcheck.findings import Problem
+from graphcheck.rules.registry import all_rules
 
 T = TypeVar("T")
 # Below this many files a pool costs more (start-up, imports) than it saves.
@@ -106,7 +110,7 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
     """Run work in a process pool; files whose worker died are retried one by one."""
     results: dict[int, T] = {}
     retry: list[int] = []
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
     try:
         futures: dict[Future[T], int] = {pool.submit(work, t): i for i, t in enumerate(targets)}
         for future in as_completed(futures):
@@ -120,6 +124,18 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
     for index in sorted(retry):
         results[index] = _isolated(work, failed, targets[index])
     return [results[i] for i in range(len(targets))]
+
+
+def _context() -> BaseContext | None:
+    """Fork warm workers where fork is safe (Linux); elsewhere use the platform's default."""
+    if sys.platform != "linux":
+        return None
+    # Imports, entry points and shape functions take longer than checking a small model:
+    # load them once here so that every forked worker starts with them.
+    engine._import_shape_functions()
+    engine.loaders()
+    all_rules()
+    return multiprocessing.get_context("fork")
 
 
 def _isolated(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],
