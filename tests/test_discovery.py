@@ -146,3 +146,14 @@ def test_cli_warns_when_nothing_is_found(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("hi\n")
     result = CliRunner().invoke(main, ["check", str(tmp_path)])
     assert result.exit_code == 0 and "no model files" in result.stderr
+
+
+def test_explain_output_is_the_explain_reporters() -> None:
+    """Rendering in workers gives exactly what the explain reporter renders in one process."""
+    from graphcheck.engine import check_path
+    from graphcheck.reporters.explain import render_json, render_text
+
+    results = [check_path(p, str(p)) for p in (GOOD, BROKEN)]
+    for fmt, render in (("json", render_json), ("text", render_text)):
+        out = CliRunner().invoke(main, ["explain", "--format", fmt, "-j", "2", str(BROKEN), str(GOOD)])
+        assert out.stdout == render(results)
