@@ -189,7 +189,7 @@ class GraphBuilder:
             role = roles[slot] if slot < len(roles) else None
             if name in names.producers:
                 self._edge(names.producers[name], key, slot, role or "inputs")
-            elif name in names.initializers:
+            elif name in names.initializers and all(w.key != (role or name) for w in weights):
                 weights.append(StoredWeight(key=role or name, shape=names.initializers[name]))
         self._node(key, node.op_type, self._config(node), weights=tuple(weights))
         for index, name in enumerate(node.output):

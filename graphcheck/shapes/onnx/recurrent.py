@@ -12,6 +12,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.loaders.onnx_loader import RECURRENT_INPUTS
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import mul
 from graphcheck.shapes.onnx.generic import stored_shapes
@@ -142,16 +143,18 @@ def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
                                   "Wb then Rb"),
         "P": ((d, mul(3, h)), f"[num_directions, 3*hidden_size] = [{d}, 3*{h}]: peepholes i, o, f"),
     }
+    roles = RECURRENT_INPUTS[op.kind]
     specs = []
     for weight in call.layer.weights or ():
-        if weight.key in expected and not (weight.key == "P" and op.kind != "LSTM"):
+        if weight.key in expected and weight.key in roles:
             shape, formula = expected[weight.key]
             hint = weight_hint(op, weight.key, weight.shape)
             specs.append(WeightSpec(name=weight.key, path=weight.key, shape=shape, formula=formula,
                                     hints={weight.shape: hint} if hint else {}))
-        else:  # initial states and sequence_lens stored as constants: checked as states below
+        elif weight.key in roles:  # initial states and sequence_lens: checked as states below
             specs.append(WeightSpec(name=weight.key, path=weight.key, shape=weight.shape,
                                     formula="initializer"))
+    # An initializer in no slot of this op (P on a GRU) gets no spec: unexpected-weights.
     return tuple(specs)
 
 
