@@ -33,11 +33,6 @@ def main() -> None:
     """Check saved Keras and ONNX models without running them."""
 
 
-def _paths(paths: Sequence[str]) -> list[Path]:
-    """Return the command-line paths as Paths, in the order given."""
-    return [Path(p) for p in paths]
-
-
 def _emit(text: str, output: str | None) -> None:
     """Write to ``--output`` or stdout."""
     if output:
