@@ -1,0 +1,135 @@
+"""``graphcheck explain`` for ONNX: each LSTM/GRU/RNN in ONNX's terms, with its Keras equivalent."""
+
+from __future__ import annotations
+
+from graphcheck.explain import NodeView
+from graphcheck.graph import Dim, format_shape
+from graphcheck.shapes import Call
+from graphcheck.shapes.onnx.recurrent import RecurrentOp, attributes, output_names, read_op
+
+GATE_ORDER = {"LSTM": "4 gates, in ONNX order i, o, f, c; Keras orders them i, f, c, o",
+              "GRU": "3 gates, in ONNX order z, r, h, as Keras does",
+              "RNN": "1 block, no gates"}
+KERAS_CLASS = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}
+OUTPUT_MEANING = {"Y": "every step's hidden state", "Y_h": "the last hidden state",
+                  "Y_c": "the last cell state"}
+
+
+def total(views: list[NodeView]) -> int | None:
+    """Sum the parameters of every node, Loop bodies included (ONNX names may contain "/")."""
+    counts = [v.params for v in views]
+    return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+
+
+def story(view: NodeView) -> list[str]:
+    """Explain an ONNX recurrent node, or a tf2onnx Loop holding a Keras cell; [] otherwise."""
+    layer = view.node.layer
+    if layer.type == "Loop":
+        return loop_story(view)
+    if layer.type not in GATE_ORDER or not view.node.calls:
+        return []
+    first = view.node.calls[0]
+    kwargs = {k: v for k, v in first.kwargs.items() if all(s is not None for s in v)}
+    try:
+        op = read_op(Call(layer=layer, inputs=(), kwargs=kwargs))  # type: ignore[arg-type]
+    except Exception:  # the shape function reported it
+        return []
+    return [f"{view.name}: ONNX {op.kind}", *_ops_lines(op), "  weights:",
+            *[f"    {s.name:<4} {format_shape(view.weights.get(s.name)):<16} {s.formula}"
+              for s in view.specs if s.formula != "initializer"],
+            f"  {_param_line(op, view)}", *_output_lines(view),
+            f"  Keras equivalent: {keras_equivalent(op, view)}"]
+
+
+def _ops_lines(op: RecurrentOp) -> list[str]:
+    """Describe hidden size, directions, layout, the input and the gates."""
+    dirs = f"{op.directions} direction" + ("s" if op.directions > 1 else "")
+    axes = "[batch, seq_length, input_size]" if op.layout else "[seq_length, batch, input_size]"
+    return [
+        f"  hidden_size = {op.hidden}: the size of the hidden state, i.e. how many values each "
+        "direction outputs per step. It is not the number of timesteps."
+        + ("" if op.hidden_given else " (not set in the file: taken from R)"),
+        f"  direction = {op.direction!r}: {dirs} (num_directions = {op.directions}); "
+        f"layout = {op.layout}: X is {axes}.",
+        f"  X: {op.steps} timesteps, batch {op.batch}, {op.features} features per step.",
+        f"  The same cell runs over all {op.steps} timesteps: {GATE_ORDER[op.kind]}.",
+    ]
+
+
+def _param_line(op: RecurrentOp, view: NodeView) -> str:
+    """Write the parameter formula with the node's numbers."""
+    d, k, h, i = op.directions, op.gates, op.hidden, op.features
+    has_b = "B" in view.weights or "B" in view.node.calls[0].kwargs
+    formula = f"num_directions*{k}*hidden_size*(input_size + hidden_size{' + 2' if has_b else ''})"
+    if isinstance(h, int) and isinstance(i, int):
+        value = d * k * h * (i + h + (2 if has_b else 0))
+        numbers = f"{d}*{k}*{h}*({i} + {h}{' + 2' if has_b else ''}) = {value:,}"
+    else:
+        numbers = "unknown (input size unknown)"
+    return (f"parameters = {formula} = {numbers}" + (" (B holds Wb and Rb: two biases)" if has_b
+            else "") + "; it does not depend on the number of timesteps.")
+
+
+def _output_lines(view: NodeView) -> list[str]:
+    """List Y, Y_h, Y_c with their shapes and meaning; omitted outputs are said to be omitted."""
+    names = output_names(Call(layer=view.node.layer, inputs=()))
+    lines = []
+    for role, name, shape in zip(("Y", "Y_h", "Y_c"), names, view.output_shapes):
+        if view.node.layer.type != "LSTM" and role == "Y_c":
+            continue
+        lines.append(f"  {role} {format_shape(shape)}: {OUTPUT_MEANING[role]}" if name
+                     else f"  {role}: omitted (\"\" in the node's outputs)")
+    return lines
+
+
+def keras_equivalent(op: RecurrentOp, view: NodeView) -> str:
+    """Write the Keras layer computing the same thing (batch-major, as Keras always is)."""
+    names = output_names(Call(layer=view.node.layer, inputs=()))
+    args = [str(op.hidden)]
+    if names and names[0]:
+        args.append("return_sequences=True")
+    if any(names[1:]):
+        args.append("return_state=True")
+    if op.direction == "reverse":
+        args.append("go_backwards=True")
+    if op.kind == "GRU":
+        args.append(f"reset_after={bool(attributes(view.node.layer.config).get('linear_before_reset', 0))}")
+    layer = f"{KERAS_CLASS[op.kind]}({', '.join(args)})"
+    if op.directions == 2:
+        layer = f"Bidirectional({layer})"
+    reordered = ", gates reordered" if op.kind == "LSTM" else ""
+    return (f"{layer} on input (batch, {op.steps}, {op.features}); Keras stores each kernel "
+            f"transposed, without the num_directions axis{reordered}")
+
+
+def loop_story(view: NodeView) -> list[str]:
+    """Recognise the Loop tf2onnx writes for a Keras GRU/SimpleRNN/LSTM by its raw Keras weights."""
+    found = keras_cell(list(view.weights.values()))
+    if found is None:
+        return []
+    kind, features, units = found
+    k = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[kind]
+    shapes = ", ".join(format_shape(s) for s in view.weights.values() if len(s) >= 1 and s[-1] == k * units)
+    return [f"{view.name}: Loop holding a Keras {kind} cell (as tf2onnx converts it)",
+            "  The Loop runs the cell once per timestep; its body does the cell's matrix products "
+            f"with the Keras weights passed in unchanged: {shapes}.",
+            f"  units = {units} (the hidden state size), {features} features per step, "
+            f"{k} gate block(s): kernel (features, {k}*units), recurrent_kernel (units, {k}*units).",
+            f"  Keras equivalent: {kind}({units})"]
+
+
+def keras_cell(shapes: list[tuple[Dim, ...]]) -> tuple[str, int, int] | None:
+    """Find (kind, features, units) from Keras kernel (F, kU) and recurrent kernel (U, kU) shapes."""
+    matrices = [s for s in shapes if len(s) == 2 and all(isinstance(d, int) for d in s)]
+    for rows, cols in matrices:
+        assert isinstance(rows, int) and isinstance(cols, int)
+        kind = {1: "SimpleRNN", 3: "GRU", 4: "LSTM"}.get(cols // rows if rows else 0)
+        if kind is None or cols % rows:
+            continue
+        kernels = [s for s in matrices if s[1] == cols and s != (rows, cols)] or (
+            [s for s in matrices if s == (rows, cols)][1:])
+        if kind == "GRU" and len(kernels) > 1:  # Keras's GRU bias is (2, 3U): not the kernel
+            kernels = [s for s in kernels if s[0] != 2]
+        if kernels and isinstance(kernels[0][0], int):
+            return kind, kernels[0][0], rows
+    return None
