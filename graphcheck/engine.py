@@ -53,6 +53,7 @@ class FileResult:
     findings: list[Finding]
     model: Model | None = None
     inference: Inference | None = None
+    rules: frozenset[str] | None = None  # names of the rules that ran on it; None: all
 
 
 @cache
@@ -98,6 +99,7 @@ def check_path(path: Path, display: str, settings: Settings = Settings()) -> Fil
     settings = settings.for_file(path)
     result = _check_path(path, display, settings)
     result.findings = [f for f in result.findings if settings.allows(f)]
+    result.rules = settings.enabled
     return result
 
 

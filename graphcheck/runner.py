@@ -45,7 +45,7 @@ def default_jobs() -> int:
 def check_target(settings: Settings, target: Target) -> FileResult:
     """Check one model and keep only its findings (graphs stay in the worker)."""
     result = check_path(target.path, target.display, settings)
-    return FileResult(path=result.path, findings=result.findings)
+    return FileResult(path=result.path, findings=result.findings, rules=result.rules)
 
 
 def check_failed(target: Target, error: BaseException) -> FileResult:

@@ -98,3 +98,11 @@ def test_progress_only_for_many_files_on_a_terminal() -> None:
         for _ in range(many):
             tick()
     assert "Checking models" in stream.getvalue() and "100%" in stream.getvalue()
+
+
+def test_pool_keeps_which_rules_ran() -> None:
+    """The rules that ran on each file cross the process boundary (JUnit reports them)."""
+    only = frozenset({"weight-shape-mismatch"})
+    results = check_all(targets(BROKEN, GOOD, GOOD, BROKEN), Settings(enabled=only), jobs=2)
+    assert [r.rules for r in results] == [only] * 4
+    assert {f.rule for r in results for f in r.findings} == {"weight-shape-mismatch"}

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from graphcheck.cli import main
-from graphcheck.engine import FileResult, check_path
+from graphcheck.engine import FileResult, Settings, check_path
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.junit import REPORTER
@@ -68,8 +68,9 @@ def test_notes_pass_and_hostile_text_stays_valid_xml() -> None:
 
 def test_only_the_rules_that_ran_are_testcases() -> None:
     """With rules selected, the other rules are not reported as passing tests."""
-    result = FileResult(path="m.keras", findings=[])
-    xml = REPORTER.render([result], RenderOptions(rules=frozenset({"weight-shape-mismatch"})))
+    result = check_path(FIXTURES / "keras/question.keras", "q.keras",
+                        Settings(enabled=frozenset({"weight-shape-mismatch"})))
+    xml = REPORTER.render([result], RenderOptions())
     names = [c.get("name", "") for c in ET.fromstring(xml).iter("testcase")]
     analysis = [r for r in all_rules() if r.category == "analysis"]
     assert sorted(names) == sorted([f"{r.code} {r.name}" for r in analysis] + ["GC101 weight-shape-mismatch"])

@@ -17,7 +17,6 @@ class RenderOptions:
 
     color: bool = False
     version: str = ""
-    rules: frozenset[str] | None = None  # names of the rules that ran (Settings.enabled); None: all
 
 
 class Reporter(Protocol):

@@ -50,8 +50,10 @@ def testcase(rule: type[Rule], result: FileResult, unreadable: bool) -> ET.Eleme
     return case
 
 
-def testsuite(result: FileResult, rules: Sequence[type[Rule]]) -> ET.Element:
-    """Return the testsuite of one model with its counts."""
+def testsuite(result: FileResult) -> ET.Element:
+    """Return the testsuite of one model with its counts: a testcase per rule that ran."""
+    rules = [r for r in all_rules()
+             if result.rules is None or r.name in result.rules or r.category == "analysis"]
     analysis = {r.name for r in rules if r.category == "analysis"}
     # A file-level analysis finding and nothing else: the model was never read, rules never ran.
     unreadable = (any(f.rule in analysis and f.node is None for f in result.findings)
@@ -78,10 +80,8 @@ class JunitReporter:
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the XML document."""
-        rules = [r for r in all_rules()
-                 if options.rules is None or r.name in options.rules or r.category == "analysis"]
         root = ET.Element("testsuites", name="graphcheck")
-        root.extend(testsuite(result, rules) for result in results)
+        root.extend(testsuite(result) for result in results)
         tally(root, root)
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
