@@ -106,6 +106,16 @@ def normalization_all(k: Any) -> Any:
 
 
 @model
+def preprocessing_layers(k: Any) -> Any:
+    """Image preprocessing and augmentation layers (shape-keeping, Resizing, CenterCrop)."""
+    L = k.layers
+    return k.Sequential([k.Input((20, 16, 3)), L.Rescaling(1 / 255), L.RandomFlip(),
+                         L.RandomRotation(0.1), L.RandomZoom(0.1), L.RandomContrast(0.1),
+                         L.RandomTranslation(0.1, 0.1), L.RandomBrightness(0.1),
+                         L.Resizing(12, 10), L.CenterCrop(8, 6), L.Conv2D(2, 3)])
+
+
+@model
 def merging_all(k: Any) -> Any:
     """Concatenate on several axes, the element-wise merges with broadcasting, Dot."""
     L = k.layers
@@ -233,8 +243,12 @@ def save(net: Any, folder: Path, fmt: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("name", sorted(BUILDERS))
+# Keras 3 itself cannot write these as legacy .h5 ("cannot pickle 'module' object").
+NO_H5 = frozenset({"preprocessing_layers"})
+
+
+@pytest.mark.parametrize(("name", "fmt"), [(n, f) for n in sorted(BUILDERS) for f in FORMATS
+                                           if not (f == "h5" and n in NO_H5)])
 def test_layers_match_keras(keras: Any, name: str, fmt: str, tmp_path: Path) -> None:
     """Every layer's output shapes and parameter count equal Keras's; no warnings or errors."""
     net = BUILDERS[name](keras)

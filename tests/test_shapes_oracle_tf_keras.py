@@ -54,6 +54,20 @@ def layers_mix(k: Any) -> Any:
                                  L.PReLU()(emb), L.LayerNormalization()(L.Dense(6)(y))])
 
 
+def conv_mix(k: Any) -> Any:
+    """Sequential-free image stack: conv variants, crop/pad/upsample, TimeDistributed, ConvLSTM2D."""
+    L = k.layers
+    a, clip = k.Input((12, 10, 3)), k.Input((3, 8, 8, 2))
+    x = L.SeparableConv2D(4, 3, depth_multiplier=2)(L.ZeroPadding2D(1)(a))
+    x = L.DepthwiseConv2D(2, strides=2)(L.Cropping2D(((1, 0), (0, 1)))(x))
+    x = L.Conv2DTranspose(3, 3, strides=2, padding="same")(L.UpSampling2D()(x))
+    x = L.GlobalMaxPooling2D()(L.AveragePooling2D()(L.BatchNormalization(axis=1)(x)))
+    y = L.TimeDistributed(L.Conv2D(2, 3))(clip)
+    y = L.ConvLSTM2D(3, 2, padding="same", return_sequences=True)(y)
+    z = L.Conv1D(4, 3, padding="causal", dilation_rate=2)(L.Reshape((30, 12))(a))
+    return k.Model([a, clip], [x, L.Flatten()(y), L.UpSampling1D(2)(L.Cropping1D(1)(z))])
+
+
 def nested_and_keywords(k: Any) -> Any:
     """Build a nested model called on a shared layer's 2nd output, and MultiHeadAttention's value."""
     L = k.layers
@@ -74,7 +88,7 @@ def sequential_mix(k: Any) -> Any:
 
 
 BUILDERS: dict[str, Builder] = {f.__name__: f for f in (
-    recurrent_mix, layers_mix, sequential_mix, nested_and_keywords)}
+    recurrent_mix, layers_mix, sequential_mix, conv_mix, nested_and_keywords)}
 FORMATS = ("h5", "keras")
 # Loader faults (loaders/keras_config.py), reported to the lead; strict so a fix turns them red.
 KNOWN = {("nested_and_keywords", fmt): (

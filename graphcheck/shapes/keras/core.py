@@ -46,7 +46,9 @@ def dense(call: Call) -> LayerShapes:
 @register("keras", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
           "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation", "Masking",
           "ActivityRegularization", "ReLU", "LeakyReLU", "ELU", "Softmax",
-          "ThresholdedReLU", "Identity", "UnitNormalization")
+          "ThresholdedReLU", "Identity", "UnitNormalization", "Rescaling", "RandomFlip",
+          "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation",
+          "RandomBrightness")
 def identity(call: Call) -> LayerShapes:
     """Layers that keep the shape of their input."""
     return LayerShapes(outputs=(call.single(),))

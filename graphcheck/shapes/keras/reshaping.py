@@ -126,3 +126,14 @@ def up_sampling(call: Call) -> LayerShapes:
     factors = as_tuple(call.config.get("size", 2), rank)
     sizes: tuple[Dim, ...] = tuple(mul(n, f) for n, f in zip(space.sizes, factors))
     return LayerShapes(outputs=(space.rebuild(sizes, space.channels),))
+
+
+@register("keras", "Resizing", "CenterCrop")
+def resize_image(call: Call) -> LayerShapes:
+    """Resizing and CenterCrop: images (B, H, W, C) become (B, height, width, C)."""
+    shape = call.single()
+    require_rank(shape, (3, 4), call.layer.type)
+    size = (positive_int(call.config, "height"), positive_int(call.config, "width"))
+    if call.config.get("data_format") == "channels_first":
+        return LayerShapes(outputs=((*shape[:-2], *size),))
+    return LayerShapes(outputs=((*shape[:-3], *size, shape[-1]),))
