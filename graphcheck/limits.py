@@ -21,6 +21,8 @@ class Limits:
     max_json_depth: int = 100
     # Bytes a zip member may inflate to before it is refused unread (zip bombs).
     max_member_bytes: int = 16 * MIB
+    # Members an archive may list (zipfile reads the whole directory into memory).
+    max_zip_members: int = 10_000
     # Layers (Keras) or nodes (ONNX) in one graph, nested graphs counted separately.
     max_nodes: int = 100_000
     # Dimensions in one shape, and the largest dimension or size (units, filters) accepted.

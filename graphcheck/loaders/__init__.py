@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 
 
@@ -31,9 +32,14 @@ class Sniffed:
 
 MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"PK\x03\x04", "zip", "a zip archive"),
+    (b"PK\x05\x06", "zip", "an empty zip archive"),
     (b"\x89HDF\r\n\x1a\n", "hdf5", "an HDF5 file"),
     (b"version https://git-lfs", "lfs", "a Git LFS pointer"),
+    (b"\x93NUMPY", "numpy", "a NumPy array file (.npy)"),
+    (b"\x1f\x8b", "gzip", "a gzip archive"),
+    (b"\xfd7zXZ\x00", "xz", "an xz archive"),
 )
+PICKLE = "a Python pickle (graphcheck never unpickles: loading one runs code from the file)"
 
 
 def sniff_bytes(head: bytes) -> Sniffed:
@@ -46,12 +52,38 @@ def sniff_bytes(head: bytes) -> Sniffed:
         return Sniffed(kind="json", description="a JSON document")
     if not head:
         return Sniffed(kind="empty", description="an empty file")
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return Sniffed(kind="pickle", description=PICKLE)
+    if head[4:8] == b"TFL3":
+        return Sniffed(kind="tflite", description="a TensorFlow Lite model")
+    if _is_text(head):
+        return Sniffed(kind="text", description="a text file")
+    if len(head) > 1 and head[0] == 0x08 and 3 <= head[1] <= 63:  # ModelProto.ir_version first
+        return Sniffed(kind="unknown", description="an ONNX-like protobuf with the wrong suffix "
+                       "(rename it to *.onnx to check it)")
     return Sniffed(kind="unknown", description="an unrecognised file")
 
 
+def _is_text(head: bytes) -> bool:
+    """Return True when the bytes are UTF-8 text without control characters (a README, YAML, CSV)."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # The head may end in the middle of a multi-byte character.
+        if error.start < len(head) - 3:
+            return False
+        text = head[:error.start].decode("utf-8")
+    return all(ch.isprintable() or ch in "\t\r\n\f" for ch in text)
+
+
 def read_head(path: Path, size: int = 64) -> bytes:
-    """Return the first bytes of a file, or b"" for a directory."""
+    """Return the first bytes of a file, or b"" for a directory; refuse FIFOs and devices."""
     if path.is_dir():
         return b""
-    with path.open("rb") as handle:
-        return handle.read(size)
+    if not path.is_file():  # reading a FIFO or a device could block forever
+        raise LoadError(f"{path.name} is not a regular file (a FIFO, socket or device)")
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError as error:
+        raise LoadError(f"{path.name} cannot be read: {error.strerror or error}") from None

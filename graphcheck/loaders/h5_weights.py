@@ -10,31 +10,62 @@ import h5py
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import StoredWeight, snake_case
+from graphcheck.limits import current as current_limits
+
+# What h5py raises on a corrupt file after opening it (broken B-trees, bad messages).
+H5_ERRORS = (OSError, RuntimeError, ValueError)
+MAX_DEPTH = 32
 
 
 @contextmanager
 def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
-    """Open an HDF5 file read-only, turning h5py's errors into a LoadError."""
+    """Open an HDF5 file read-only, turning h5py's errors (also while reading) into a LoadError."""
     try:
         handle = h5py.File(source, "r")
-    except (OSError, ValueError) as error:
+    except H5_ERRORS as error:
         raise LoadError(f"{where} is not a readable HDF5 file: {error}") from None
-    with handle:
-        yield handle
+    try:
+        with handle:
+            yield handle
+    except H5_ERRORS as error:
+        raise LoadError(f"{where} is corrupt: {type(error).__name__}: {error}") from None
+
+
+def child(group: Any, key: str) -> Any:
+    """Return ``group[key]`` through hard links only; soft and external links are never followed."""
+    # An external link names another file (perhaps /etc/passwd); a soft link can loop.
+    node = group
+    for part in (p for p in key.split("/") if p):
+        if not isinstance(node, h5py.Group) or not isinstance(
+                node.get(part, getlink=True), h5py.HardLink):
+            return None
+        node = node.get(part)
+    return node
 
 
 def dataset_shapes(group: Any, prefix: str = "") -> list[StoredWeight]:
     """Return every dataset below ``group`` with its path relative to it, in sorted order."""
     found: list[StoredWeight] = []
-    if group is None:
-        return found
+    if group is not None:
+        _walk(group, prefix, found, set(), 0)
+    return found
+
+
+def _walk(group: Any, prefix: str, found: list[StoredWeight], seen: set[Any], depth: int) -> None:
+    """Collect dataset shapes depth-first, refusing link cycles and more objects than the limit."""
+    limit = current_limits().max_h5_objects
+    if group.id in seen or depth > MAX_DEPTH:
+        raise LoadError(f"the HDF5 group {group.name} links back into itself or nests deeper "
+                        f"than {MAX_DEPTH} levels")
+    seen.add(group.id)
+    if len(group) + len(seen) + len(found) > limit:
+        raise LoadError(f"the HDF5 weights hold over {limit} objects (max_h5_objects)")
     for key in sorted(group.keys(), key=_natural):
-        item = group.get(key)
+        item = child(group, key)
         if isinstance(item, h5py.Dataset):
             found.append(StoredWeight(key=prefix + key, shape=tuple(int(d) for d in item.shape)))
         elif isinstance(item, h5py.Group):
-            found += dataset_shapes(item, f"{prefix}{key}/")
-    return found
+            _walk(item, f"{prefix}{key}/", found, seen, depth + 1)
 
 
 def _natural(key: str) -> tuple[int, str]:
@@ -58,12 +89,12 @@ class GroupWeights:
         count = self.used.get(base)
         self.used[base] = 0 if count is None else count + 1
         key = base if count is None else f"{base}_{count + 1}"
-        return None if self.group is None else self.group.get(key)
+        return None if self.group is None else child(self.group, key)
 
     def container(self, name: str, class_name: str) -> GroupWeights:
         """Return the source for a nested model's own ``layers`` group."""
         group = self._next(class_name)
-        return GroupWeights(None if group is None else group.get("layers"))
+        return GroupWeights(None if group is None else child(group, "layers"))
 
     def weights(self, name: str, class_name: str) -> tuple[StoredWeight, ...] | None:
         """Return the datasets of the next layer of this class."""
@@ -81,13 +112,13 @@ class LegacyWeights:
 
     def _stored(self, name: str) -> list[StoredWeight]:
         """Return the weights recorded for layer ``name`` in weight_names order."""
-        layer_group = self.group.get(name) if self.group is not None else None
+        layer_group = child(self.group, name) if self.group is not None else None
         if layer_group is None:
             return []
-        names = [_text(n) for n in layer_group.attrs.get("weight_names", [])]
+        names = [_text(n) for n in _names(layer_group.attrs.get("weight_names", []))]
         found = []
         for weight_name in names:
-            item = layer_group.get(weight_name)
+            item = child(layer_group, weight_name)
             shape = tuple(int(d) for d in item.shape) if isinstance(item, h5py.Dataset) else ()
             found.append(StoredWeight(key=weight_name, shape=shape))
         return found
@@ -121,6 +152,15 @@ class NestedLegacyWeights:
     def _owned(self, name: str) -> list[StoredWeight]:
         """Select the weights belonging to layer ``name``."""
         return [w for w in self.stored if name in w.key.split(":")[0].split("/")]
+
+
+def _names(value: Any) -> list[Any]:
+    """Return a string-list attribute as a list, within the object limit."""
+    items = list(value.flat) if hasattr(value, "flat") else [value]
+    limit = current_limits().max_h5_objects
+    if len(items) > limit:
+        raise LoadError(f"weight_names lists {len(items)} weights, over {limit} (max_h5_objects)")
+    return items
 
 
 def _text(value: object) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.loaders import sniff_bytes
-from graphcheck.loaders.h5_weights import LegacyWeights, open_h5
+from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_zip import parse_json
 
@@ -30,7 +30,7 @@ class KerasH5Loader:
                 raise LoadError(_no_config_message(h5))
             config = parse_json(raw if isinstance(raw, bytes) else str(raw).encode(),
                                 "model_config")
-            group = h5.get("model_weights")
+            group = child(h5, "model_weights")
             source: WeightSource = NoWeights() if group is None else LegacyWeights(group)
             root = build_model(config, source, "model_config")
             return Model(path=str(path), format="h5", root=root, metadata=_metadata(h5),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.keras_config import NoWeights, build_model
-from graphcheck.loaders.keras_zip import MAX_CONFIG_BYTES, parse_json
+from graphcheck.loaders.keras_zip import parse_json, read_json_file
 
 
 class KerasJsonLoader:
@@ -22,9 +21,7 @@ class KerasJsonLoader:
 
     def load(self, path: Path) -> Model:
         """Parse the JSON and build the graph."""
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise LoadError(f"the JSON file is over the {MAX_CONFIG_BYTES}-byte limit")
-        config = parse_json(path.read_bytes(), path.name)
+        config = parse_json(read_json_file(path), path.name)
         root = build_model(config, NoWeights(), path.name)
         return Model(path=str(path), format="json", root=root, has_weights=False)
 

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from graphcheck.findings import LoadError
+from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Model
+from graphcheck.limits import current as current_limits
 from graphcheck.loaders import sniff_bytes
-from graphcheck.loaders.h5_weights import GroupWeights, open_h5
+from graphcheck.loaders.h5_weights import GroupWeights, child, open_h5
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model, obj
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
+KNOWN_MEMBERS = frozenset({CONFIG, WEIGHTS, "metadata.json"})
+# What a corrupt member can raise while it is opened or inflated.
+MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+                 NotImplementedError, ValueError)
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth")
 
 
 class KerasZipLoader:
@@ -33,44 +42,106 @@ class KerasZipLoader:
         """Read config.json and the weight shapes; nothing is deserialised by Keras."""
         if path.is_dir():
             return self._load_dir(path)
+        _check_member_count(path)
         try:
             archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as error:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
             raise LoadError(f"not a readable zip archive: {error}") from None
         with archive:
             names = set(archive.namelist())
             if CONFIG not in names:
-                raise LoadError(f"the archive has no {CONFIG}: it is not a Keras 3 model "
-                                f"(members: {', '.join(sorted(names)[:5]) or 'none'})")
+                raise LoadError(_not_keras_message(names))
             config = _parse(_read_member(archive, CONFIG), CONFIG)
             metadata = _metadata(archive, names)
+            problems = tuple(_embedded_pickles(archive, names))
             if WEIGHTS not in names:
-                return _model(path, config, NoWeights(), metadata, has_weights=False)
-            with archive.open(WEIGHTS) as member, open_h5(member, WEIGHTS) as h5:
-                return _model(path, config, GroupWeights(h5.get("layers")), metadata)
+                return _model(path, config, NoWeights(), metadata, problems, has_weights=False)
+            with _weights_member(archive) as member, open_h5(member, WEIGHTS) as h5:
+                return _model(path, config, GroupWeights(child(h5, "layers")), metadata, problems)
 
     def _load_dir(self, path: Path) -> Model:
         """Read the directory written by ``save(..., zipped=False)``."""
-        config = _parse((path / CONFIG).read_bytes(), CONFIG)
+        config = _parse(_read_file(path / CONFIG), CONFIG)
         with (path / WEIGHTS).open("rb") as handle, open_h5(handle, WEIGHTS) as h5:
-            return _model(path, config, GroupWeights(h5.get("layers")), {})
+            return _model(path, config, GroupWeights(child(h5, "layers")), {}, ())
+
+
+def _check_member_count(path: Path) -> None:
+    """Refuse an archive whose directory lists more members than the limit, before reading it."""
+    limit = current_limits().max_zip_members
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - 65_557))  # the end record plus the longest comment
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return  # zipfile reports the missing end record itself
+    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    if count > limit:
+        raise LoadError(f"the archive lists {count} members, over the limit of {limit} "
+                        "(max_zip_members)")
+
+
+def _not_keras_message(names: set[str]) -> str:
+    """Say what an archive without config.json probably is."""
+    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        return ("the archive is a PyTorch checkpoint (it holds data.pkl), not a Keras model; "
+                "graphcheck never unpickles it")
+    if any(n.endswith(".npy") for n in names):
+        return "the archive is a NumPy .npz file, not a Keras model"
+    listed = ", ".join(sorted(names)[:5]) or "none"
+    return f"the archive has no {CONFIG}: it is not a Keras 3 model (members: {listed})"
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
-    """Read a member, refusing one that claims to inflate past the limit (zip bombs)."""
+    """Read a member, refusing one that inflates past the limit (zip bombs)."""
+    limits = current_limits()
+    # The member is JSON: the smaller of the two limits applies, and the message names it.
+    limit, key = min((limits.max_member_bytes, "max_member_bytes"),
+                     (limits.max_json_bytes, "max_json_bytes"))
     info = archive.getinfo(name)
-    if info.file_size > MAX_CONFIG_BYTES:
-        raise LoadError(f"{name} inflates to {info.file_size} bytes, over the "
-                        f"{MAX_CONFIG_BYTES}-byte limit")
-    with archive.open(name) as member:
-        data = member.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise LoadError(f"{name} inflates past the {MAX_CONFIG_BYTES}-byte limit")
+    if info.file_size > limit:
+        raise LoadError(f"{name} inflates to {info.file_size} bytes, over the {limit}-byte limit "
+                        f"({key})")
+    try:
+        with archive.open(name) as member:
+            data = member.read(limit + 1)
+    except MEMBER_ERRORS as error:
+        raise LoadError(f"{name} in the archive cannot be read: {error}") from None
+    if len(data) > limit:
+        raise LoadError(f"{name} inflates past the {limit}-byte limit ({key})")
     return data
+
+
+@contextmanager
+def _weights_member(archive: zipfile.ZipFile) -> Iterator[IO[bytes]]:
+    """Open the weights member; a compressed one is bounded because h5py seeks through it."""
+    info = archive.getinfo(WEIGHTS)
+    limit = current_limits().max_member_bytes
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > limit:
+        raise LoadError(f"{WEIGHTS} is compressed and inflates to {info.file_size} bytes, over "
+                        f"the {limit}-byte limit (max_member_bytes); Keras stores it uncompressed")
+    try:
+        with archive.open(WEIGHTS) as member:
+            yield member
+    except MEMBER_ERRORS as error:
+        raise LoadError(f"{WEIGHTS} in the archive cannot be read: {error}") from None
+
+
+def _read_file(path: Path) -> bytes:
+    """Read a JSON file of a directory model within the size limit."""
+    limit = current_limits().max_json_bytes
+    if path.stat().st_size > limit:
+        raise LoadError(f"{path.name} is over the {limit}-byte limit (max_json_bytes)")
+    return path.read_bytes()
 
 
 def _parse(data: bytes, where: str) -> dict[str, Any]:
     """Parse a JSON document into an object, with the position of any syntax error."""
+    limit = current_limits().max_json_bytes
+    if len(data) > limit:
+        raise LoadError(f"{where} is {len(data)} bytes, over the {limit}-byte limit (max_json_bytes)")
     try:
         value = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -80,7 +151,25 @@ def _parse(data: bytes, where: str) -> dict[str, Any]:
                         f"column {error.colno}") from None
     except RecursionError:
         raise LoadError(f"{where} is nested too deeply to read") from None
+    except ValueError as error:  # an integer with more digits than Python converts
+        raise LoadError(f"{where} is not valid JSON: {error}") from None
+    _check_depth(value, where)
     return dict(obj(value, where))
+
+
+def _check_depth(value: object, where: str) -> None:
+    """Refuse JSON nested deeper than the limit, so recursive readers stay within the stack."""
+    limit = current_limits().max_json_depth
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise LoadError(f"{where} is nested {limit}+ levels deep, over the limit "
+                            "(max_json_depth)")
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
 
 
 def _metadata(archive: zipfile.ZipFile, names: set[str]) -> dict[str, Any]:
@@ -93,17 +182,36 @@ def _metadata(archive: zipfile.ZipFile, names: set[str]) -> dict[str, Any]:
         return {}
 
 
+def _embedded_pickles(archive: zipfile.ZipFile, names: set[str]) -> Iterator[Problem]:
+    """Report members that are pickles: never loaded here, but code in them runs when unpickled."""
+    for name in sorted(names - KNOWN_MEMBERS)[:current_limits().max_zip_members]:
+        try:
+            with archive.open(name) as member:
+                head = member.read(8)
+        except MEMBER_ERRORS:
+            head = b""
+        if sniff_bytes(head).kind == "pickle" or name.lower().endswith(PICKLE_SUFFIXES):
+            yield Problem(rule="unsafe-code", node=None,
+                          message=f"archive member {name} is a Python pickle: graphcheck does not "
+                                  "open it, but whatever unpickles it runs code from the file")
+
+
 def _model(path: Path, config: dict[str, Any], source: WeightSource, metadata: dict[str, Any],
-           has_weights: bool = True) -> Model:
+           problems: tuple[Problem, ...], has_weights: bool = True) -> Model:
     """Build the Model from a parsed config.json."""
     root = build_model(config, source, CONFIG)
     return Model(path=str(path), format="keras", root=root, metadata=metadata,
-                 has_weights=has_weights)
+                 has_weights=has_weights, problems=problems)
 
 
 def parse_json(data: bytes, where: str) -> dict[str, Any]:
     """Parse a JSON model document (shared with the architecture-JSON loader)."""
     return _parse(data, where)
+
+
+def read_json_file(path: Path) -> bytes:
+    """Read a JSON (or small metadata) file within the size limit, for the other loaders."""
+    return _read_file(path)
 
 
 LOADER = KerasZipLoader()

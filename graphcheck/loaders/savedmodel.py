@@ -8,7 +8,7 @@ from pathlib import Path
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.loaders.keras_config import NoWeights, build_model, untuple
-from graphcheck.loaders.keras_zip import MAX_CONFIG_BYTES, parse_json
+from graphcheck.loaders.keras_zip import parse_json, read_json_file
 
 METADATA = "keras_metadata.pb"
 # SavedMetadata { repeated SavedObject nodes = 1; }
@@ -73,10 +73,7 @@ class SavedModelLoader:
 
     def load(self, path: Path) -> Model:
         """Decode the root metadata and build the graph (weight shapes are not read)."""
-        file = path / METADATA
-        if file.stat().st_size > MAX_CONFIG_BYTES:
-            raise LoadError(f"{METADATA} is over the {MAX_CONFIG_BYTES}-byte limit")
-        root = untuple(parse_json(root_metadata(file.read_bytes()), METADATA))
+        root = untuple(parse_json(root_metadata(read_json_file(path / METADATA)), METADATA))
         graph = build_model(root, NoWeights(), METADATA)
         return Model(path=str(path), format="savedmodel", root=graph, has_weights=False)
 
