@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +62,9 @@ def model_from_proto(proto: Any, path: str) -> Model:
     scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph))
     graph = GraphBuilder(scope)
     root = graph.build(inferred.graph, prefix="", outer=Names())
-    problems = () if error is None else (Problem(rule="onnx-inference-error", node=None,
-                                                 message=f"onnx.shape_inference (strict) fails: {error}"),)
+    problems = () if error is None else (Problem(
+        rule="onnx-inference-error", node=_failing_node(error, root),
+        message=f"onnx.shape_inference (strict) fails: {error}"),)
     metadata = {
         "ir_version": proto.ir_version, "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
         "opsets": {imp.domain or "ai.onnx": imp.version for imp in proto.opset_import},
@@ -85,6 +87,12 @@ def infer(proto: Any) -> tuple[Any, str | None]:
         return shape_inference.infer_shapes(proto, strict_mode=False, data_prop=True), message
     except Exception:
         return proto, message
+
+
+def _failing_node(message: str, root: ModelGraph) -> str | None:
+    """Return the node onnx's inference error names ("node name: lstm"), when it is in the graph."""
+    found = re.search(r"node name: ([^)]+)\)", message)
+    return found.group(1) if found and found.group(1) in root.graph else None
 
 
 def value_shape(info: Any) -> Shape | None:

@@ -123,4 +123,4 @@ class OnnxInferenceError(ProblemRule):
     example = "An LSTM fed a rank-2 X: `[ShapeInferenceError] First input tensor must have rank 3`."
     fix = "Fix the node the message names; the other findings on it usually say how."
     VALID = (Case(model=onnx_case()),)
-    INVALID = (Case(model=onnx_case(X=[3, 64]), nodes=("",), contains="rank 3"),)
+    INVALID = (Case(model=onnx_case(X=[3, 64]), nodes=("rnn",), contains="rank 3"),)
