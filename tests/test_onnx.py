@@ -136,3 +136,64 @@ def test_loop_bodies_are_walked() -> None:
     assert len(loops) == 1
     inner = [name for name in result.inference.nodes if name.startswith(loops[0] + "/body/")]
     assert any(result.inference.nodes[n].layer.type == "MatMul" for n in inner)
+
+
+def _hostile(kind: str) -> Any:
+    """Build an odd but parseable model of one kind with onnx.helper."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [4, 2, 3])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)
+    w = helper.make_tensor("W", TensorProto.FLOAT, [1, 8, 3], [0.0] * 24)
+    r = helper.make_tensor("R", TensorProto.FLOAT, [1, 8, 2], [0.0] * 16)
+    attrs: dict[str, Any] = {"hidden_size": 2}
+    inputs = ["X", "W", "R"]
+    if kind == "undefined-input":
+        inputs[0] = "nowhere"
+    attrs.update({"bad-direction": {"direction": "sideways"}, "layout-2": {"layout": 2},
+                  "negative-hidden": {"hidden_size": -3}}.get(kind, {}))
+    nodes = [helper.make_node("LSTM", inputs, ["Y"], name="lstm", **attrs)]
+    if kind == "cycle":
+        nodes = [helper.make_node("Add", ["X", "Z"], ["Y"], name="a"),
+                 helper.make_node("Identity", ["Y"], ["Z"], name="b")]
+    if kind == "custom-op":
+        nodes = [helper.make_node("Mystery", ["X"], ["Y"], name="m", domain="com.example")]
+    graph = helper.make_graph(nodes, kind, [x], [y], [w, r])
+    imports = [helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)]
+    return helper.make_model(graph, opset_imports=imports)
+
+
+@pytest.mark.parametrize(("kind", "rule"), [
+    ("undefined-input", "unreadable-model"), ("bad-direction", "unreadable-model"),
+    ("layout-2", "unreadable-model"), ("negative-hidden", "missing-hidden-size"),
+    ("cycle", "unreadable-model"), ("custom-op", "unsupported-layer")])
+def test_odd_models_give_findings_not_internal_errors(kind: str, rule: str, tmp_path: Path) -> None:
+    """Parseable but broken graphs get a finding on the node, never an internal error."""
+    import onnx
+
+    path = tmp_path / f"{kind}.onnx"
+    onnx.save_model(_hostile(kind), str(path))
+    result = analyse(path)
+    assert result.model is not None
+    assert [f.message for f in result.findings if f.rule == "internal-error"] == []
+    assert rule in {f.rule for f in result.findings if f.node}
+
+
+def test_recurrent_nodes_inside_if_branches_are_checked(tmp_path: Path) -> None:
+    """An LSTM inside an If branch gets its weight check under the If's name."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    broken = onnx.load(str(FIXTURES / "broken" / "lstm_keras_bias.onnx"))
+    branch = helper.make_graph(list(broken.graph.node), "then", [], list(broken.graph.output)[:1],
+                               list(broken.graph.initializer))
+    other = helper.make_graph([helper.make_node("Identity", ["X"], ["Z"])], "else", [],
+                              [helper.make_tensor_value_info("Z", TensorProto.FLOAT, None)])
+    cond = helper.make_tensor_value_info("cond", TensorProto.BOOL, [])
+    node = helper.make_node("If", ["cond"], ["out"], name="choose", then_branch=branch, else_branch=other)
+    graph = helper.make_graph([node], "g", [cond, *broken.graph.input],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)])
+    path = tmp_path / "if.onnx"
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    hits = {(f.rule, f.node) for f in analyse(path).findings}
+    assert ("weight-shape-mismatch", "choose/then_branch/lstm") in hits

@@ -62,9 +62,10 @@ def model_from_proto(proto: Any, path: str) -> Model:
     scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph))
     graph = GraphBuilder(scope)
     root = graph.build(inferred.graph, prefix="", outer=Names())
-    problems = () if error is None else (Problem(
-        rule="onnx-inference-error", node=_failing_node(error, root),
-        message=f"onnx.shape_inference (strict) fails: {error}"),)
+    problems = list(scope.problems)
+    if error is not None:
+        problems.append(Problem(rule="onnx-inference-error", node=_failing_node(error, root),
+                                message=f"onnx.shape_inference (strict) fails: {error}"))
     metadata = {
         "ir_version": proto.ir_version, "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
         "opsets": {imp.domain or "ai.onnx": imp.version for imp in proto.opset_import},
@@ -72,7 +73,7 @@ def model_from_proto(proto: Any, path: str) -> Model:
         "external_data": sorted({_location(t) for t in _all_initializers(proto.graph)} - {""}),
     }
     return Model(path=path, format="onnx", framework="onnx", root=root, metadata=metadata,
-                 problems=problems)
+                 problems=tuple(problems))
 
 
 def infer(proto: Any) -> tuple[Any, str | None]:
@@ -125,6 +126,7 @@ class Scope:
     shapes: dict[str, Shape | None]
     declared: dict[str, Shape | None]
     taken: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
 
     def unique(self, name: str) -> str:
         """Return ``name``, suffixed when another node already has it."""
@@ -197,8 +199,13 @@ class GraphBuilder:
             role = roles[slot] if slot < len(roles) else None
             if name in names.producers:
                 self._edge(names.producers[name], key, slot, role or "inputs")
-            elif name in names.initializers and all(w.key != (role or name) for w in weights):
-                weights.append(StoredWeight(key=role or name, shape=names.initializers[name]))
+            elif name in names.initializers:
+                if all(w.key != (role or name) for w in weights):
+                    weights.append(StoredWeight(key=role or name, shape=names.initializers[name]))
+            elif name:  # ONNX nodes are topologically sorted: a later definition is an error too
+                self.scope.problems.append(Problem(rule="unreadable-model", node=key, message=(
+                    f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
+                    "initializer defines")))
         self._node(key, node.op_type, self._config(node), weights=tuple(weights))
         for index, name in enumerate(node.output):
             if name:

@@ -78,7 +78,9 @@ def read_op(call: Call) -> RecurrentOp:
     if direction not in ("forward", "reverse", "bidirectional"):
         raise ShapeError("unreadable-model", f"direction is {direction!r}, not forward, reverse "
                          "or bidirectional")
-    layout = int(attrs.get("layout", 0))
+    layout = attrs.get("layout", 0)
+    if layout not in (0, 1):
+        raise ShapeError("unreadable-model", f"layout is {layout!r}, not 0 or 1")
     x = role_shape(call, "X")
     if x is not None and len(x) != 3:
         raise ShapeError("input-rank-mismatch", f"X is {format_shape(x)} (rank {len(x)}), but "
@@ -92,7 +94,7 @@ def read_op(call: Call) -> RecurrentOp:
         r = role_shape(call, "R")
         hidden = r[2] if r is not None and len(r) == 3 and isinstance(r[2], int) else None
     return RecurrentOp(kind=call.layer.type, hidden=hidden, hidden_given=given, direction=direction,
-                       layout=layout, batch=batch, steps=steps, features=features)
+                       layout=int(layout), batch=batch, steps=steps, features=features)
 
 
 @register("onnx", "LSTM", "GRU", "RNN")
@@ -120,8 +122,10 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
     if not op.hidden_given:
         source = (f"R {format_shape(role_shape(call, 'R'))} implies hidden_size = {op.hidden}, "
                   "which graphcheck uses" if op.hidden is not None else "nothing implies it")
+        given = attributes(call.config).get("hidden_size")
+        what = "no hidden_size attribute" if given is None else f"hidden_size={given!r}, not a positive int"
         problems.append(ShapeError("missing-hidden-size", (
-            f"{op.kind} has no hidden_size attribute: {source}. ONNX Runtime refuses the model, "
+            f"{op.kind} has {what}: {source}. ONNX Runtime refuses the model, "
             "and onnx's shape inference leaves the last axis of Y and Y_h unknown")))
     if op.layout == 1:
         problems.append(ShapeError("batchwise-recurrent-layout", (
