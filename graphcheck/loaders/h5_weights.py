@@ -98,7 +98,13 @@ class GroupWeights:
 
     def weights(self, name: str, class_name: str) -> tuple[StoredWeight, ...] | None:
         """Return the datasets of the next layer of this class."""
-        return tuple(dataset_shapes(self._next(class_name)))
+        return tuple(_public(w) for w in dataset_shapes(self._next(class_name)))
+
+
+def _public(weight: StoredWeight) -> StoredWeight:
+    """Name sublayer groups as Keras 3 does: tf_keras writes ``_query_dense`` for ``query_dense``."""
+    key = "/".join(part.lstrip("_") or part for part in weight.key.split("/"))
+    return StoredWeight(key=key, shape=weight.shape)
 
 
 class LegacyWeights:
