@@ -46,13 +46,13 @@ def test_usage_errors_exit_2() -> None:
 
 def test_text_format_names_path_layer_code_and_rule() -> None:
     """Text lines read ``path:layer: CODE rule-name message``."""
-    code, out = run(BROKEN)
+    _, out = run(BROKEN)
     assert f"{BROKEN}:lstm: GC101 weight-shape-mismatch kernel is stored as (64, 128)" in out
 
 
 def test_check_json_contract() -> None:
     """``check --format json`` prints {"version", "findings": [{path, code, rule, ...}]}."""
-    code, out = run("check", "--format", "json", BROKEN, QUESTION)
+    _, out = run("check", "--format", "json", BROKEN, QUESTION)
     document = json.loads(out)
     assert document["version"] == graphcheck.__version__
     assert document["findings"], "the broken model has findings"
@@ -78,7 +78,7 @@ def test_explain_json_contract() -> None:
 
 def test_explain_text_teaches_the_question() -> None:
     """The recurrent block says what units, timesteps and features are, with the arithmetic."""
-    code, out = run("explain", QUESTION)
+    _, out = run("explain", QUESTION)
     assert "units = 32: the size of the hidden state" in out
     assert "10 timesteps, 64 features" in out
     assert "4*32*(64 + 32 + 1) = 12,416" in out

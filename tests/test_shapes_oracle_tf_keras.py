@@ -90,18 +90,9 @@ def sequential_mix(k: Any) -> Any:
 BUILDERS: dict[str, Builder] = {f.__name__: f for f in (
     recurrent_mix, layers_mix, sequential_mix, conv_mix, nested_and_keywords)}
 FORMATS = ("h5", "keras")
-# Loader faults (loaders/keras_config.py), reported to the lead; strict so a fix turns them red.
-KNOWN = {("nested_and_keywords", fmt): (
-    "Keras 2 inbound_nodes: tensors in the kwargs dict ({'value': [...]}) are dropped, and a "
-    "nested model's calls are numbered from 1 (node 0 is its own construction)")
-    for fmt in FORMATS}
-
-
 def cases() -> list[Any]:
-    """Return (builder, format) parameters, marking known faults as strict xfails."""
-    return [pytest.param(name, fmt, id=f"{name}-{fmt}", marks=[pytest.mark.xfail(
-        reason=KNOWN[(name, fmt)], strict=True)] if (name, fmt) in KNOWN else [])
-            for name in sorted(BUILDERS) for fmt in FORMATS]
+    """Return (builder, format) parameters."""
+    return [pytest.param(name, fmt, id=f"{name}-{fmt}") for name in sorted(BUILDERS) for fmt in FORMATS]
 
 
 def save(net: Any, folder: Path, fmt: str) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import networkx as nx
@@ -229,15 +229,54 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
     built = [make_layer(e, source, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(entries)]
     for layer in built:
         builder.add(layer)
+    offsets = _node_offsets(entries, built)
+    # Keras 3 renumbers references inside inbound_nodes to skip a nested model's own node,
+    # but not input_layers/output_layers; Keras 2 leaves both unrenumbered.
+    inbound_offsets = offsets if _is_keras2(entries) else {}
     for index, (entry, layer) in enumerate(zip(entries, built)):
         inbound = seq(entry.get("inbound_nodes", []), f"{_dot(where)}config.layers[{index}].inbound_nodes")
         for call, node in enumerate(inbound):
             at = f"{_dot(where)}config.layers[{index}].inbound_nodes[{call}]"
             for slot, (arg, ref, declared) in enumerate(_node_tensors(node, at)):
-                builder.connect(ref, layer.name, call=call, slot=slot, arg=arg, declared=declared)
+                builder.connect(_shift(ref, inbound_offsets), layer.name, call=call, slot=slot, arg=arg,
+                                declared=declared)
     inputs = tuple(_refs(config.get("input_layers"), f"{_dot(where)}config.input_layers"))
     outputs = tuple(_refs(config.get("output_layers"), f"{_dot(where)}config.output_layers"))
-    return builder.finish(inputs, outputs, name)
+    return builder.finish(tuple(_shift(r, offsets) for r in inputs),
+                          tuple(_shift(r, offsets) for r in outputs), name)
+
+
+def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer]) -> dict[str, int]:
+    """Return, per nested model, how far its saved node indices are from its calls in this file.
+
+    A nested Functional model starts with a node of its own (input to output) that Keras keeps
+    out of the config but still counts in references: its first call here is node 1. Keras 3
+    does this for Functional only; Keras 2 also for a Sequential built with an InputLayer.
+    """
+    keras2 = _is_keras2(entries)
+    offsets = {}
+    for entry, layer in zip(entries, built):
+        if layer.type in ("Functional", "Model") or (
+                keras2 and layer.type == "Sequential" and _starts_with_input(entry)):
+            offsets[layer.name] = 1
+    return offsets
+
+
+def _is_keras2(entries: list[Mapping[str, Any]]) -> bool:
+    """Return True when inbound_nodes use Keras 2's nested-list form."""
+    return any(isinstance(node, list) for e in entries for node in e.get("inbound_nodes") or [])
+
+
+def _starts_with_input(entry: Mapping[str, Any]) -> bool:
+    """Return True when a Sequential config's first layer is an InputLayer."""
+    layers = _get(_get(entry, "config"), "layers")
+    return isinstance(layers, list) and bool(layers) and _get(layers[0], "class_name") == "InputLayer"
+
+
+def _shift(ref: TensorRef, offsets: Mapping[str, int]) -> TensorRef:
+    """Turn a saved node index into the index of the call among this file's inbound nodes."""
+    offset = offsets.get(ref.layer, 0)
+    return replace(ref, call=ref.call - offset) if offset and ref.call >= offset else ref
 
 
 def _refs(value: object, where: str) -> Iterator[TensorRef]:
@@ -264,12 +303,34 @@ Tensor = tuple[str, TensorRef, "Shape | None"]
 def _node_tensors(node: object, where: str) -> list[Tensor]:
     """Return (arg, source, declared shape) for each tensor in one inbound node, in order."""
     if isinstance(node, Mapping):
-        tensors = list(_keras3_tensors(node.get("args", []), "inputs", f"{where}.args"))
+        found = list(_keras3_tensors(node.get("args", []), "inputs", f"{where}.args"))
         for key, value in obj(node.get("kwargs", {}), f"{where}.kwargs").items():
-            tensors += list(_keras3_tensors(value, str(key), f"{where}.kwargs.{key}"))
-        return tensors
-    # Keras 2: [[layer, node, tensor, kwargs], ...]; initial_state is folded into this list.
-    return [("inputs", _ref(item, f"{where}[{i}]"), None) for i, item in enumerate(seq(node, where))]
+            found += list(_keras3_tensors(value, str(key), f"{where}.kwargs.{key}"))
+        return found
+    # Keras 2: [[layer, node, tensor, kwargs], ...]; initial_state is folded into this list,
+    # other tensors passed by keyword (MultiHeadAttention's value) sit in the kwargs.
+    tensors: list[Tensor] = []
+    for index, item in enumerate(seq(node, where)):
+        tensors.append(("inputs", _ref(item, f"{where}[{index}]"), None))
+        kwargs = item[3] if len(item) > 3 and isinstance(item[3], Mapping) else {}
+        for key, value in kwargs.items():
+            tensors += [(str(key), ref, None) for ref in _keras2_refs(value, f"{where}[{index}][3]")]
+    return tensors
+
+
+def _keras2_refs(value: object, where: str) -> Iterator[TensorRef]:
+    """Yield the [layer, node, tensor] triples in a Keras 2 call keyword (one or a list)."""
+    if _is_triple(value):
+        yield _ref(value, where)
+    elif isinstance(value, list) and value and all(_is_triple(v) for v in value):
+        for index, item in enumerate(value):
+            yield _ref(item, f"{where}[{index}]")
+
+
+def _is_triple(value: object) -> bool:
+    """Return True for a [str, int, int] tensor reference."""
+    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:]))
 
 
 def _keras3_tensors(value: object, arg: str, where: str) -> Iterator[Tensor]:
