@@ -67,7 +67,7 @@ def loaders() -> tuple[Loader, ...]:
 
 def _import_shape_functions() -> None:
     """Register the built-in shape functions (kept out of module import for fast --help)."""
-    import graphcheck.shapes.keras  # noqa: F401
+    import graphcheck.shapes.keras
     import graphcheck.shapes.onnx  # noqa: F401
 
 

@@ -71,6 +71,10 @@ def _params(name: str, node: NodeResult, inference: Inference,
 
 def total_params(views: list[NodeView]) -> int | None:
     """Sum parameters over top-level layers (nested layers are inside their model's count)."""
+    if views and views[0].node.layer.module == "onnx":
+        from graphcheck.explain_onnx import total
+
+        return total(views)
     top = [v.params for v in views if "/" not in v.name]
     return None if any(p is None for p in top) else sum(p or 0 for p in top)
 
@@ -86,6 +90,10 @@ PARAM_FORMULAS = {"LSTM": "4*units*(features + units + 1)",
 def recurrent_story(view: NodeView) -> list[str]:
     """Explain a Keras recurrent layer in plain words, with the numbers; [] for other layers."""
     layer = view.node.layer
+    if layer.module == "onnx":
+        from graphcheck.explain_onnx import story
+
+        return story(view)
     config, kind = layer.config, layer.type
     if kind == "Bidirectional":
         inner = config.get("layer")

@@ -32,7 +32,12 @@ class DictWeights:
 
 
 def model_of(case: Case) -> Model:
-    """Build the Model a rule case describes."""
+    """Build the Model a rule case describes (an ONNX case is a spec built with onnx.helper)."""
+    if "onnx" in case.model:
+        from graphcheck.loaders.onnx_loader import model_from_proto
+        from graphcheck.rules.onnx import case_model
+
+        return model_from_proto(case_model(case.model), "case.onnx")
     root = build_model(case.model, DictWeights(case.weights), "case")
     return Model(path="case.keras", format="keras", root=root, has_weights=case.weights is not None)
 

@@ -10,6 +10,7 @@ from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Dim, Shape
 from graphcheck.rules import Case, Context, Hit, Rule
 from graphcheck.rules.cases import layer, lstm, sequential
+from graphcheck.rules.onnx import onnx_recurrent_calls
 from graphcheck.shapes.propagate import NodeResult
 
 RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN"})
@@ -72,6 +73,7 @@ def recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, i
         steps, features = use.axis("steps"), use.shape[2]
         yield (use.node, use.kind, units, steps if isinstance(steps, int) else None,
                features if isinstance(features, int) else None)
+    yield from onnx_recurrent_calls(ctx)
 
 
 class UnitsEqualTimesteps(Rule):

@@ -74,9 +74,11 @@ class WeightShapeMismatch(Rule):
         for name, node in checked(ctx):
             for spec, weight in pairs(node):
                 if spec is not None and weight is not None and not fits(weight.shape, spec.shape):
+                    hint = spec.hints.get(weight.shape)
                     yield Hit(node=name, message=(
                         f"{spec.name} is stored as {format_shape(weight.shape)}, but the config "
-                        f"implies {format_shape(spec.shape)} = {spec.formula}"))
+                        f"implies {format_shape(spec.shape)} = {spec.formula}"
+                        + (f"; {hint}" if hint else "")))
 
 
 class MissingWeights(Rule):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Layer, Shape
 
 
@@ -34,6 +35,8 @@ class WeightSpec:
     path: str
     shape: tuple[Dim, ...]
     formula: str = ""
+    # The likely cause of a known wrong stored shape (e.g. Keras's 4H bias where ONNX wants 8H).
+    hints: Mapping[tuple[int, ...], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +45,8 @@ class LayerShapes:
 
     outputs: tuple[Shape | None, ...]
     weights: tuple[WeightSpec, ...] = ()
+    # Problems that do not stop the layer from producing shapes (reported on the layer).
+    problems: tuple[ShapeError, ...] = ()
 
 
 ShapeFn = Callable[[Call], LayerShapes]

@@ -81,7 +81,7 @@ def _propagate(
             shapes = _run_call(call, prefix + name, framework, result)
             node.calls.append(CallResult(inputs=call.inputs, kwargs=call.kwargs,
                                          outputs=shapes.outputs))
-            if node.weights is None and shapes.outputs and shapes.outputs[0] is not None:
+            if node.weights is None and any(shape is not None for shape in shapes.outputs):
                 node.weights = shapes.weights
             for index, shape in enumerate(shapes.outputs):
                 values[(name, call_index, index)] = shape
@@ -127,6 +127,10 @@ def _run_call(call: Call, qualified: str, framework: str, result: Inference) -> 
     if layer.subgraph is not None:
         return _run_nested(call, qualified, framework, result)
     fn = SHAPE_FUNCTIONS.get((framework, layer.type))
+    if fn is None and (framework, "*") in SHAPE_FUNCTIONS:
+        # A framework's "*" function covers every other type whatever its inputs (ONNX: the
+        # shapes onnx's own inference stored on the node).
+        return _guarded(SHAPE_FUNCTIONS[(framework, "*")], call, qualified, result)
     if fn is None:
         result.problems.append(Problem(
             rule="unsupported-layer", node=qualified,
@@ -153,6 +157,7 @@ def _guarded(fn: Any, call: Call, qualified: str, result: Inference) -> LayerSha
             rule="internal-error", node=qualified,
             message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}"))
         return LayerShapes(outputs=(None,))
+    result.problems += [Problem(rule=e.rule, node=qualified, message=str(e)) for e in shapes.problems]
     _check_declared_input(call, qualified, result)
     return shapes
 
