@@ -27,7 +27,10 @@ def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
     try:
         with handle:
             yield handle
-    except H5_ERRORS as error:
+    except (*H5_ERRORS, KeyError) as error:
+        # h5py reports a corrupt object header as KeyError("Unable to ..."); other KeyErrors are bugs.
+        if isinstance(error, KeyError) and "Unable to" not in str(error):
+            raise
         raise LoadError(f"{where} is corrupt: {type(error).__name__}: {error}") from None
 
 
