@@ -38,6 +38,8 @@ class Layer:
     weights_match: Literal["path", "order"] = "path"
     # Input shape the file itself records (build_config), one entry per input tensor.
     declared_input: tuple[Shape, ...] | None = None
+    # Non-tensor arguments of each call (return_attention_scores=True, training=False, ...).
+    call_options: tuple[Mapping[str, Any], ...] = ()
     subgraph: ModelGraph | None = None
     # Where the file describes this layer ("config.json: config.layers[3]"), for messages.
     where: str = ""

@@ -281,8 +281,6 @@ def test_asymmetric_backward_layer_against_real_outputs(keras: Any, mode: str | 
     assert row.params == row.spec_params == layer.count_params()
 
 
-@pytest.mark.xfail(strict=True, reason="the loaders keep only tensors from inbound_nodes, so "
-                   "return_attention_scores=True never reaches the shape functions")
 @pytest.mark.parametrize("kind", ["Attention", "MultiHeadAttention"])
 def test_attention_scores_against_real_outputs(keras: Any, kind: str, tmp_path: Path) -> None:
     """Scores are (B, Tq, Tv) or (B, heads, Tq, Tv): checked on a real run with Tq != Tv."""

@@ -226,7 +226,8 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
     """Build a Functional model: nodes first, then edges from every layer's inbound_nodes."""
     builder = _Builder(source=source, where=where)
     entries = [obj(e, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(layers)]
-    built = [make_layer(e, source, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(entries)]
+    built = [replace(make_layer(e, source, f"{_dot(where)}config.layers[{i}]"),
+                     call_options=_call_options(e)) for i, e in enumerate(entries)]
     for layer in built:
         builder.add(layer)
     offsets = _node_offsets(entries, built)
@@ -244,6 +245,26 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
     outputs = tuple(_refs(config.get("output_layers"), f"{_dot(where)}config.output_layers"))
     return builder.finish(tuple(_shift(r, offsets) for r in inputs),
                           tuple(_shift(r, offsets) for r in outputs), name)
+
+
+def _call_options(entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """Return the non-tensor keyword arguments of each call in a layer's inbound_nodes."""
+    options = []
+    for node in entry.get("inbound_nodes") or []:
+        if isinstance(node, Mapping):
+            kwargs = node.get("kwargs")
+        else:  # Keras 2: the kwargs dict is the 4th item of each inbound tensor
+            kwargs = next((i[3] for i in node if isinstance(i, list) and len(i) > 3), None)
+        options.append({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
+                       if isinstance(kwargs, Mapping) else {})
+    return tuple(options)
+
+
+def _holds_tensor(value: object) -> bool:
+    """Return True for a keyword argument that is (or lists) tensors rather than an option."""
+    if isinstance(value, list):
+        return _is_triple(value) or any(_holds_tensor(v) for v in value)
+    return isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__"
 
 
 def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer]) -> dict[str, int]:

@@ -16,6 +16,7 @@ class Call:
     layer: Layer
     inputs: tuple[Shape, ...]
     kwargs: Mapping[str, tuple[Shape, ...]] = field(default_factory=dict)
+    options: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def config(self) -> Mapping[str, object]:

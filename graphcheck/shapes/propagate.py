@@ -107,18 +107,19 @@ def _calls(
         per_call[data["dst_call"]].append((data["arg"], data["slot"], shape))
     if not per_call:
         return [Call(layer=layer, inputs=())]
-    return [_make_call(layer, per_call[c]) for c in sorted(per_call)]
+    return [_make_call(layer, per_call[c], c) for c in sorted(per_call)]
 
 
-def _make_call(layer: Layer, edges: list[tuple[str, int, Shape | None]]) -> Call:
-    """Split one call's edges into positional inputs and keyword tensors."""
+def _make_call(layer: Layer, edges: list[tuple[str, int, Shape | None]], index: int) -> Call:
+    """Split one call's edges into positional inputs and keyword tensors, with its options."""
     grouped: dict[str, list[tuple[int, Shape | None]]] = defaultdict(list)
     for arg, slot, shape in edges:
         grouped[arg].append((slot, shape))
     ordered = {arg: tuple(s for _, s in sorted(items, key=lambda i: i[0]))
                for arg, items in grouped.items()}
     positional = ordered.pop("inputs", ())
-    return Call(layer=layer, inputs=positional, kwargs=ordered)  # type: ignore[arg-type]
+    options = layer.call_options[index] if index < len(layer.call_options) else {}
+    return Call(layer=layer, inputs=positional, kwargs=ordered, options=options)  # type: ignore[arg-type]
 
 
 def _run_call(call: Call, qualified: str, framework: str, result: Inference) -> LayerShapes:

@@ -13,8 +13,8 @@ from graphcheck.shapes.dims import positive_int
 
 
 def _flag(call: Call, name: str) -> bool:
-    """Return a boolean call option; loaders may record call-time options next to the config."""
-    return bool(call.config.get(name))
+    """Return a boolean call option, as the call passed it (Keras 3) or the config holds it."""
+    return bool(call.options.get(name, call.config.get(name)))
 
 
 def _qkv(call: Call, names: tuple[str, str, str]) -> tuple[Shape, Shape, Shape]:
