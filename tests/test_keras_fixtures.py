@@ -19,6 +19,8 @@ VALID = [
     ("keras/question.h5", "keras/question.expected.json"),
     ("keras/question.json", "keras/question.expected.json"),
     ("keras/question_unzipped", "keras/question.expected.json"),
+    ("keras/functional.keras", "keras/functional.expected.json"),
+    ("keras/functional.h5", "keras/functional.expected.json"),
     ("tf_keras/question.h5", "tf_keras/question.expected.json"),
     ("tf_keras/question.keras", "tf_keras/question.expected.json"),
     ("tf_keras/question_savedmodel", "tf_keras/question.expected.json"),
@@ -86,3 +88,18 @@ def test_units_equal_timesteps_fixture() -> None:
     """LSTM(10) over 10 timesteps: the seed question's wrong belief is named."""
     findings = analyse("keras/units_equal_timesteps.keras").findings
     assert [(f.rule, f.node) for f in findings] == [("units-equal-timesteps", "lstm")]
+
+
+def test_asymmetric_bidirectional_that_keras_saves_but_cannot_run() -> None:
+    """Keras sizes the head for 2*5 features, the Bidirectional gives 5+3: predict fails.
+
+    The fixture script recorded Keras's own predict error; graphcheck must flag the same
+    layer statically, with both widths.
+    """
+    truth = json.loads((FIXTURES / "keras/asymmetric_bidirectional.expected.json").read_text())
+    assert truth["keras_predict_error"] and truth["keras_reported_bi_width"] == 10
+    findings = analyse("keras/asymmetric_bidirectional.keras").findings
+    td = [f.message for f in findings if f.rule == "weight-shape-mismatch" and f.node == "td"]
+    assert len(td) == 1 and "(10, 2)" in td[0] and "(8, 2)" in td[0]
+    views = views_by_name(analyse("keras/asymmetric_bidirectional.keras"))
+    assert views["bi"].output_shapes == ((None, 6, 8),)
