@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 from graphcheck.findings import Confidence, Severity
@@ -10,6 +11,9 @@ from graphcheck.graph import Layer
 from graphcheck.rules import Case, Context, Hit, ProblemRule, Rule
 from graphcheck.rules.cases import layer, sequential
 
+# Operator domains ONNX Runtime implements itself.
+ONNX_DOMAINS = frozenset({"ai.onnx", "", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training",
+                          "com.microsoft"})
 # Packages whose classes Keras looks up in its own registry ("builtins" names Keras functions).
 SAFE_PACKAGES = frozenset({"keras", "tf_keras", "tensorflow", "keras_hub", "keras_cv", "keras_nlp",
                            "builtins"})
@@ -87,7 +91,8 @@ class UnsafeCode(Rule):
         for problem in ctx.inference.problems:
             if problem.rule == self.name:
                 yield Hit(node=problem.node, message=problem.message)
-        if ctx.model.framework != "keras":
+        if ctx.model.framework == "onnx":
+            yield from _onnx_hazards(ctx.model.metadata)
             return
         for name, item in walk_layers(ctx.model.root):
             found = list(dict.fromkeys(_layer_code(item)))
@@ -132,6 +137,19 @@ def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:
             # tf_keras: {"function": [base64 bytecode, defaults, closure], "function_type": "lambda"}
             yield (f"Python bytecode in {where}.{key[:-len('_type')]}: "
                    f"{describe_base64(dumped[0])}")
+
+
+def _onnx_hazards(metadata: Mapping[str, Any]) -> Iterator[Hit]:
+    """Report custom operator domains and external data paths that leave the model's folder."""
+    for domain in metadata.get("domains", ()):
+        if domain not in ONNX_DOMAINS:
+            yield Hit(node=None, message=f"operators from the custom domain {domain!r}: running the "
+                      "model needs a custom-op library (native code) that graphcheck never loads")
+    for location in metadata.get("external_data", ()):
+        parts = PurePosixPath(str(location).replace("\\", "/")).parts
+        if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
+            yield Hit(node=None, message=f"an initializer's external data location {location!r} "
+                      "points outside the model's folder; graphcheck never opens it")
 
 
 def _safe_module(module: str) -> bool:
