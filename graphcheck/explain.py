@@ -23,6 +23,14 @@ class NodeView:
     weights: dict[str, tuple[Dim, ...]]
     specs: tuple[WeightSpec, ...]
     node: NodeResult
+    # The enclosing nested model's name (None at top level) and how deep it is nested.
+    parent: str | None = None
+    depth: int = 0
+
+    @property
+    def label(self) -> str:
+        """Return the name inside its enclosing model."""
+        return self.name.removeprefix(f"{self.parent}/") if self.parent else self.name
 
 
 def stored_or_expected(node: NodeResult) -> dict[str, tuple[Dim, ...]]:
@@ -52,11 +60,29 @@ def param_count(weights: dict[str, tuple[Dim, ...]]) -> int | None:
 def nodes(model: Model, inference: Inference) -> Iterator[NodeView]:
     """Yield a view of every layer in file order, nested models' layers after their parent."""
     del model
+    parents = _parents(inference)
     for name, node in inference.nodes.items():
         weights = stored_or_expected(node)
+        parent = parents.get(name)
+        depth = 0
+        while parent is not None and depth < len(parents) + 1:
+            depth, parent = depth + 1, parents.get(parent)
         yield NodeView(name=name, type=node.layer.type, inputs=node.inputs,
                        output_shapes=node.outputs(), params=_params(name, node, inference, weights),
-                       weights=weights, specs=node.weights or (), node=node)
+                       weights=weights, specs=node.weights or (), node=node,
+                       parent=parents.get(name), depth=depth)
+
+
+def _parents(inference: Inference) -> dict[str, str]:
+    """Map each layer inside a nested model to that model's name (names nest as outer/inner)."""
+    nested = sorted((n for n, r in inference.nodes.items() if r.layer.subgraph is not None),
+                    key=len, reverse=True)
+    parents = {}
+    for name in inference.nodes:
+        owner = next((n for n in nested if name.startswith(n + "/")), None)
+        if owner is not None:
+            parents[name] = owner
+    return parents
 
 
 def _params(name: str, node: NodeResult, inference: Inference,
@@ -75,7 +101,7 @@ def total_params(views: list[NodeView]) -> int | None:
         from graphcheck.explain_onnx import total
 
         return total(views)
-    top = [v.params for v in views if "/" not in v.name]
+    top = [v.params for v in views if v.parent is None]
     return None if any(p is None for p in top) else sum(p or 0 for p in top)
 
 

@@ -20,8 +20,7 @@ def table(views: list[NodeView]) -> list[str]:
     """Return the summary table rows: layer, type, output shape, params, inputs."""
     rows = [("Layer", "Type", "Output shape", "Params", "Inputs")]
     for v in views:
-        depth = v.name.count("/")
-        rows.append(("  " * depth + v.name.rsplit("/", 1)[-1], v.type, _shapes(v.output_shapes),
+        rows.append(("  " * v.depth + v.label, v.type, _shapes(v.output_shapes),
                      "?" if v.params is None else f"{v.params:,}", ", ".join(v.inputs)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
