@@ -138,13 +138,16 @@ def parse(table: Mapping[str, Any], source: Path | None) -> Config:
     fail_on = table.get("fail-on")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise ConfigError(f"{where}: fail-on must be one of {', '.join(SEVERITIES)}, got {fail_on!r}")
+    files = _table(table.get("per-file-ignores", {}), f"{where} per-file-ignores")
     return Config(
         source=source,
         select=_selectors(table["select"], f"{where} select") if "select" in table else None,
         ignore=_selectors(table.get("ignore", []), f"{where} ignore"),
         extend_select=_selectors(table.get("extend-select", []), f"{where} extend-select"),
-        per_file_ignores=_table(table.get("per-file-ignores", {}), f"{where} per-file-ignores"),
-        per_layer_ignores=_layer_table(table.get("per-layer-ignores", {}), where),
+        per_file_ignores={k: v for k, v in files.items() if ":" not in k},
+        # "model.keras:lstm_2" keys name one layer; accept them in per-file-ignores too.
+        per_layer_ignores={**_layer_table(table.get("per-layer-ignores", {}), where),
+                           **{k: v for k, v in files.items() if ":" in k}},
         fail_on=fail_on, options=_rule_options(table.get("rules", {}), f"{where} rules"))
 
 

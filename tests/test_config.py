@@ -72,6 +72,16 @@ def test_per_file_and_per_layer_ignores(project: Path) -> None:
     assert code == 0 and "GC30" not in out, out
 
 
+def test_layer_key_in_per_file_ignores(project: Path) -> None:
+    """A "path:layer" key also works inside per-file-ignores and silences only that layer."""
+    (project / "pyproject.toml").write_text(
+        '[tool.graphcheck.per-file-ignores]\n"models/units_*.keras:lstm" = ["GC301"]\n')
+    assert "GC301" not in run("models")[1]
+    (project / "pyproject.toml").write_text(
+        '[tool.graphcheck.per-file-ignores]\n"models/units_*.keras:other" = ["GC301"]\n')
+    assert "GC301" in run("models")[1]
+
+
 def test_rule_option_threshold(project: Path) -> None:
     """min-units above the layer's units silences units-equal-timesteps (units=10 here)."""
     (project / "pyproject.toml").write_text(

@@ -41,8 +41,8 @@ fail-on = "error"                     # note | warning | error; --fail-on overri
 [tool.graphcheck.per-file-ignores]    # glob relative to this file's folder = rules
 "legacy/*.h5" = ["GC5"]               # a glob without "/" matches the file name
 
-[tool.graphcheck.per-layer-ignores]   # "path-glob:layer-glob" = rules
-"models/model.keras:lstm_2" = ["single-timestep"]
+[tool.graphcheck.per-layer-ignores]   # "path-glob:layer-glob" = rules (such keys may
+"models/model.keras:lstm_2" = ["single-timestep"]  # also stand in per-file-ignores)
 
 [tool.graphcheck.rules.units-equal-timesteps]
 min-units = 8
