@@ -250,11 +250,13 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
 def _call_options(entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
     """Return the non-tensor keyword arguments of each call in a layer's inbound_nodes."""
     options = []
-    for node in entry.get("inbound_nodes") or []:
+    for node in _inbound(entry):
         if isinstance(node, Mapping):
             kwargs = node.get("kwargs")
-        else:  # Keras 2: the kwargs dict is the 4th item of each inbound tensor
+        elif isinstance(node, list):  # Keras 2: the kwargs dict is the 4th item of each inbound tensor
             kwargs = next((i[3] for i in node if isinstance(i, list) and len(i) > 3), None)
+        else:
+            kwargs = None
         options.append({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
                        if isinstance(kwargs, Mapping) else {})
     return tuple(options)
@@ -285,7 +287,13 @@ def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer]) -> dict[
 
 def _is_keras2(entries: list[Mapping[str, Any]]) -> bool:
     """Return True when inbound_nodes use Keras 2's nested-list form."""
-    return any(isinstance(node, list) for e in entries for node in e.get("inbound_nodes") or [])
+    return any(isinstance(node, list) for e in entries for node in _inbound(e))
+
+
+def _inbound(entry: Mapping[str, Any]) -> list[Any]:
+    """Return a layer's inbound_nodes when they are a list (anything else is reported later)."""
+    nodes = entry.get("inbound_nodes")
+    return nodes if isinstance(nodes, list) else []
 
 
 def _starts_with_input(entry: Mapping[str, Any]) -> bool:
