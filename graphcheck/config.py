@@ -21,6 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from graphcheck import limits as bounds
 from graphcheck.findings import Severity
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from graphcheck.engine import Settings
 
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "per-layer-ignores", "fail-on",
-        "rules")
+        "rules", "limits")
 SEVERITIES = tuple(str(s) for s in Severity)
 
 
@@ -49,6 +50,7 @@ class Config:
     per_layer_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fail_on: str | None = None
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    limits: bounds.Limits = bounds.DEFAULT
 
     @property
     def root(self) -> Path:
@@ -148,7 +150,25 @@ def parse(table: Mapping[str, Any], source: Path | None) -> Config:
         # "model.keras:lstm_2" keys name one layer; accept them in per-file-ignores too.
         per_layer_ignores={**_layer_table(table.get("per-layer-ignores", {}), where),
                            **{k: v for k, v in files.items() if ":" in k}},
-        fail_on=fail_on, options=_rule_options(table.get("rules", {}), f"{where} rules"))
+        fail_on=fail_on, options=_rule_options(table.get("rules", {}), f"{where} rules"),
+        limits=_limits(table.get("limits", {}), f"{where} limits"))
+
+
+def _limits(value: object, where: str) -> bounds.Limits:
+    """Validate ``[limits]``: kebab-case (or snake_case) names of graphcheck.limits.Limits."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of limits, got {value!r}")
+    values = {str(k).replace("-", "_"): v for k, v in value.items()}
+    names = bounds.keys()
+    for key in values:
+        if key not in names:
+            kebab = [k.replace("_", "-") for k in names]
+            raise ConfigError(f"{where}: unknown limit {key.replace('_', '-')!r}"
+                              f"{_suggest(key.replace('_', '-'), kebab)} (known: {', '.join(kebab)})")
+    try:
+        return bounds.from_mapping(values)
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def _layer_table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
@@ -229,7 +249,7 @@ class Request:
                   for key, selectors in config.per_layer_ignores.items()
                   if _glob_match(key.rpartition(":")[0], relative)}
         return replace(base, enabled=enabled, options=config.options, ignored_layers=layers,
-                       config=None)
+                       limits=config.limits, config=None)
 
     def enabled(self, config: Config, file_ignores: Sequence[str]) -> frozenset[str]:
         """Combine selectors: select (command line over file), plus extend-select, minus ignores."""

@@ -82,6 +82,18 @@ def test_layer_key_in_per_file_ignores(project: Path) -> None:
     assert "GC301" in run("models")[1]
 
 
+def test_limits_from_configuration(project: Path) -> None:
+    """[limits] lowers a bound (the model then gets a finding naming it); a typo exits 2."""
+    (project / "pyproject.toml").write_text("[tool.graphcheck.limits]\nmax-nodes = 1\n")
+    code, out = run("models")
+    assert code == 1 and "max_nodes" in out and "unreadable-model" in out, out
+    (project / "pyproject.toml").write_text("[tool.graphcheck.limits]\nmax-node = 1\n")
+    code, out = run("models")
+    assert code == 2 and "did you mean 'max-nodes'" in out, out
+    (project / "pyproject.toml").write_text("[tool.graphcheck.limits]\nmax-nodes = 0\n")
+    assert run("models")[0] == 2
+
+
 def test_rule_option_threshold(project: Path) -> None:
     """min-units above the layer's units silences units-equal-timesteps (units=10 here)."""
     (project / "pyproject.toml").write_text(

@@ -46,6 +46,9 @@ fail-on = "error"                     # note | warning | error; --fail-on overri
 
 [tool.graphcheck.rules.units-equal-timesteps]
 min-units = 8
+
+[tool.graphcheck.limits]              # bounds on hostile files: docs/limits.md
+max-nodes = 20000
 ```
 
 Command line: `--select`, `--extend-select` and `--ignore` (comma-separated, repeatable;
