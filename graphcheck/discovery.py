@@ -9,10 +9,12 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from graphcheck.loaders import read_head, sniff_bytes
+
+if TYPE_CHECKING:  # imported where used: checking one file should not pay for it
+    import pathspec
 
 MODEL_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".onnx"})
 # Folders no one keeps models in that can be huge: VCS data, virtualenvs, tool caches.
@@ -124,6 +126,8 @@ def _read_spec(file: Path) -> pathspec.GitIgnoreSpec | None:
         lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing.context import BaseContext
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import FileResult, Settings, check_path, finding
 from graphcheck.findings import Problem
 from graphcheck.rules.registry import all_rules
+
+if TYPE_CHECKING:  # pools are imported where used: one file needs none
+    from concurrent.futures import Future
+    from multiprocessing.context import BaseContext
 
 T = TypeVar("T")
 # Below this many files a pool costs more (start-up, imports) than it saves.
@@ -108,6 +109,8 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
             failed: Callable[[Target, BaseException], T], jobs: int,
             tick: Callable[[], None]) -> list[T]:
     """Run work in a process pool; files whose worker died are retried one by one."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     results: dict[int, T] = {}
     retry: list[int] = []
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
@@ -135,12 +138,16 @@ def _context() -> BaseContext | None:
     engine._import_shape_functions()
     engine.loaders()
     all_rules()
+    import multiprocessing
+
     return multiprocessing.get_context("fork")
 
 
 def _isolated(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],
               target: Target) -> T:
     """Retry one file in a fresh single-worker pool, so that a crash takes only this file."""
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
             return pool.submit(work, target).result()
