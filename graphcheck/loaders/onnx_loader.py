@@ -10,7 +10,9 @@ from typing import Any
 
 from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Layer, Model, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
+from graphcheck.limits import current as current_limits
 from graphcheck.loaders import sniff_bytes
+from graphcheck.loaders.onnx_wire import count_nodes
 
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
 ONNX_MODULE = "onnx"
@@ -50,10 +52,51 @@ class OnnxLoader:
         import onnx
 
         try:
+            check_limits(path)
             proto = onnx.load(str(path), load_external_data=False)
-        except Exception as error:  # protobuf's DecodeError, and OSError
+        except LoadError:
+            raise
+        except OSError as error:
+            raise LoadError(f"{path.name} cannot be read: {error}") from None
+        except Exception as error:  # protobuf's DecodeError
             raise LoadError(f"not a readable ONNX protobuf: {type(error).__name__}: {error}") from None
+        decode_names(proto)
         return model_from_proto(proto, str(path))
+
+
+def check_limits(path: Path) -> None:
+    """Refuse a file over max_onnx_bytes by its size, or over max_nodes by a wire count, before parsing."""
+    limits = current_limits()
+    size = path.stat().st_size
+    if size > limits.max_onnx_bytes:
+        raise LoadError(f"{path.name} is {size} bytes, over the {limits.max_onnx_bytes}-byte limit "
+                        "(max_onnx_bytes)")
+    # Counting on past the limit names the real size; the cap keeps a hostile file's cost bounded.
+    cap = 10 * limits.max_nodes
+    count = count_nodes(path, cap)
+    if count > limits.max_nodes:
+        amount = f"more than {cap}" if count > cap else str(count)
+        raise LoadError(f"the graph has {amount} nodes (Loop/Scan/If bodies and functions included), "
+                        f"over the limit of {limits.max_nodes} (max_nodes)")
+
+
+def decode_names(message: Any) -> None:
+    """Replace strings that are not UTF-8 (protobuf returns them as bytes) by their escaped text, in place."""
+    for descriptor, value in message.ListFields():
+        if descriptor.type == descriptor.TYPE_MESSAGE:
+            for item in value if descriptor.is_repeated else [value]:
+                decode_names(item)
+        elif descriptor.type == descriptor.TYPE_STRING and descriptor.is_repeated:
+            for index, item in enumerate(value):
+                if isinstance(item, bytes):
+                    value[index] = _escaped(item)
+        elif descriptor.type == descriptor.TYPE_STRING and isinstance(value, bytes):
+            setattr(message, descriptor.name, _escaped(value))
+
+
+def _escaped(raw: bytes) -> str:
+    r"""Return bytes as text, invalid UTF-8 as ``\xff`` escapes: distinct names stay distinct."""
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def model_from_proto(proto: Any, path: str) -> Model:
