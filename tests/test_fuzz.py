@@ -1,10 +1,11 @@
 """Fuzzing: mutants of the fixtures (bytes, config.json edits, ONNX proto edits) never break graphcheck.
 
-Every mutant must give findings that render as JSON, no exception and an untouched file, and
-the Keras loaders must never fail with ``internal-error``. ``internal-error`` findings from rules,
-shape functions and the ONNX loader are the issue's contract (a finding, not a traceback) but
-are still bugs: ``GRAPHCHECK_FUZZ_STRICT=1`` fails on them too. The suite runs a derandomized few
-thousand mutants; ``GRAPHCHECK_FUZZ_SCALE`` sets a long local run (docs/fuzzing.md).
+Every mutant must give findings that render as JSON, no exception, an untouched file and no
+``internal-error`` finding at all (an unexpected exception in a loader, shape function or rule is
+a bug even though the engine turns it into a finding). ``GRAPHCHECK_FUZZ_STRICT=0`` relaxes that
+to the issue's bare contract (only the Keras loaders must not fail), for hunting other failures
+first. The suite runs a derandomized few thousand mutants; ``GRAPHCHECK_FUZZ_SCALE`` sets a long
+local run (docs/fuzzing.md).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from graphcheck.reporters.explain import render_json
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCALE = float(os.environ.get("GRAPHCHECK_FUZZ_SCALE", "1"))
-STRICT = os.environ.get("GRAPHCHECK_FUZZ_STRICT") == "1"
+STRICT = os.environ.get("GRAPHCHECK_FUZZ_STRICT", "1") != "0"
 SEEDS = {
     "bytes": ["keras/question.keras", "keras/question.h5", "keras/question.json",
               "tf_keras/encoder_decoder.h5", "onnx/torch_lstm.onnx", "onnx/keras_gru.onnx",

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Model
 from graphcheck.shapes.propagate import Inference
+
+T = TypeVar("T")
+
+
+def typed(config: Mapping[str, Any], key: str, kind: type[T]) -> T | None:
+    """Return ``config[key]`` if it is a ``kind`` (an int counts as a float, a bool as neither), else None."""
+    value = config.get(key)
+    if isinstance(value, bool) and kind is not bool:
+        return None
+    if kind is float and isinstance(value, int):
+        value = float(value)
+    # Shape functions report the values that make a model invalid; rules must not trip on them.
+    return value if isinstance(value, kind) else None
 
 
 @dataclass(frozen=True, kw_only=True)

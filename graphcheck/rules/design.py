@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
-from graphcheck.rules import Case, Context, Hit, Rule
+from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.recurrent import keras_recurrent
 from graphcheck.rules.topology import ancestors, followers, sequence_config, source_of
@@ -116,8 +116,8 @@ class FlattenAfterSequence(Rule):
         text = (f"Flatten turns the sequence of {source!r}, (None, {steps}, {units}), into "
                 f"(None, {width}): T={steps} steps side by side.")
         heads = [f for f in followers(ctx, name) if ctx.inference.nodes[f].layer.type == "Dense"]
-        units_out = ctx.inference.nodes[heads[0]].layer.config.get("units") if heads else None
-        if isinstance(units_out, int):
+        units_out = typed(ctx.inference.nodes[heads[0]].layer.config, "units", int) if heads else None
+        if units_out is not None:
             flat, pooled = width * units_out + units_out, units * units_out + units_out
             text += (f" The Dense {heads[0]!r} after it has {width:,}*{units_out} + {units_out} "
                      f"= {flat:,} parameters, growing with T, versus {pooled:,} with "

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
-from graphcheck.rules import Case, Context, Hit, Rule
+from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.recurrent import RecurrentLayer, keras_recurrent
 
@@ -39,7 +39,8 @@ def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     config = use.config
     found = [text.format(_activation(config.get(key, want)))
              for key, want, text in CUDNN_NEEDS if _activation(config.get(key, want)) != want]
-    if (config.get("recurrent_dropout") or 0) > 0:
+    recurrent_dropout = typed(config, "recurrent_dropout", float) or 0.0
+    if recurrent_dropout > 0:
         found.append(f"recurrent_dropout={config['recurrent_dropout']} (cuDNN needs 0)")
     if use.kind == "GRU" and config.get("reset_after", True) is False:
         found.append("reset_after=False (cuDNN implements reset_after=True)")

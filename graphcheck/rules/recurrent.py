@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Dim, Shape
-from graphcheck.rules import Case, Context, Hit, Rule
+from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.onnx import onnx_recurrent_calls
 from graphcheck.shapes.propagate import NodeResult
@@ -65,8 +65,8 @@ def keras_recurrent(ctx: Context) -> Iterator[RecurrentLayer]:
 def recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, int | None]]:
     """Yield (node, type, units, timesteps, features) for each recurrent layer's first call."""
     for use in keras_recurrent(ctx):
-        units = use.config.get("units")
-        if use.direction == "backward" or use.kind not in RECURRENT or not isinstance(units, int):
+        units = typed(use.config, "units", int)
+        if use.direction == "backward" or use.kind not in RECURRENT or units is None:
             continue
         if use.shape is None or len(use.shape) != 3:
             continue

@@ -25,6 +25,8 @@ class Call:
 
     def single(self) -> Shape:
         """Return the only positional input; shape functions of one-input layers use this."""
+        if not self.inputs:  # a config whose inbound node passes no tensor: Keras cannot call it
+            raise ShapeError("unreadable-model", "receives no input tensor (no inbound node passes one)")
         return self.inputs[0]
 
 
