@@ -34,6 +34,9 @@ class Limits:
     max_onnx_bytes: int = 1024 * MIB
     # Bytes of Lambda bytecode decoded (never run) to describe what it would do.
     max_code_bytes: int = 1 * MIB
+    # Seconds an HDF5-backed file (.h5, .keras) may take to read; HDF5 is C code that a
+    # corrupt file can send into an endless loop, so the read runs in a child with a deadline.
+    max_read_seconds: int = 20
 
 
 DEFAULT = Limits()

@@ -34,11 +34,12 @@ def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
         raise LoadError(f"{where} is corrupt: {type(error).__name__}: {error}") from None
 
 
-def child(group: Any, key: str) -> Any:
+def child(group: Any, key: str | bytes) -> Any:
     """Return ``group[key]`` through hard links only; soft and external links are never followed."""
     # An external link names another file (perhaps /etc/passwd); a soft link can loop.
     node = group
-    for part in (p for p in key.split("/") if p):
+    parts = key.split(b"/") if isinstance(key, bytes) else key.split("/")
+    for part in (p for p in parts if p):
         if not isinstance(node, h5py.Group) or not isinstance(
                 node.get(part, getlink=True), h5py.HardLink):
             return None
@@ -63,16 +64,20 @@ def _walk(group: Any, prefix: str, found: list[StoredWeight], seen: set[Any], de
     seen.add(group.id)
     if len(group) + len(seen) + len(found) > limit:
         raise LoadError(f"the HDF5 weights hold over {limit} objects (max_h5_objects)")
-    for key in sorted(group.keys(), key=_natural):
-        item = child(group, key)
+    for raw in sorted(group.keys(), key=_natural):
+        item = child(group, raw)
+        # h5py returns a link name that is not UTF-8 as bytes; show it escaped.
+        key = raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else raw
         if isinstance(item, h5py.Dataset):
             found.append(StoredWeight(key=prefix + key, shape=tuple(int(d) for d in item.shape)))
         elif isinstance(item, h5py.Group):
             _walk(item, f"{prefix}{key}/", found, seen, depth + 1)
 
 
-def _natural(key: str) -> tuple[int, str]:
-    """Sort "vars/10" after "vars/2"."""
+def _natural(key: str | bytes) -> tuple[int, str]:
+    """Sort "vars/10" after "vars/2" (and names h5py returns as bytes among the rest)."""
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "backslashreplace")
     return (int(key), "") if key.isdigit() else (1 << 30, key)
 
 

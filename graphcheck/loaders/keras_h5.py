@@ -9,6 +9,7 @@ from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
+from graphcheck.loaders.isolation import isolated_load
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_zip import parse_json
 
@@ -22,6 +23,7 @@ class KerasH5Loader:
         """Accept an HDF5 file (by magic bytes, whatever its suffix)."""
         return sniff_bytes(head).kind == "hdf5"
 
+    @isolated_load
     def load(self, path: Path) -> Model:
         """Read config and weight shapes; weight values are never read."""
         with open_h5(str(path), path.name) as h5:

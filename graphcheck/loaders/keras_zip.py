@@ -16,6 +16,7 @@ from graphcheck.graph import Model
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.h5_weights import GroupWeights, child, open_h5
+from graphcheck.loaders.isolation import isolated_load
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model, obj
 
 CONFIG = "config.json"
@@ -38,6 +39,7 @@ class KerasZipLoader:
             return (path / CONFIG).is_file() and (path / WEIGHTS).exists()
         return sniff_bytes(head).kind == "zip" and path.suffix != ".onnx"
 
+    @isolated_load
     def load(self, path: Path) -> Model:
         """Read config.json and the weight shapes; nothing is deserialised by Keras."""
         if path.is_dir():

@@ -1,0 +1,116 @@
+"""Run a native-library read in a forked child, so a hang or crash costs a finding, not the run.
+
+HDF5 is C code: a corrupt file can make it loop forever (seen by the fuzzer on a mutated
+legacy .h5) or crash, and neither can be interrupted from Python. The child gets a deadline;
+the parent kills it when it passes, or reports the crash when it dies without an answer.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from graphcheck.findings import LoadError
+from graphcheck.graph import Model
+from graphcheck.limits import current as current_limits
+
+T = TypeVar("T")
+L = TypeVar("L")
+
+
+def isolated(work: Callable[[], T], seconds: float) -> T:
+    """Return ``work()`` computed in a forked child, or raise LoadError on a hang or crash."""
+    if sys.platform != "linux":  # fork is only safe to rely on here; elsewhere run in-process
+        return work()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which never returns
+        os.close(read_fd)
+        _child(work, write_fd)
+    os.close(write_fd)
+    try:
+        data = _collect(read_fd, pid, seconds)
+    finally:
+        os.close(read_fd)
+    result: T = _answer(data)
+    return result
+
+
+def _child(work: Callable[[], object], write_fd: int) -> None:  # pragma: no cover - child
+    """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+    try:
+        outcome: tuple[object, ...] = ("ok", work())
+    except LoadError as error:
+        outcome = ("load-error", str(error), error.rule)
+    except BaseException as error:
+        outcome = ("crash", f"{type(error).__name__}: {error}")
+    try:
+        data = pickle.dumps(outcome)
+    except Exception as error:
+        data = pickle.dumps(("crash", f"result not transferable: {error}"))
+    with os.fdopen(write_fd, "wb") as pipe:
+        pipe.write(data)
+    os._exit(0)
+
+
+def _collect(read_fd: int, pid: int, seconds: float) -> bytes:
+    """Read the child's answer until it closes the pipe or the deadline passes."""
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([read_fd], [], [], max(left, 0))
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise LoadError(f"reading the file did not finish within {seconds:g} s "
+                            "(max_read_seconds): the HDF5 data is corrupt in a way that makes "
+                            "the HDF5 library loop")
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if not chunks:
+        raise LoadError(f"the HDF5 library crashed reading the file ({_describe(status)})")
+    return b"".join(chunks)
+
+
+def _describe(status: int) -> str:
+    """Describe how the child ended."""
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def _answer(data: bytes) -> Any:
+    """Turn the child's pickled outcome into a result.
+
+    The bytes come from our own forked child through a pipe, never from a file: this is the
+    same transport a process pool uses, not unpickling anything a model contains.
+    """
+    outcome = pickle.loads(data)
+    if outcome[0] == "ok":
+        return outcome[1]
+    if outcome[0] == "load-error":
+        raise LoadError(outcome[1], rule=outcome[2])
+    raise RuntimeError(outcome[1])
+
+
+def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Model]:
+    """Decorate a loader's ``load`` so that it runs in a child with the read deadline."""
+
+    @wraps(method)
+    def load(self: L, path: Path) -> Model:
+        """Load ``path`` in a forked child that must answer within max_read_seconds."""
+        return isolated(lambda: method(self, path), current_limits().max_read_seconds)
+
+    return load

@@ -1,0 +1,77 @@
+"""HDF5 reads run in a forked child: a C-level hang or crash becomes a finding in bounded time."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from graphcheck.engine import Settings, check_path
+from graphcheck.findings import LoadError
+from graphcheck.graph import Model
+from graphcheck.limits import DEFAULT
+from graphcheck.loaders.isolation import isolated
+
+QUESTION_H5 = Path(__file__).resolve().parent.parent / "fixtures" / "keras" / "question.h5"
+
+
+def _spin() -> None:
+    """Loop forever, as HDF5 does on some corrupt heaps."""
+    while True:
+        pass
+
+
+def test_a_hang_is_cut_at_the_deadline() -> None:
+    """A child that never answers is killed; the caller gets a LoadError naming the limit."""
+    start = time.monotonic()
+    with pytest.raises(LoadError, match="did not finish within 1 s"):
+        isolated(_spin, 1)
+    assert time.monotonic() - start < 10
+
+
+def test_a_crash_is_reported_not_inherited() -> None:
+    """A child killed by a signal (a segfaulting C library) gives a LoadError, not a dead run."""
+    with pytest.raises(LoadError, match="crashed"):
+        isolated(lambda: os.abort(), 10)
+
+
+def test_results_and_load_errors_cross_back() -> None:
+    """The child's result, and a LoadError with its rule, reach the caller unchanged."""
+    assert isolated(lambda: {"units": 32}, 10) == {"units": 32}
+
+    def refuse() -> None:
+        raise LoadError("not a model", rule="lfs-pointer")
+
+    with pytest.raises(LoadError) as caught:
+        isolated(refuse, 10)
+    assert caught.value.rule == "lfs-pointer" and str(caught.value) == "not a model"
+
+
+def test_fuzzer_found_hdf5_loop_gets_a_finding(tmp_path: Path) -> None:
+    """Regression: two insertions into question.h5 (found by tests/test_fuzz.py) make HDF5 loop.
+
+    Reading model_config of this mutant never returns inside h5py; with the read deadline
+    lowered to 2 s, graphcheck must answer with unreadable-model within seconds.
+    """
+    data = QUESTION_H5.read_bytes()
+    mutant = data[:3669] + b"_" + data[3669:6123] + (b"\x00" * 21 + b"SNO") * 4 + data[6123:]
+    target = tmp_path / "heap_loop.h5"
+    target.write_bytes(mutant)
+    settings = Settings(limits=replace(DEFAULT, max_read_seconds=2))
+    start = time.monotonic()
+    result = check_path(target, "heap_loop.h5", settings)
+    assert time.monotonic() - start < 15
+    assert [(f.rule, "did not finish within 2 s" in f.message) for f in result.findings] == [
+        ("unreadable-model", True)]
+
+
+def test_models_come_back_whole_from_the_child() -> None:
+    """The isolated loader returns a full graph: same layers and weights as the file holds."""
+    model = check_path(QUESTION_H5, "question.h5").model
+    assert isinstance(model, Model)
+    lstm = model.root.layer("lstm")
+    assert lstm.weights is not None and [w.shape for w in lstm.weights] == [
+        (64, 128), (32, 128), (128,)]
