@@ -9,7 +9,7 @@ from typing import Any
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Layer
 from graphcheck.rules import Case, Context, Hit, ProblemRule, Rule
-from graphcheck.rules.cases import layer, sequential
+from graphcheck.rules.cases import layer, lstm, sequential
 
 # Operator domains ONNX Runtime implements itself.
 ONNX_DOMAINS = frozenset({"ai.onnx", "", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training",
@@ -33,6 +33,11 @@ class UnreadableModel(ProblemRule):
            "fail on it too, usually with a far less specific error.")
     example = "A truncated download: `model.keras: GC001 unreadable-model not a readable zip archive`."
     fix = "Re-save or re-download the model; the message says which part of the file is broken."
+    VALID = (Case(model=sequential([None, 10, 64], lstm("lstm", 32, recurrent_dropout=0.2))),)
+    INVALID = (Case(model=sequential([None, 10, 64], lstm("lstm", -5)), nodes=("lstm",),
+                    contains="config.units is -5"),
+               Case(model=sequential([None, 10, 64], lstm("lstm", 32, recurrent_dropout="x")),
+                    nodes=("lstm",), contains="config.recurrent_dropout is 'x', not a number"))
 
 
 class UnsupportedLayer(ProblemRule):

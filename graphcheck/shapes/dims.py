@@ -78,6 +78,16 @@ def as_tuple(value: object, rank: int) -> tuple[int, ...]:
     raise ShapeError("unreadable-model", f"expected an int or {rank} ints, got {value!r}")
 
 
+def optional_number(config: Mapping[str, object], key: str) -> None:
+    """Raise a finding when an optional numeric setting (dropout, ...) is not a number.
+
+    Keras clamps out-of-range rates itself but fails with a TypeError on a string or list.
+    """
+    value = config.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ShapeError("unreadable-model", f"is {value!r}, not a number", field=f"config.{key}")
+
+
 def positive_int(config: Mapping[str, object], key: str) -> int:
     """Read a config value that must be a positive int (units, filters), or raise a finding."""
     value = config.get(key)

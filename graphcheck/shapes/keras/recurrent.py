@@ -9,7 +9,7 @@ from typing import Any
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Layer, Shape, format_shape, snake_case
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
-from graphcheck.shapes.dims import as_tuple, conv_length, positive_int, require_rank
+from graphcheck.shapes.dims import as_tuple, conv_length, optional_number, positive_int, require_rank
 
 # Gates per cell type: the "4" in LSTM's 4*units.
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
@@ -103,6 +103,8 @@ def rnn_layer(call: Call) -> LayerShapes:
     """LSTM/GRU/SimpleRNN: (B, T, F) -> (B, U) or (B, T, U), plus states; weights never see T."""
     cell = CellInfo(kind=call.layer.type, units=positive_int(call.config, "units"),
                     config=call.config)
+    for rate in ("dropout", "recurrent_dropout"):
+        optional_number(call.config, rate)
     batch, steps, features = sequence_dims(call)
     check_initial_state(call, [cell.units] * STATES[cell.kind], batch)
     outputs = recurrent_outputs(call, cell.units, STATES[cell.kind], batch, steps)
