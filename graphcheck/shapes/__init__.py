@@ -62,6 +62,7 @@ def register(framework: str, *types: str) -> Callable[[ShapeFn], ShapeFn]:
     """Register a shape function for one or more layer classes (or ONNX op types)."""
 
     def decorate(fn: ShapeFn) -> ShapeFn:
+        """Record ``fn`` under every type and return it unchanged."""
         for type_ in types:
             SHAPE_FUNCTIONS[(framework, type_)] = fn
         return fn
