@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ def case_model(spec: Mapping[str, Any]) -> Any:
     roles = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")
     attrs = {k: spec[k] for k in ("hidden_size", "direction", "layout") if k in spec}
     inits = [helper.make_tensor(r, TensorProto.INT32 if r == "sequence_lens" else TensorProto.FLOAT,
-                                spec[r], [0] * _size(spec[r])) for r in roles[1:] if r in spec]
+                                spec[r], [0] * math.prod(spec[r])) for r in roles[1:] if r in spec]
     last = max(i for i, r in enumerate(roles) if r in spec)
     inputs = [r if r in spec else "" for r in roles[:last + 1]]
     outputs = list(spec.get("outputs", ["Y", "Y_h"] + (["Y_c"] if kind == "LSTM" else [])))
@@ -38,14 +39,6 @@ def case_model(spec: Mapping[str, Any]) -> Any:
         [node], "case", [helper.make_tensor_value_info("X", TensorProto.FLOAT, spec["X"])],
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs if o], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
-
-
-def _size(dims: list[int]) -> int:
-    """Return the element count of a shape."""
-    total = 1
-    for dim in dims:
-        total *= dim
-    return total
 
 
 def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, int | None]]:
