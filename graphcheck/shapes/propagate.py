@@ -148,19 +148,22 @@ def _guarded(fn: Any, call: Call, qualified: str, result: Inference) -> LayerSha
     try:
         shapes: LayerShapes = fn(call)
     except ShapeError as error:
-        # A bad config value is reported with its place in the file; other rules name the node.
-        where = call.layer.where if error.rule == "unreadable-model" else ""
-        result.problems.append(Problem(rule=error.rule, node=qualified,
-                                       message=error.located(where)))
+        result.problems.append(_problem(error, call, qualified))
         return LayerShapes(outputs=(None,))
     except Exception as error:
         result.problems.append(Problem(
             rule="internal-error", node=qualified,
             message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}"))
         return LayerShapes(outputs=(None,))
-    result.problems += [Problem(rule=e.rule, node=qualified, message=str(e)) for e in shapes.problems]
+    result.problems += [_problem(e, call, qualified) for e in shapes.problems]
     _check_declared_input(call, qualified, result)
     return shapes
+
+
+def _problem(error: ShapeError, call: Call, qualified: str) -> Problem:
+    """Report a shape function's error on its layer; a bad config value says where it is."""
+    where = call.layer.where if error.rule == "unreadable-model" else ""
+    return Problem(rule=error.rule, node=qualified, message=error.located(where))
 
 
 def _run_nested(call: Call, qualified: str, framework: str, result: Inference) -> LayerShapes:
