@@ -53,7 +53,7 @@ class KerasZipLoader:
             names = set(archive.namelist())
             if CONFIG not in names:
                 raise LoadError(_not_keras_message(names))
-            config = _parse(_read_member(archive, CONFIG), CONFIG)
+            config = parse_json(_read_member(archive, CONFIG), CONFIG)
             metadata = _metadata(archive, names)
             problems = tuple(_embedded_pickles(archive, names))
             if WEIGHTS not in names:
@@ -63,7 +63,7 @@ class KerasZipLoader:
 
     def _load_dir(self, path: Path) -> Model:
         """Read the directory written by ``save(..., zipped=False)``."""
-        config = _parse(_read_file(path / CONFIG), CONFIG)
+        config = parse_json(read_json_file(path / CONFIG), CONFIG)
         with (path / WEIGHTS).open("rb") as handle, open_h5(handle, WEIGHTS) as h5:
             return _model(path, config, GroupWeights(child(h5, "layers")), {}, ())
 
@@ -131,7 +131,7 @@ def _weights_member(archive: zipfile.ZipFile) -> Iterator[IO[bytes]]:
         raise LoadError(f"{WEIGHTS} in the archive cannot be read: {error}") from None
 
 
-def _read_file(path: Path) -> bytes:
+def read_json_file(path: Path) -> bytes:
     """Read a JSON file of a directory model within the size limit."""
     limit = current_limits().max_json_bytes
     if path.stat().st_size > limit:
@@ -139,7 +139,7 @@ def _read_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _parse(data: bytes, where: str) -> dict[str, Any]:
+def parse_json(data: bytes, where: str) -> dict[str, Any]:
     """Parse a JSON document into an object, with the position of any syntax error."""
     limit = current_limits().max_json_bytes
     if len(data) > limit:
@@ -179,7 +179,7 @@ def _metadata(archive: zipfile.ZipFile, names: set[str]) -> dict[str, Any]:
     if "metadata.json" not in names:
         return {}
     try:
-        return _parse(_read_member(archive, "metadata.json"), "metadata.json")
+        return parse_json(_read_member(archive, "metadata.json"), "metadata.json")
     except LoadError:
         return {}
 
@@ -204,16 +204,6 @@ def _model(path: Path, config: dict[str, Any], source: WeightSource, metadata: d
     root = build_model(config, source, CONFIG)
     return Model(path=str(path), format="keras", root=root, metadata=metadata,
                  has_weights=has_weights, problems=problems)
-
-
-def parse_json(data: bytes, where: str) -> dict[str, Any]:
-    """Parse a JSON model document (shared with the architecture-JSON loader)."""
-    return _parse(data, where)
-
-
-def read_json_file(path: Path) -> bytes:
-    """Read a JSON (or small metadata) file within the size limit, for the other loaders."""
-    return _read_file(path)
 
 
 LOADER = KerasZipLoader()
