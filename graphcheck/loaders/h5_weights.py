@@ -66,18 +66,21 @@ def _walk(group: Any, prefix: str, found: list[StoredWeight], seen: set[Any], de
         raise LoadError(f"the HDF5 weights hold over {limit} objects (max_h5_objects)")
     for raw in sorted(group.keys(), key=_natural):
         item = child(group, raw)
-        # h5py returns a link name that is not UTF-8 as bytes; show it escaped.
-        key = raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else raw
+        key = _shown(raw)
         if isinstance(item, h5py.Dataset):
             found.append(StoredWeight(key=prefix + key, shape=tuple(int(d) for d in item.shape)))
         elif isinstance(item, h5py.Group):
             _walk(item, f"{prefix}{key}/", found, seen, depth + 1)
 
 
-def _natural(key: str | bytes) -> tuple[int, str]:
+def _shown(name: str | bytes) -> str:
+    """Return a link name as text: h5py returns one that is not UTF-8 as bytes; escape those."""
+    return name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
+
+
+def _natural(name: str | bytes) -> tuple[int, str]:
     """Sort "vars/10" after "vars/2" (and names h5py returns as bytes among the rest)."""
-    if isinstance(key, bytes):
-        key = key.decode("utf-8", "backslashreplace")
+    key = _shown(name)
     return (int(key), "") if key.isdigit() else (1 << 30, key)
 
 

@@ -230,10 +230,11 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
                      call_options=_call_options(e)) for i, e in enumerate(entries)]
     for layer in built:
         builder.add(layer)
-    offsets = _node_offsets(entries, built)
+    keras2 = _is_keras2(entries)
+    offsets = _node_offsets(entries, built, keras2)
     # Keras 3 renumbers references inside inbound_nodes to skip a nested model's own node,
     # but not input_layers/output_layers; Keras 2 leaves both unrenumbered.
-    inbound_offsets = offsets if _is_keras2(entries) else {}
+    inbound_offsets = offsets if keras2 else {}
     for index, (entry, layer) in enumerate(zip(entries, built)):
         inbound = seq(entry.get("inbound_nodes", []), f"{_dot(where)}config.layers[{index}].inbound_nodes")
         for call, node in enumerate(inbound):
@@ -269,14 +270,14 @@ def _holds_tensor(value: object) -> bool:
     return isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__"
 
 
-def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer]) -> dict[str, int]:
+def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer],
+                  keras2: bool) -> dict[str, int]:
     """Return, per nested model, how far its saved node indices are from its calls in this file.
 
     A nested Functional model starts with a node of its own (input to output) that Keras keeps
     out of the config but still counts in references: its first call here is node 1. Keras 3
     does this for Functional only; Keras 2 also for a Sequential built with an InputLayer.
     """
-    keras2 = _is_keras2(entries)
     offsets = {}
     for entry, layer in zip(entries, built):
         if layer.type in ("Functional", "Model") or (
