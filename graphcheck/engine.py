@@ -65,7 +65,7 @@ def loaders() -> tuple[Loader, ...]:
     return tuple(found)
 
 
-def _import_shape_functions() -> None:
+def import_shape_functions() -> None:
     """Register the built-in shape functions (kept out of module import for fast --help)."""
     import graphcheck.shapes.keras
     import graphcheck.shapes.onnx  # noqa: F401
@@ -105,7 +105,7 @@ def check_path(path: Path, display: str, settings: Settings = Settings()) -> Fil
 
 def _check_path(path: Path, display: str, settings: Settings) -> FileResult:
     """Analyse one file; every failure becomes a finding, never an exception."""
-    _import_shape_functions()
+    import_shape_functions()
     with using_limits(settings.limits):
         try:
             model = load(path)
@@ -121,7 +121,7 @@ def _check_path(path: Path, display: str, settings: Settings) -> FileResult:
 
 def analyse(model: Model, display: str, settings: Settings = Settings()) -> FileResult:
     """Infer shapes and run the enabled rules over a loaded model."""
-    _import_shape_functions()
+    import_shape_functions()
     try:
         inference = infer(model)
     except Exception as error:

@@ -135,7 +135,7 @@ def _context() -> BaseContext | None:
         return None
     # Imports, entry points and shape functions take longer than checking a small model:
     # load them once here so that every forked worker starts with them.
-    engine._import_shape_functions()
+    engine.import_shape_functions()
     engine.loaders()
     all_rules()
     import multiprocessing

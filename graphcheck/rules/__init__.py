@@ -74,6 +74,10 @@ class Rule:
         """Yield the rule's hits for one model."""
         raise NotImplementedError
 
+    def option(self, ctx: Context, key: str) -> Any:
+        """Return one of the rule's options: the configuration's value, else the default."""
+        return ctx.options.get(key, self.options[key])
+
     @classmethod
     def documentation(cls) -> str:
         """Return the rule's documentation in ruff's shape, as ``graphcheck rule`` prints it."""

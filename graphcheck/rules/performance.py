@@ -123,7 +123,7 @@ class UnrollLongSequence(Rule):
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Warn where an unrolled layer's T is unknown or above the threshold."""
-        limit = int(ctx.options.get("max-steps", self.options["max-steps"]))
+        limit = int(self.option(ctx, "max-steps"))
         seen: set[str] = set()
         for use in keras_recurrent(ctx):
             steps = use.axis("steps")

@@ -113,7 +113,7 @@ class UnitsEqualTimesteps(Rule):
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Warn where units == T, unless units also equals features or both are tiny."""
-        floor = int(ctx.options.get("min-units", self.options["min-units"]))
+        floor = int(self.option(ctx, "min-units"))
         for name, kind, units, steps, features in recurrent_calls(ctx):
             if steps is None or units != steps or units == features or units < floor:
                 continue
