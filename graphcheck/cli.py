@@ -116,11 +116,11 @@ def explain(paths: tuple[str, ...], fmt: str, output: str | None, exclude: tuple
     from graphcheck.engine import Settings
     from graphcheck.runner import default_jobs, explain_all
 
-    done = explain_all(_targets(paths, exclude, gitignore), Settings(), jobs or default_jobs())
+    done = explain_all(_targets(paths, exclude, gitignore), Settings(), jobs or default_jobs(), fmt)
     if fmt == "json":  # the same document as reporters.explain.render_json
-        _emit(json.dumps([e.data for e in done], indent=2) + "\n", output)
+        _emit(json.dumps(done, indent=2) + "\n", output)
     else:
-        _emit("\n".join(e.text for e in done), output)
+        _emit("\n".join(done), output)
 
 
 @main.command("rules")

@@ -6,7 +6,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -24,14 +23,6 @@ T = TypeVar("T")
 # Below this many files a pool costs more (start-up, imports) than it saves.
 POOL_MIN_FILES = 4
 PROGRESS_MIN_FILES = 20
-
-
-@dataclass(frozen=True, kw_only=True)
-class Explained:
-    """One model's explanation, rendered in the worker so no graph crosses processes."""
-
-    text: str
-    data: dict[str, Any]
 
 
 def default_jobs() -> int:
@@ -56,21 +47,21 @@ def check_failed(target: Target, error: BaseException) -> FileResult:
     return FileResult(path=target.display, findings=[finding(target.display, problem)])
 
 
-def explain_target(settings: Settings, target: Target) -> Explained:
-    """Explain one model in both output forms."""
-    return _explained(check_path(target.path, target.display, settings))
+def explain_target(settings: Settings, fmt: str, target: Target) -> Any:
+    """Explain one model in the worker, so no graph crosses processes."""
+    return _explained(check_path(target.path, target.display, settings), fmt)
 
 
-def explain_failed(target: Target, error: BaseException) -> Explained:
+def explain_failed(fmt: str, target: Target, error: BaseException) -> Any:
     """Explain a file whose worker died: only its internal-error finding."""
-    return _explained(check_failed(target, error))
+    return _explained(check_failed(target, error), fmt)
 
 
-def _explained(result: FileResult) -> Explained:
-    """Render one result as explain text and explain JSON."""
+def _explained(result: FileResult, fmt: str) -> Any:
+    """Render one result as explain JSON (a dict) or text (a str), whichever was asked for."""
     from graphcheck.reporters.explain import model_dict, render_text
 
-    return Explained(text=render_text([result]), data=model_dict(result))
+    return model_dict(result) if fmt == "json" else render_text([result])
 
 
 def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[FileResult]:
@@ -78,9 +69,11 @@ def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[
     return run(targets, partial(check_target, settings), check_failed, jobs=jobs)
 
 
-def explain_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[Explained]:
-    """Explain every target, in parallel when there are enough of them."""
-    return run(targets, partial(explain_target, settings), explain_failed, jobs=jobs)
+def explain_all(targets: Sequence[Target], settings: Settings, jobs: int,
+                fmt: str = "text") -> list[Any]:
+    """Explain every target in one format (json: dicts, text: strings), in parallel if many."""
+    return run(targets, partial(explain_target, settings, fmt), partial(explain_failed, fmt),
+               jobs=jobs)
 
 
 def run(targets: Sequence[Target], work: Callable[[Target], T],

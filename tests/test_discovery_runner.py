@@ -74,10 +74,11 @@ def test_failure_becomes_internal_error_finding() -> None:
 
 def test_explain_runs_in_workers() -> None:
     """Explanations are rendered in the workers, one per file, in order."""
-    done = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2)
-    assert [e.data["path"] for e in done] == ["0:question.keras", "1:units16_weights32.keras",
-                                              "2:question.keras", "3:question.keras"]
-    assert all(e.data["nodes"] for e in done) and "weight-shape-mismatch" in done[1].text
+    data = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2, fmt="json")
+    text = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2, fmt="text")
+    assert [d["path"] for d in data] == ["0:question.keras", "1:units16_weights32.keras",
+                                         "2:question.keras", "3:question.keras"]
+    assert all(d["nodes"] for d in data) and "weight-shape-mismatch" in text[1]
 
 
 class Tty(io.StringIO):
