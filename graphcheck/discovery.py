@@ -23,8 +23,6 @@ DEFAULT_EXCLUDES = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__p
 HEAD_BYTES = 4096
 # model.to_json() starts with "module" (Keras 3) or "class_name" (tf_keras, sorted keys).
 KERAS_JSON = re.compile(rb'^\s*\{\s*"(module|class_name)"\s*:')
-# ModelProto fields in serialisation order after ir_version (field 1): 2-8 as (tag byte).
-ONNX_NEXT_TAGS = frozenset({0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,11 +76,9 @@ def is_model_file(path: Path) -> bool:
     if suffix == ".json":  # only configs from model.to_json(), not every JSON in a repo
         return KERAS_JSON.match(head) is not None and b'"class_name"' in head
     kind = sniff_bytes(head).kind
-    if kind == "hdf5":
-        return True
     if kind == "zip":
         return _is_keras_zip(path)
-    return _looks_like_onnx(head)
+    return kind in ("hdf5", "onnx")
 
 
 def _is_keras_zip(path: Path) -> bool:
@@ -92,11 +88,6 @@ def _is_keras_zip(path: Path) -> bool:
             return "config.json" in archive.namelist()
     except (zipfile.BadZipFile, OSError):
         return False
-
-
-def _looks_like_onnx(head: bytes) -> bool:
-    """Return True when the bytes start like a ModelProto: ir_version 3-63, then field 2-8."""
-    return len(head) > 2 and head[0] == 0x08 and 3 <= head[1] <= 63 and head[2] in ONNX_NEXT_TAGS
 
 
 @dataclass

@@ -39,6 +39,8 @@ MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"\x1f\x8b", "gzip", "a gzip archive"),
     (b"\xfd7zXZ\x00", "xz", "an xz archive"),
 )
+# ModelProto fields that may follow ir_version (field 1) in serialisation order: 2-8 (tag byte).
+ONNX_NEXT_TAGS = frozenset({0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42})
 PICKLE = "a Python pickle (graphcheck never unpickles: loading one runs code from the file)"
 
 
@@ -58,10 +60,15 @@ def sniff_bytes(head: bytes) -> Sniffed:
         return Sniffed(kind="tflite", description="a TensorFlow Lite model")
     if _is_text(head):
         return Sniffed(kind="text", description="a text file")
-    if len(head) > 1 and head[0] == 0x08 and 3 <= head[1] <= 63:  # ModelProto.ir_version first
-        return Sniffed(kind="unknown", description="an ONNX-like protobuf with the wrong suffix "
+    if looks_like_onnx(head):
+        return Sniffed(kind="onnx", description="an ONNX-like protobuf with the wrong suffix "
                        "(rename it to *.onnx to check it)")
     return Sniffed(kind="unknown", description="an unrecognised file")
+
+
+def looks_like_onnx(head: bytes) -> bool:
+    """Return True when the bytes start like a ModelProto: ir_version 3-63, then field 2-8."""
+    return len(head) > 2 and head[0] == 0x08 and 3 <= head[1] <= 63 and head[2] in ONNX_NEXT_TAGS
 
 
 def _is_text(head: bytes) -> bool:

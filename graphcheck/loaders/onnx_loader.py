@@ -45,7 +45,7 @@ class OnnxLoader:
         """Accept a ``.onnx`` file whose first bytes are not another format's and look like protobuf."""
         if path.is_dir() or path.suffix.lower() != ".onnx":
             return False
-        return sniff_bytes(head).kind == "unknown" and looks_like_protobuf(head)
+        return sniff_bytes(head).kind in ("onnx", "unknown") and looks_like_protobuf(head)
 
     def load(self, path: Path) -> Model:
         """Parse the protobuf (external data stays unopened) and build the graph."""
