@@ -97,10 +97,6 @@ def _params(name: str, node: NodeResult, inference: Inference,
 
 def total_params(views: list[NodeView]) -> int | None:
     """Sum parameters over top-level layers (nested layers are inside their model's count)."""
-    if views and views[0].node.layer.module == "onnx":
-        from graphcheck.explain_onnx import total
-
-        return total(views)
     top = [v.params for v in views if v.parent is None]
     return None if any(p is None for p in top) else sum(p or 0 for p in top)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphcheck.explain import NodeView
 from graphcheck.graph import Dim, format_shape
 from graphcheck.shapes import Call
-from graphcheck.shapes.onnx.recurrent import RecurrentOp, attributes, output_names, read_op
+from graphcheck.shapes.onnx.recurrent import RecurrentOp, attributes, first_call_op, output_names
 
 GATE_ORDER = {"LSTM": "4 gates, in ONNX order i, o, f, c; Keras orders them i, f, c, o",
               "GRU": "3 gates, in ONNX order z, r, h, as Keras does",
@@ -15,24 +15,13 @@ OUTPUT_MEANING = {"Y": "every step's hidden state", "Y_h": "the last hidden stat
                   "Y_c": "the last cell state"}
 
 
-def total(views: list[NodeView]) -> int | None:
-    """Sum the parameters of every node, Loop bodies included (ONNX names may contain "/")."""
-    counts = [v.params for v in views]
-    return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
-
-
 def story(view: NodeView) -> list[str]:
     """Explain an ONNX recurrent node, or a tf2onnx Loop holding a Keras cell; [] otherwise."""
     layer = view.node.layer
     if layer.type == "Loop":
         return loop_story(view)
-    if layer.type not in GATE_ORDER or not view.node.calls:
-        return []
-    first = view.node.calls[0]
-    kwargs = {k: v for k, v in first.kwargs.items() if all(s is not None for s in v)}
-    try:
-        op = read_op(Call(layer=layer, inputs=(), kwargs=kwargs))  # type: ignore[arg-type]
-    except Exception:  # the shape function reported it
+    op = first_call_op(view.node) if layer.type in GATE_ORDER else None
+    if op is None:
         return []
     return [f"{view.name}: ONNX {op.kind}", *_ops_lines(op), "  weights:",
             *[f"    {s.name:<4} {format_shape(view.weights.get(s.name)):<16} {s.formula}"

@@ -8,8 +8,7 @@ from typing import Any
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.rules import Case, Context, ProblemRule
-from graphcheck.shapes import Call
-from graphcheck.shapes.onnx.recurrent import GATES, read_op
+from graphcheck.shapes.onnx.recurrent import GATES, first_call_op
 
 # A rule case's ONNX model: one recurrent node "rnn" fed X, with initializers of these shapes.
 QUESTION: dict[str, Any] = {"onnx": "LSTM", "X": [10, 3, 64], "hidden_size": 32,
@@ -46,15 +45,8 @@ def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | No
     if ctx.model.framework != "onnx":
         return
     for name, node in ctx.inference.nodes.items():
-        if node.layer.type not in GATES or not node.calls:
-            continue
-        first = node.calls[0]
-        kwargs = {k: v for k, v in first.kwargs.items() if all(s is not None for s in v)}
-        try:
-            op = read_op(Call(layer=node.layer, inputs=(), kwargs=kwargs))  # type: ignore[arg-type]
-        except Exception:  # already reported by the shape function
-            continue
-        if isinstance(op.hidden, int) and op.features is not None:
+        op = first_call_op(node) if node.layer.type in GATES else None
+        if op is not None and isinstance(op.hidden, int) and op.features is not None:
             yield (name, op.kind, op.hidden, op.steps if isinstance(op.steps, int) else None,
                    op.features if isinstance(op.features, int) else None)
 

@@ -16,7 +16,7 @@ from graphcheck.loaders.onnx_loader import RECURRENT_INPUTS
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import mul
 from graphcheck.shapes.onnx.generic import stored_shapes
-from graphcheck.shapes.propagate import compatible
+from graphcheck.shapes.propagate import NodeResult, compatible
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 STATES = ("initial_h", "initial_c", "sequence_lens")
@@ -69,6 +69,18 @@ def role_shape(call: Call, role: str) -> Shape | None:
         return fed[0]
     stored = {w.key: w.shape for w in call.layer.weights or ()}
     return stored.get(role)
+
+
+def first_call_op(node: NodeResult) -> RecurrentOp | None:
+    """Read a recurrent node as its first call saw it; None when the shape function reported it."""
+    if not node.calls:
+        return None
+    first = node.calls[0]
+    kwargs = {k: v for k, v in first.kwargs.items() if all(s is not None for s in v)}
+    try:
+        return read_op(Call(layer=node.layer, inputs=(), kwargs=kwargs))  # type: ignore[arg-type]
+    except ShapeError:
+        return None
 
 
 def read_op(call: Call) -> RecurrentOp:
