@@ -18,7 +18,7 @@ from graphcheck.reporters.sarif import FINGERPRINT, REPORTER
 from graphcheck.rules.registry import all_rules
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SCHEMA = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 ANALYSIS = {r.code for r in all_rules() if r.category == "analysis"}
 
 

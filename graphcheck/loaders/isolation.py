@@ -7,6 +7,7 @@ the parent kills it when it passes, or reports the crash when it dies without an
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import select
@@ -46,6 +47,9 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
 
 def _child(work: Callable[[], object], write_fd: int) -> None:  # pragma: no cover - child
     """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+    # The parent reports a crash as a finding; a fault dump from the child (pytest and
+    # python -X faulthandler enable one) would only read as graphcheck itself crashing.
+    faulthandler.disable()
     try:
         outcome: tuple[object, ...] = ("ok", work())
     except LoadError as error:
