@@ -36,7 +36,7 @@ def default_jobs() -> int:
 
 def check_target(settings: Settings, target: Target) -> FileResult:
     """Check one model and keep only its findings (graphs stay in the worker)."""
-    result = check_path(target.path, target.display, settings)
+    result = check_path(target.path, target.display, settings, weights=target.weights)
     return FileResult(path=result.path, findings=result.findings, rules=result.rules)
 
 
