@@ -52,6 +52,21 @@ class FormatOption(click.Option):
         return super().get_help_record(ctx)
 
 
+class PathArgument(click.Path):
+    """An existing path; a missing one that looks like an option says why it was taken as a file."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Check that the path exists, with a hint for option-like names after ``--``."""
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as error:
+            if str(value).startswith("-"):
+                error.message = error.message.rstrip(".") + ("; arguments after `--` are file names (the pre-commit hook ends "
+                                  "its options with `--`: set options in [tool.graphcheck], or in "
+                                  "the hook's `entry:` before the `--`)")
+            raise
+
+
 @click.group("graphcheck", cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog="`graphcheck PATH...` is short for `graphcheck check PATH...`; "
                     "`graphcheck COMMAND --help` describes a command.")
@@ -108,7 +123,7 @@ def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
 
 
 @main.command(epilog="Arguments after `--` are paths, even when they look like options.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1, required=True, type=PathArgument(exists=True), metavar="PATH...")
 @click.option("--format", "fmt", default="text", show_default=True, cls=FormatOption)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the report to this file (its folders are created); `-` is stdout.")

@@ -190,3 +190,9 @@ def test_arguments_after_double_dash_are_paths(tmp_path: Path, monkeypatch: pyte
     assert (tmp_path / "victim.keras").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "--baseline=zz.keras", "--output=victim.keras", "victim.keras"]
+
+
+def test_missing_option_like_path_explains_double_dash() -> None:
+    """An option given after `--` (pre-commit `args:`) is a missing file, with a hint why."""
+    result = run("check", "--", "--select", QUESTION)
+    assert result.exit_code == 2 and "arguments after `--` are file names" in result.stderr
