@@ -61,9 +61,10 @@ class PathArgument(click.Path):
             return super().convert(value, param, ctx)
         except click.BadParameter as error:
             if str(value).startswith("-"):
-                error.message = error.message.rstrip(".") + ("; arguments after `--` are file names (the pre-commit hook ends "
-                                  "its options with `--`: set options in [tool.graphcheck], or in "
-                                  "the hook's `entry:` before the `--`)")
+                error.message = error.message.rstrip(".") + (
+                    "; arguments after `--` are file names (the pre-commit hook ends its options "
+                    "with `--`: set options in [tool.graphcheck], or in the hook's `entry:` "
+                    "before the `--`)")
             raise
 
 
