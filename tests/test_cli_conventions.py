@@ -196,3 +196,18 @@ def test_missing_option_like_path_explains_double_dash() -> None:
     """An option given after `--` (pre-commit `args:`) is a missing file, with a hint why."""
     result = run("check", "--", "--select", QUESTION)
     assert result.exit_code == 2 and "arguments after `--` are file names" in result.stderr
+
+
+def test_explain_table_shortens_long_names_and_json_keeps_them(tmp_path: Path) -> None:
+    """A 90-character layer name is cut in the explain table, whole in explain JSON."""
+    from graphcheck.reporters.explain import NAME_WIDTH
+
+    long = "block_" + "a" * 80 + "_lstm"
+    text = (FIXTURES / "keras" / "question.json").read_text().replace('"lstm"', f'"{long}"')
+    assert long in text
+    (tmp_path / "arch.json").write_text(text)
+    table = run("explain", str(tmp_path / "arch.json")).stdout.split("Total params")[0]
+    assert long not in table and shorten(long, NAME_WIDTH) in table
+    assert max(len(line) for line in table.splitlines()) < 2 * NAME_WIDTH + 50
+    document = json.loads(run("explain", "--format", "json", str(tmp_path / "arch.json")).stdout)
+    assert long in {node["name"] for node in document[0]["nodes"]}
