@@ -19,6 +19,7 @@ from graphcheck.config_cli import (
     prepare,
     request_for,
     walk_for,
+    with_options,
 )
 from graphcheck.findings import Severity
 
@@ -78,7 +79,8 @@ def main() -> None:
 
 def _walk_options(command: Callable[..., None]) -> Callable[..., None]:
     """Add the options for choosing files and running in parallel (check and explain)."""
-    for option in (
+    return with_options(
+        command,
         click.option("--exclude", multiple=True, metavar="PATTERN",
                      help="Skip paths matching PATTERN (gitignore syntax, relative to the working "
                           "directory; repeatable). Replaces the configured and default excludes."),
@@ -90,9 +92,7 @@ def _walk_options(command: Callable[..., None]) -> Callable[..., None]:
                      show_default=True, help="Skip what .gitignore files ignore when walking folders."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                      help="Files analysed in parallel  [default: CPUs available]."),
-    ):
-        command = option(command)
-    return command
+    )
 
 
 def _targets(paths: Sequence[str], walk: Any, quiet: bool = False) -> list[Any]:
@@ -125,7 +125,8 @@ def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
 
 @main.command(epilog="Arguments after `--` are paths, even when they look like options.")
 @click.argument("paths", nargs=-1, required=True, type=PathArgument(exists=True), metavar="PATH...")
-@click.option("--format", "fmt", default="text", show_default=True, cls=FormatOption)
+@click.option("--format", "fmt", default="text", show_default=True, metavar="FORMAT",
+              cls=FormatOption)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the report to this file (its folders are created); `-` is stdout.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,

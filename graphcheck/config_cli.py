@@ -13,9 +13,17 @@ from graphcheck.findings import Severity
 Command = Callable[..., None]
 
 
+def with_options(command: Command, *options: Callable[[Command], Command]) -> Command:
+    """Apply click option decorators so that --help lists them in the order given."""
+    for option in reversed(options):  # decorators apply bottom-up
+        command = option(command)
+    return command
+
+
 def config_options(command: Command) -> Command:
     """Add --select, --ignore, --extend-select, --config, --no-config and the baseline options."""
-    for option in (
+    return with_options(
+        command,
         click.option("--select", multiple=True, metavar="RULES",
                      help="Only these rules: codes, code prefixes (GC3) or names, comma-separated; "
                           "replaces the configuration's select."),
@@ -31,9 +39,7 @@ def config_options(command: Command) -> Command:
                           "today's findings to it and exit 0."),
         click.option("--write-baseline", is_flag=True,
                      help="With --baseline: (re)write FILE from today's findings."),
-    ):
-        command = option(command)
-    return command
+    )
 
 
 def request_for(options: Mapping[str, Any]) -> Any:
