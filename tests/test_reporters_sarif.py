@@ -92,6 +92,8 @@ def test_could_not_analyse_is_a_result_and_a_notification(sarif: dict[str, Any])
     broken = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
                .rsplit("/", 1)[-1], r["level"]) for r in run["results"] if r["ruleId"] in ANALYSIS}
     assert {("GC001", "truncated.keras", "error"), ("GC004", "pointer.h5", "error")} <= broken
+    assert not [r for r in run["results"] if r["ruleId"] == "GC006"]  # weights only: no alert
+    assert [n for n in notes if n["associatedRule"]["id"] == "GC006"]
 
 
 def test_unsafe_code_is_a_security_rule(sarif: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 A file that could not be analysed (rules in the "analysis" category) is a result on the file,
 so that code scanning raises an alert for a broken model or an LFS pointer even when the
 job itself passes, and also a tool execution notification, where SARIF viewers look for
-what the tool could not do.
+what the tool could not do. A file with nothing to check (``not-a-model``, a note) is only
+a notification.
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ class SarifReporter:
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
                 notification(f, index) for f in findings if f.code in analysis]}],
             "originalUriBaseIds": {SRCROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
-            "results": results(findings, index),
+            # A note from the analysis category (not-a-model: nothing to check) is no alert.
+            "results": results([f for f in findings if f.code not in analysis
+                                or f.severity >= Severity.WARNING], index),
         }
         log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
         return json.dumps(log, indent=2) + "\n"
