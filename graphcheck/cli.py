@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from graphcheck import __version__
-from graphcheck.config_cli import apply_baseline, config_options, fail_threshold, prepare
+from graphcheck.cli_output import COLORS, emit, show_settings, statistics, use_color
+from graphcheck.config_cli import (
+    apply_baseline,
+    config_options,
+    fail_threshold,
+    prepare,
+    request_for,
+    walk_for,
+    with_options,
+)
 from graphcheck.findings import Severity
 
 SEVERITIES = [str(s) for s in Severity]
+GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
 
 
 class DefaultGroup(click.Group):
@@ -22,71 +32,125 @@ class DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Insert ``check`` when the first argument is not a command or a group option."""
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in self.commands and args[0] not in GROUP_OPTIONS:
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        """Show both forms: ``graphcheck PATH...`` (a check) and ``graphcheck COMMAND``."""
+        return ["[OPTIONS] PATH... | COMMAND [ARGS]..."]
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="graphcheck")
+
+class FormatOption(click.Option):
+    """``--format``, whose help lists the reporters registered when help is asked for."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        """Name every registered format (plugins included) without importing any of them."""
+        from importlib.metadata import entry_points
+
+        names = sorted({point.name for point in entry_points(group="graphcheck.reporters")})
+        self.help = f"Output format: {', '.join(names)}."
+        return super().get_help_record(ctx)
+
+
+class PathArgument(click.Path):
+    """An existing path; a missing one that looks like an option says why it was taken as a file."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Check that the path exists, with a hint for option-like names after ``--``."""
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as error:
+            if str(value).startswith("-"):
+                error.message = error.message.rstrip(".") + (
+                    "; arguments after `--` are file names (the pre-commit hook ends its options "
+                    "with `--`: set options in [tool.graphcheck], or in the hook's `entry:` "
+                    "before the `--`)")
+            raise
+
+
+@click.group("graphcheck", cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="`graphcheck PATH...` is short for `graphcheck check PATH...`; "
+                    "`graphcheck COMMAND --help` describes a command.")
+@click.version_option(__version__, "-V", "--version", prog_name="graphcheck")
 def main() -> None:
     """Check saved Keras and ONNX models without running them."""
 
 
-def _emit(text: str, output: str | None) -> None:
-    """Write to ``--output`` or stdout."""
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
-
-
 def _walk_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Add the options for walking folders and running in parallel (check and explain)."""
-    for option in (
-        click.option("--exclude", multiple=True, metavar="GLOB",
-                     help="Skip files and folders matching GLOB when walking folders (repeatable)."),
+    """Add the options for choosing files and running in parallel (check and explain)."""
+    return with_options(
+        command,
+        click.option("--exclude", multiple=True, metavar="PATTERN",
+                     help="Skip paths matching PATTERN (gitignore syntax, relative to the working "
+                          "directory; repeatable). Replaces the configured and default excludes."),
+        click.option("--extend-exclude", multiple=True, metavar="PATTERN",
+                     help="Like --exclude, but added to the configured and default excludes."),
+        click.option("--force-exclude", is_flag=True,
+                     help="Apply excludes to files named on the command line too (pre-commit)."),
         click.option("--respect-gitignore/--no-respect-gitignore", "gitignore", default=True,
                      show_default=True, help="Skip what .gitignore files ignore when walking folders."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                      help="Files analysed in parallel  [default: CPUs available]."),
-    ):
-        command = option(command)
-    return command
+    )
 
 
-def _targets(paths: Sequence[str], exclude: Sequence[str], gitignore: bool) -> list[Any]:
+def _targets(paths: Sequence[str], walk: Any, quiet: bool = False) -> list[Any]:
     """Return the models the paths name or hold (folders are walked), sorted."""
-    from graphcheck.discovery import Walk, discover
+    from graphcheck.discovery import discover
 
-    targets = discover(paths, Walk(exclude=tuple(exclude), gitignore=gitignore))
-    if not targets:
+    targets = discover(paths, walk)
+    if not targets and not quiet:
         click.echo("warning: no model files found in the given paths", err=True)
     return targets
 
 
-def _check_all(targets: Sequence[Any], jobs: int | None, settings: Any = None) -> list[Any]:
+def _check_all(targets: Sequence[Any], jobs: int | None, settings: Any) -> list[Any]:
     """Check every target (in parallel when there are many); findings only, no graphs."""
-    from graphcheck.engine import Settings
     from graphcheck.runner import check_all, default_jobs
 
-    return check_all(targets, settings or Settings(), jobs or default_jobs())
+    return check_all(targets, settings, jobs or default_jobs())
 
 
-@main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", default="text", show_default=True,
-              help="Output format (text, json, or any registered reporter).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here.")
+def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
+    """Return the one architecture file that ``--weights`` pairs with, as a target."""
+    from graphcheck.discovery import Target
+
+    if len(paths) != 1 or Path(paths[0]).is_dir():
+        raise click.UsageError("--weights pairs with exactly one architecture file "
+                               "(model.to_json()), e.g. `graphcheck check arch.json --weights "
+                               "model.weights.h5`")
+    return [Target(path=Path(paths[0]), display=paths[0], weights=Path(str(weights)))]
+
+
+@main.command(epilog="Arguments after `--` are paths, even when they look like options.")
+@click.argument("paths", nargs=-1, required=True, type=PathArgument(exists=True), metavar="PATH...")
+@click.option("--format", "fmt", default="text", show_default=True, metavar="FORMAT",
+              cls=FormatOption)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the report to this file (its folders are created); `-` is stdout.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
               help="Exit 1 when a finding is at least this severe  [default: the "
                    "configuration's fail-on, else warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--color", type=click.Choice(COLORS), default="auto", show_default=True,
+              help="Colour text output; auto: on a terminal, unless NO_COLOR is set "
+                   "(FORCE_COLOR forces it).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print findings only: no summary, nothing at all on a clean run.")
+@click.option("--statistics", is_flag=True,
+              help="Print the number of findings per rule instead of the findings.")
+@click.option("--show-files", is_flag=True, help="List the files that would be checked, and exit.")
+@click.option("--show-settings", is_flag=True,
+              help="Print the configuration that applies to each file, and exit.")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Check the architecture file PATH (model.to_json()) against the weights "
+                   "saved in FILE (save_weights).")
 @_walk_options
 @config_options
 def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None,
-          exit_zero: bool, exclude: tuple[str, ...], gitignore: bool, jobs: int | None,
-          **configuration: Any) -> None:
+          exit_zero: bool, color: str, quiet: bool, jobs: int | None, weights: str | None,
+          **options: Any) -> None:
     """Check model files for shape, weight and design problems."""
     from graphcheck.reporters import RenderOptions, reporters
 
@@ -94,33 +158,52 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
     if fmt not in known:
         raise click.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(sorted(known))}",
                                  param_hint="--format")
-    targets = _targets(paths, exclude, gitignore)
-    request, settings = prepare(configuration, targets)
-    results, _ = apply_baseline(_check_all(targets, jobs, settings), configuration)
-    color = output is None and fmt == "text" and sys.stdout.isatty()
-    _emit(known[fmt].render(results, RenderOptions(color=color, version=__version__)), output)
+    request = request_for(options)
+    targets = (_paired(paths, weights) if weights
+               else _targets(paths, walk_for(request, options), quiet))
+    settings = prepare(request, targets)
+    if _shown(options, request, settings, targets, output):
+        return
+    results, _ = apply_baseline(_check_all(targets, jobs, settings), options, quiet)
+    if options["statistics"]:
+        emit(statistics(results, fmt), output)
+    else:
+        shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet)
+        emit(known[fmt].render(results, shown), output, shown.color)
     threshold = fail_threshold(request, fail_on)
     failed = any(f.severity >= threshold for r in results for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)
+
+
+def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Sequence[Any],
+           output: str | None) -> bool:
+    """Handle --show-files and --show-settings; return True when one of them ran."""
+    if options["show_files"]:
+        emit("".join(f"{t.display}\n" for t in targets), output)
+    elif options["show_settings"]:
+        emit("\n".join(show_settings(request, settings, t) for t in targets), output)
+    return bool(options["show_files"] or options["show_settings"])
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the report to this file (its folders are created); `-` is stdout.")
 @_walk_options
-def explain(paths: tuple[str, ...], fmt: str, output: str | None, exclude: tuple[str, ...],
-            gitignore: bool, jobs: int | None) -> None:
+def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | None,
+            **options: Any) -> None:
     """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
     from graphcheck.engine import Settings
     from graphcheck.runner import default_jobs, explain_all
 
-    done = explain_all(_targets(paths, exclude, gitignore), Settings(), jobs or default_jobs(), fmt)
+    targets = _targets(paths, walk_for(None, options))
+    done = explain_all(targets, Settings(), jobs or default_jobs(), fmt)
     if fmt == "json":  # the same document as reporters.explain.render_json
-        _emit(json.dumps(done, indent=2) + "\n", output)
+        emit(json.dumps(done, indent=2) + "\n", output)
     else:
-        _emit("\n".join(done), output)
+        emit("\n".join(done), output)
 
 
 @main.command("rules")
@@ -142,10 +225,12 @@ def list_rules(fmt: str) -> None:
 @click.argument("key")
 def show_rule(key: str) -> None:
     """Print one rule's documentation (by code or name)."""
-    from graphcheck.rules.registry import find_rule
+    from graphcheck.config import suggest
+    from graphcheck.rules.registry import all_rules, find_rule
 
     rule = find_rule(key)
     if rule is None:
-        raise click.BadParameter(f"no rule {key!r}; `graphcheck rules` lists them",
-                                 param_hint="KEY")
+        keys = [name for r in all_rules() for name in (r.code, r.name)]
+        raise click.BadParameter(f"no rule {key!r}{suggest(key, keys)}; `graphcheck rules` "
+                                 "lists them", param_hint="KEY")
     click.echo(rule.documentation(), nl=False)

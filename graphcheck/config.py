@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from graphcheck.engine import Settings
 
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "per-layer-ignores", "fail-on",
-        "rules", "limits")
+        "rules", "limits", "exclude", "extend-exclude")
 SEVERITIES = tuple(str(s) for s in Severity)
 
 
@@ -51,6 +51,8 @@ class Config:
     fail_on: str | None = None
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     limits: bounds.Limits = bounds.DEFAULT
+    exclude: tuple[str, ...] | None = None  # replaces the default excludes (.git, .venv, ...)
+    extend_exclude: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -58,7 +60,7 @@ class Config:
         return self.source.parent if self.source else Path.cwd()
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
+def suggest(word: str, choices: Iterable[str]) -> str:
     """Return a ``; did you mean 'x'?`` hint, or nothing."""
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -72,7 +74,7 @@ def expand(selector: str, where: str) -> frozenset[str]:
     found = frozenset(r.name for r in rules
                       if r.name == selector or r.code.startswith(selector.upper()))
     if not found or not (selector.upper().startswith("GC") or any(r.name == selector for r in rules)):
-        hint = _suggest(selector, [r.name for r in rules] + [r.code for r in rules])
+        hint = suggest(selector, [r.name for r in rules] + [r.code for r in rules])
         raise ConfigError(f"{where}: unknown rule {selector!r}{hint} "
                           "(`graphcheck rules` lists codes and names)")
     return found
@@ -86,6 +88,13 @@ def _selectors(value: object, where: str) -> tuple[str, ...]:
         raise ConfigError(f"{where} must be a list of rule codes or names, got {value!r}")
     for selector in value:
         expand(selector, where)
+    return tuple(value)
+
+
+def _patterns(value: object, where: str) -> tuple[str, ...]:
+    """Validate a list of gitignore-style path patterns."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of path patterns (gitignore syntax), got {value!r}")
     return tuple(value)
 
 
@@ -116,18 +125,25 @@ def _rule_by_key(key: str, where: str) -> type[Rule]:
     for rule in all_rules():
         if key in (rule.name, rule.code):
             return rule
-    raise ConfigError(f"{where}: unknown rule {key!r}{_suggest(key, [r.name for r in all_rules()])}")
+    raise ConfigError(f"{where}: unknown rule {key!r}{suggest(key, [r.name for r in all_rules()])}")
 
 
 def _check_option(rule: type[Rule], name: str, value: object, where: str) -> None:
     """Raise unless ``name`` is one of the rule's options and ``value`` has the default's type."""
     if name not in rule.options:
         known = ", ".join(rule.options) or "none"
-        raise ConfigError(f"{where}: {rule.name} has no option {name!r}{_suggest(name, rule.options)}"
+        raise ConfigError(f"{where}: {rule.name} has no option {name!r}{suggest(name, rule.options)}"
                           f" (its options: {known})")
     default = rule.options[name]
     if type(value) is not type(default):
-        raise ConfigError(f"{where}.{name} must be a {type(default).__name__}, got {value!r}")
+        raise ConfigError(f"{where}.{name} must be {_kind(default)}, got {value!r}")
+
+
+def _kind(default: object) -> str:
+    """Name the TOML type of an option's default, with its article: ``an integer``."""
+    kinds = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+             list: "a list"}
+    return kinds.get(type(default), f"a {type(default).__name__}")
 
 
 def parse(table: Mapping[str, Any], source: Path | None) -> Config:
@@ -135,7 +151,7 @@ def parse(table: Mapping[str, Any], source: Path | None) -> Config:
     where = f"{source or 'configuration'} [tool.graphcheck]"
     for key in table:
         if key not in KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, KEYS)} "
+            raise ConfigError(f"{where}: unknown key {key!r}{suggest(key, KEYS)} "
                               f"(known keys: {', '.join(KEYS)})")
     fail_on = table.get("fail-on")
     if fail_on is not None and fail_on not in SEVERITIES:
@@ -151,7 +167,9 @@ def parse(table: Mapping[str, Any], source: Path | None) -> Config:
         per_layer_ignores={**_layer_table(table.get("per-layer-ignores", {}), where),
                            **{k: v for k, v in files.items() if ":" in k}},
         fail_on=fail_on, options=_rule_options(table.get("rules", {}), f"{where} rules"),
-        limits=_limits(table.get("limits", {}), f"{where} limits"))
+        limits=_limits(table.get("limits", {}), f"{where} limits"),
+        exclude=_patterns(table["exclude"], f"{where} exclude") if "exclude" in table else None,
+        extend_exclude=_patterns(table.get("extend-exclude", []), f"{where} extend-exclude"))
 
 
 def _limits(value: object, where: str) -> bounds.Limits:
@@ -164,7 +182,7 @@ def _limits(value: object, where: str) -> bounds.Limits:
         if key not in names:
             kebab = [k.replace("_", "-") for k in names]
             raise ConfigError(f"{where}: unknown limit {key.replace('_', '-')!r}"
-                              f"{_suggest(key.replace('_', '-'), kebab)} (known: {', '.join(kebab)})")
+                              f"{suggest(key.replace('_', '-'), kebab)} (known: {', '.join(kebab)})")
     try:
         return bounds.from_mapping(values)
     except ValueError as error:

@@ -13,9 +13,17 @@ from graphcheck.findings import Severity
 Command = Callable[..., None]
 
 
+def with_options(command: Command, *options: Callable[[Command], Command]) -> Command:
+    """Apply click option decorators so that --help lists them in the order given."""
+    for option in reversed(options):  # decorators apply bottom-up
+        command = option(command)
+    return command
+
+
 def config_options(command: Command) -> Command:
     """Add --select, --ignore, --extend-select, --config, --no-config and the baseline options."""
-    for option in (
+    return with_options(
+        command,
         click.option("--select", multiple=True, metavar="RULES",
                      help="Only these rules: codes, code prefixes (GC3) or names, comma-separated; "
                           "replaces the configuration's select."),
@@ -31,15 +39,12 @@ def config_options(command: Command) -> Command:
                           "today's findings to it and exit 0."),
         click.option("--write-baseline", is_flag=True,
                      help="With --baseline: (re)write FILE from today's findings."),
-    ):
-        command = option(command)
-    return command
+    )
 
 
-def prepare(options: Mapping[str, Any], targets: Sequence[Any]) -> tuple[Any, Any]:
-    """Return (request, settings) for the run; every configuration is validated up front."""
+def request_for(options: Mapping[str, Any]) -> Any:
+    """Return the run's configuration request from the command line (validated)."""
     from graphcheck.config import ConfigError, Request, clear_caches, cli_selectors
-    from graphcheck.engine import Settings
 
     clear_caches()
     try:
@@ -48,15 +53,48 @@ def prepare(options: Mapping[str, Any], targets: Sequence[Any]) -> tuple[Any, An
                           extend_select=cli_selectors(options["extend_select"], "--extend-select"),
                           config_file=Path(options["config_file"]) if options["config_file"] else None,
                           use_config=not options["no_config"])
-        settings = Settings(config=request)
         request.config_for(None)
-        for target in targets:
-            settings.for_file(target.path)
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
     if options["write_baseline"] and not options["baseline"]:
         raise click.UsageError("--write-baseline needs --baseline FILE")
-    return request, settings
+    return request
+
+
+def walk_for(request: Any, options: Mapping[str, Any]) -> Any:
+    """Return how to walk the paths: the configuration's excludes, then the command line's."""
+    from graphcheck.config import ConfigError, Request
+    from graphcheck.discovery import Patterns, Walk
+
+    try:
+        config = (request or Request()).config_for(None)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    cwd = Path.cwd()
+    excludes: list[Patterns] = []
+    if options["exclude"]:  # like ruff and flake8, --exclude replaces the configured exclude
+        excludes.append(Patterns(patterns=tuple(options["exclude"]), base=cwd))
+    elif config.exclude is not None:
+        excludes.append(Patterns(patterns=config.exclude, base=config.root))
+    excludes += [Patterns(patterns=config.extend_exclude, base=config.root),
+                 Patterns(patterns=tuple(options["extend_exclude"]), base=cwd)]
+    replaced = bool(options["exclude"]) or config.exclude is not None
+    return Walk(excludes=tuple(excludes), defaults=not replaced, gitignore=options["gitignore"],
+                force_exclude=options["force_exclude"])
+
+
+def prepare(request: Any, targets: Sequence[Any]) -> Any:
+    """Return the run's settings after validating the configuration of every target."""
+    from graphcheck.config import ConfigError
+    from graphcheck.engine import Settings
+
+    settings = Settings(config=request)
+    try:
+        for target in targets:
+            settings.for_file(target.path)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    return settings
 
 
 def fail_threshold(request: Any, flag: str | None) -> Severity:
@@ -65,7 +103,8 @@ def fail_threshold(request: Any, flag: str | None) -> Severity:
     return threshold
 
 
-def apply_baseline(results: list[Any], options: Mapping[str, Any]) -> tuple[list[Any], bool]:
+def apply_baseline(results: list[Any], options: Mapping[str, Any],
+                   quiet: bool = False) -> tuple[list[Any], bool]:
     """Write or apply --baseline; return the results to report and whether it was written."""
     from graphcheck import baseline
 
@@ -74,14 +113,15 @@ def apply_baseline(results: list[Any], options: Mapping[str, Any]) -> tuple[list
     path = Path(options["baseline"])
     if options["write_baseline"] or not path.exists():
         count = baseline.write(path, results)
-        click.echo(f"wrote {count} finding{'s' if count != 1 else ''} to baseline {path}; "
-                   "later runs with --baseline report only new findings", err=True)
+        if not quiet:
+            click.echo(f"wrote {count} finding{'s' if count != 1 else ''} to baseline {path}; "
+                       "later runs with --baseline report only new findings", err=True)
         return [_without_findings(r) for r in results], True
     try:
         kept, dropped = baseline.only_new(results, path)
     except baseline.BaselineError as error:
         raise click.UsageError(str(error)) from error
-    if dropped:
+    if dropped and not quiet:
         click.echo(f"{dropped} finding{'s' if dropped != 1 else ''} hidden by baseline {path}",
                    err=True)
     return kept, False

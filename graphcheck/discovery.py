@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from graphcheck.loaders import read_head, sniff_bytes
+from graphcheck.loaders.h5_kind import file_kind
 
 if TYPE_CHECKING:  # imported where used: checking one file should not pay for it
     import pathspec
 
 MODEL_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".onnx"})
+HDF5_SUFFIXES = frozenset({".h5", ".hdf5"})
 # Folders no one keeps models in that can be huge: VCS data, virtualenvs, tool caches.
 DEFAULT_EXCLUDES = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
                     ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis")
@@ -31,14 +33,64 @@ class Target:
 
     path: Path
     display: str
+    weights: Path | None = None  # a save_weights file to check against the architecture at path
+
+
+def normalise(pattern: str) -> str:
+    """Return a gitignore pattern as users mean it: ``./x`` is ``/x``, anchored where it was written."""
+    pattern = pattern.strip()
+    if not pattern.startswith("./"):
+        return pattern
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    return "/" + pattern if pattern else ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Patterns:
+    """Gitignore-style exclude patterns and the folder they are relative to.
+
+    ``base`` None means the folder being walked (or, for a file named on the command line,
+    the path as given).
+    """
+
+    patterns: tuple[str, ...]
+    base: Path | None = None
+
+    @cached_property
+    def spec(self) -> pathspec.GitIgnoreSpec:
+        """Compile the patterns once."""
+        import pathspec
+
+        return pathspec.GitIgnoreSpec.from_lines([normalise(p) for p in self.patterns])
+
+    def match(self, path: Path, relative: str, is_dir: bool) -> bool:
+        """Return True when a pattern matches; ``relative`` is the path below the walked folder."""
+        if self.base is not None:
+            shown = os.path.relpath(os.path.abspath(path), self.base).replace(os.sep, "/")
+            relative = path.name if shown.startswith("../") or shown == ".." else shown
+        return self.spec.match_file(relative + ("/" if is_dir else ""))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Walk:
-    """How folders are walked: extra exclude globs and whether .gitignore files count."""
+    """How paths are walked: excludes, whether .gitignore files count, named files excluded."""
 
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # patterns relative to each walked folder
+    excludes: tuple[Patterns, ...] = ()  # patterns from configuration and the command line
+    defaults: bool = True  # DEFAULT_EXCLUDES too (a configured or given ``exclude`` replaces them)
     gitignore: bool = True
+    force_exclude: bool = False  # apply the excludes to files named on the command line too
+
+    @cached_property
+    def patterns(self) -> tuple[Patterns, ...]:
+        """Return every set of exclude patterns in force."""
+        found = [Patterns(patterns=DEFAULT_EXCLUDES)] if self.defaults else []
+        return (*found, Patterns(patterns=self.exclude), *self.excludes)
+
+    def excluded(self, path: Path, relative: str, is_dir: bool) -> bool:
+        """Return True when an exclude pattern drops this path."""
+        return any(p.match(path, relative, is_dir) for p in self.patterns)
 
 
 def discover(paths: Sequence[str], walk: Walk = Walk()) -> list[Target]:
@@ -48,11 +100,18 @@ def discover(paths: Sequence[str], walk: Walk = Walk()) -> list[Target]:
         root = Path(given)
         if root.is_dir() and not is_model_dir(root):
             targets: Iterator[Target] = _Walker(root, given, walk).targets()
-        else:  # named explicitly: always checked, whatever it is or whatever ignores it
+        elif walk.force_exclude and walk.excluded(root, _as_given(given), root.is_dir()):
+            continue
+        else:  # named explicitly: checked whatever it is and whatever .gitignore says
             targets = iter([Target(path=root, display=given)])
         for target in targets:
             found.setdefault(os.path.normpath(target.path), target)
     return sorted(found.values(), key=lambda t: t.display)
+
+
+def _as_given(given: str) -> str:
+    """Return a named path in the posix form exclude patterns are matched against."""
+    return PurePosixPath(os.path.normpath(given).replace(os.sep, "/")).as_posix().lstrip("/")
 
 
 def is_model_dir(path: Path) -> bool:
@@ -65,20 +124,24 @@ def is_model_dir(path: Path) -> bool:
 def is_model_file(path: Path) -> bool:
     """Return True for a file with a model suffix, or whose content says it is a model."""
     suffix = path.suffix.lower()
-    if suffix in MODEL_SUFFIXES:
+    if suffix in MODEL_SUFFIXES - HDF5_SUFFIXES:
         return True
     if not path.is_file():  # sockets, FIFOs (a read would block), broken links
         return False
     try:
         head = read_head(path, HEAD_BYTES)
     except OSError:
-        return False
+        return suffix in MODEL_SUFFIXES
+    if sniff_bytes(head).kind == "hdf5":  # weights-only files are noted, data files skipped
+        return file_kind(path) != "data"
+    if suffix in MODEL_SUFFIXES:  # named like a model: checking it says what is wrong
+        return True
     if suffix == ".json":  # only configs from model.to_json(), not every JSON in a repo
         return KERAS_JSON.match(head) is not None and b'"class_name"' in head
     kind = sniff_bytes(head).kind
     if kind == "zip":
         return _is_keras_zip(path)
-    return kind in ("hdf5", "onnx")
+    return kind == "onnx"
 
 
 def _is_keras_zip(path: Path) -> bool:
@@ -152,10 +215,7 @@ class _Walker:
 
     def keep(self, path: Path, ignore: _Ignores, is_dir: bool) -> bool:
         """Return True unless an exclude glob or a .gitignore drops this entry."""
-        rel = path.relative_to(self.root).as_posix()
-        names = (path.name, rel, self.display(path))
-        globs = (*DEFAULT_EXCLUDES, *self.walk.exclude)
-        if any(fnmatch.fnmatchcase(name, glob) for glob in globs for name in names):
+        if self.walk.excluded(path, path.relative_to(self.root).as_posix(), is_dir):
             return False
         return not (self.walk.gitignore and ignore.ignored(path.resolve(), is_dir))
 

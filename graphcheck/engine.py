@@ -71,10 +71,14 @@ def import_shape_functions() -> None:
     import graphcheck.shapes.onnx  # noqa: F401
 
 
-def load(path: Path) -> Model:
+def load(path: Path, weights: Path | None = None) -> Model:
     """Pick a loader by content and load the file, or raise LoadError saying what it is."""
     if not path.exists():
         raise LoadError("no such file or directory")
+    if weights is not None:  # an architecture and its save_weights file, checked together
+        from graphcheck.loaders.keras_pair import load_pair
+
+        return load_pair(path, weights)
     head = read_head(path)
     sniffed = sniff_bytes(head)
     if sniffed.kind == "lfs":
@@ -94,21 +98,22 @@ def finding(path: str, problem: Problem) -> Finding:
                    node=problem.node, message=problem.message, confidence=rule.confidence)
 
 
-def check_path(path: Path, display: str, settings: Settings = Settings()) -> FileResult:
+def check_path(path: Path, display: str, settings: Settings = Settings(), *,
+               weights: Path | None = None) -> FileResult:
     """Analyse one file with the settings its configuration gives, dropping suppressed findings."""
     settings = settings.for_file(path)
-    result = _check_path(path, display, settings)
+    result = _check_path(path, display, settings, weights)
     result.findings = [f for f in result.findings if settings.allows(f)]
     result.rules = settings.enabled
     return result
 
 
-def _check_path(path: Path, display: str, settings: Settings) -> FileResult:
+def _check_path(path: Path, display: str, settings: Settings, weights: Path | None) -> FileResult:
     """Analyse one file; every failure becomes a finding, never an exception."""
     import_shape_functions()
     with using_limits(settings.limits):
         try:
-            model = load(path)
+            model = load(path, weights)
         except LoadError as error:
             problem = Problem(rule=error.rule, node=None, message=str(error))
             return FileResult(path=display, findings=[finding(display, problem)])
@@ -147,7 +152,10 @@ def run_rules(model: Model, inference: Inference, display: str,
                               message=f"rule {rule.code} {rule.name} failed: "
                                       f"{type(error).__name__}: {error}")
             findings.append(finding(display, problem))
-    return sorted(findings, key=lambda f: (f.node or "", f.code, f.message))
+    # Graph (topological) order puts a cause (an LSTM) before its symptoms (the Dense after it).
+    rank = {name: index for index, name in enumerate(inference.nodes)}
+    return sorted(findings, key=lambda f: (-1 if f.node is None else rank.get(f.node, len(rank)),
+                                           f.node or "", f.code, f.message))
 
 
 def enabled_rules(settings: Settings) -> Iterable[type[Rule]]:

@@ -36,7 +36,7 @@ def default_jobs() -> int:
 
 def check_target(settings: Settings, target: Target) -> FileResult:
     """Check one model and keep only its findings (graphs stay in the worker)."""
-    result = check_path(target.path, target.display, settings)
+    result = check_path(target.path, target.display, settings, weights=target.weights)
     return FileResult(path=result.path, findings=result.findings, rules=result.rules)
 
 
@@ -103,12 +103,20 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
             tick: Callable[[], None]) -> list[T]:
     """Run work in a process pool; files whose worker died are retried one by one."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     results: dict[int, T] = {}
     retry: list[int] = []
+    unsent: list[int] = []
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
     try:
-        futures: dict[Future[T], int] = {pool.submit(work, t): i for i, t in enumerate(targets)}
+        futures: dict[Future[T], int] = {}
+        for index, target in enumerate(targets):
+            try:
+                futures[pool.submit(work, target)] = index
+            except BrokenProcessPool:  # a worker died before every file was handed out
+                unsent = list(range(index, len(targets)))
+                break
         for future in as_completed(futures):
             try:
                 results[futures[future]] = future.result()
@@ -117,8 +125,10 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
             tick()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    for index in sorted(retry):
+    for index in sorted(retry + unsent):
         results[index] = _isolated(work, failed, targets[index])
+        if index in unsent:
+            tick()
     return [results[i] for i in range(len(targets))]
 
 

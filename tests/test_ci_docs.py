@@ -63,6 +63,8 @@ def test_command_runs_as_written(args: list[str], tmp_path: Path,
     shutil.copy(ROOT / "fixtures/keras/question.keras", tmp_path / "models/good.keras")
     shutil.copy(ROOT / "fixtures/keras/units16_weights32.keras", tmp_path / "models/broken.keras")
     monkeypatch.chdir(tmp_path)
+    if args[-1] == "--":  # a pre-commit entry: pre-commit appends the staged file names
+        args = [*args, "models/good.keras", "models/broken.keras"]
     result = CliRunner().invoke(main, args[1:])
     assert result.exit_code == (0 if "--exit-zero" in args else 1), result.output
     output = option(args, "--output")
@@ -93,3 +95,23 @@ def test_precommit_snippet_names_a_hook_this_repository_defines() -> None:
     used = {hook["id"] for d in blocks() if isinstance(d, dict) and "repos" in d
             for repo in d["repos"] for hook in repo["hooks"]}
     assert used and used <= defined
+
+
+def test_hook_entries_end_options_before_file_names() -> None:
+    """The hook and every entry override end with `--`, so file names never become options."""
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    entries = [hook["entry"] for hook in hooks]
+    entries += [hook["entry"] for d in blocks() if isinstance(d, dict) and "repos" in d
+                for repo in d["repos"] for hook in repo["hooks"] if "entry" in hook]
+    assert len(entries) >= 2 and all(entry.split()[-1] == "--" for entry in entries)
+    assert all("--force-exclude" in entry.split() for entry in entries)
+
+
+def test_precommit_rev_is_this_release_or_a_commit() -> None:
+    """Each `rev:` in the docs is the tag of this version or a pinned 40-character SHA."""
+    import graphcheck
+
+    texts = [DOC.read_text(encoding="utf-8"), (ROOT / "README.md").read_text(encoding="utf-8")]
+    revs = [m for text in texts for m in re.findall(r"^\s*rev: (\S+)", text, re.MULTILINE)]
+    assert revs and all(rev == f"v{graphcheck.__version__}" or re.fullmatch("[0-9a-f]{40}", rev)
+                        for rev in revs), revs

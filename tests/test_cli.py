@@ -45,9 +45,9 @@ def test_usage_errors_exit_2() -> None:
 
 
 def test_text_format_names_path_layer_code_and_rule() -> None:
-    """Text lines read ``path:layer: CODE rule-name message``."""
+    """Text lines read ``path:layer: CODE [severity] rule-name message``."""
     _, out = run(BROKEN)
-    assert f"{BROKEN}:lstm: GC101 weight-shape-mismatch kernel is stored as (64, 128)" in out
+    assert f"{BROKEN}:lstm: GC101 [error] weight-shape-mismatch kernel is stored as (64, 128)" in out
 
 
 def test_check_json_contract() -> None:

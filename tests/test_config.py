@@ -128,7 +128,7 @@ def test_explicit_config_and_no_config(project: Path) -> None:
     ('[tool.graphcheck]\nselect = ["GC9"]\n', "unknown rule 'GC9'"),
     ('[tool.graphcheck]\nfail-on = "warn"\n', "fail-on must be one of"),
     ('[tool.graphcheck.rules.units-equal-timesteps]\nmin-unit = 3\n', "did you mean 'min-units'"),
-    ('[tool.graphcheck.rules.units-equal-timesteps]\nmin-units = "3"\n', "must be a int"),
+    ('[tool.graphcheck.rules.units-equal-timesteps]\nmin-units = "3"\n', "must be an integer, got"),
     ('[tool.graphcheck.per-layer-ignores]\n"models/a.keras" = ["GC301"]\n', "must be 'path:layer'"),
     ("[tool.graphcheck\n", "cannot read configuration"),
 ])

@@ -7,6 +7,8 @@ import os
 import pickle
 from pathlib import Path
 
+import pytest
+
 from graphcheck.discovery import Target
 from graphcheck.engine import Settings
 from graphcheck.runner import (
@@ -107,3 +109,24 @@ def test_pool_keeps_which_rules_ran() -> None:
     results = check_all(targets(BROKEN, GOOD, GOOD, BROKEN), Settings(enabled=only), jobs=2)
     assert [r.rules for r in results] == [only] * 4
     assert {f.rule for r in results for f in r.findings} == {"weight-shape-mismatch"}
+
+
+def test_pool_broken_while_handing_out_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker dying before every file is submitted: the rest are retried, none is lost."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    submit = ProcessPoolExecutor.submit
+    calls: list[ProcessPoolExecutor] = []
+
+    def breaking(self: ProcessPoolExecutor, *args: object) -> object:
+        """In the first pool, submit twice and then fail as a pool whose worker died."""
+        calls.append(self)
+        if self is calls[0] and calls.count(self) > 2:
+            raise BrokenProcessPool("a child process terminated abruptly")
+        return submit(self, *args)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", breaking)
+    items = targets(GOOD, BROKEN, GOOD, GOOD, GOOD)
+    out = run(items, die_on_broken, failed_name, jobs=2, stream=io.StringIO())
+    assert out == [t.display if t.path != BROKEN else f"failed {t.display}" for t in items]

@@ -101,3 +101,43 @@ def test_hook_ignores_files_that_are_not_models(git: Git, tmp_path: Path) -> Non
     """A commit without model files skips the hook, even a broken model under a .txt name."""
     result = commit(git, tmp_path, BROKEN, "notes.txt")
     assert result.returncode == 0 and "Skipped" in result.stdout + result.stderr
+
+
+def test_file_names_like_options_stay_file_names(git: Git, tmp_path: Path) -> None:
+    """Staged files named --output=... and --baseline=... are checked, not obeyed (issue 18).
+
+    Without the hook's `--` the first would overwrite victim.keras with the report and the
+    second would write a baseline hiding every finding.
+    """
+    shutil.copy(GOOD, tmp_path / "victim.keras")
+    assert git("add", "victim.keras").returncode == 0
+    assert git("commit", "-q", "-m", "victim").returncode == 0
+    before = (tmp_path / "victim.keras").read_bytes()
+    for name in ("--output=victim.keras", "--baseline=zz.keras"):
+        shutil.copy(BROKEN, tmp_path / name)
+    assert git("add", "--", "--output=victim.keras", "--baseline=zz.keras").returncode == 0
+    result = git("commit", "-m", "options as names")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Failed" in output, output
+    assert "--output=victim.keras:lstm: GC101 [error] weight-shape-mismatch" in output
+    assert "--baseline=zz.keras:lstm: GC101 [error] weight-shape-mismatch" in output
+    assert (tmp_path / "victim.keras").read_bytes() == before
+    assert not (tmp_path / "zz.keras").exists()
+    assert commits(git) == 2
+
+
+def test_hook_skips_weights_only_files(git: Git, tmp_path: Path) -> None:
+    """A staged save_weights file is a note, not a failure (issue 11 item 4)."""
+    result = commit(git, tmp_path, ROOT / "fixtures/weights/keras2_question_weights.h5", "w.h5")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Passed" in output, output
+
+
+def test_hook_honours_configured_excludes(git: Git, tmp_path: Path) -> None:
+    """--force-exclude in the hook: a configured extend-exclude keeps a broken model out."""
+    (tmp_path / "pyproject.toml").write_text('[tool.graphcheck]\nextend-exclude = ["legacy/"]\n')
+    (tmp_path / "legacy").mkdir()
+    assert git("add", "pyproject.toml").returncode == 0
+    result = commit(git, tmp_path, BROKEN, "legacy/old.keras")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Passed" in output, output

@@ -14,6 +14,7 @@ from graphcheck.cli import main
 from graphcheck.engine import FileResult
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
+from graphcheck.reporters import sarif as sarif_module
 from graphcheck.reporters.sarif import FINGERPRINT, REPORTER
 from graphcheck.rules.registry import all_rules
 
@@ -70,6 +71,8 @@ def test_results_name_driver_rules_and_carry_fingerprints(sarif: dict[str, Any])
         assert res["partialFingerprints"][FINGERPRINT]
         location = res["locations"][0]["physicalLocation"]
         assert location["region"] == {"startLine": 1}
+        if res["ruleId"] in ANALYSIS:  # the broken files live outside the repository
+            continue
         assert not location["artifactLocation"]["uri"].startswith(("/", "file:"))
         assert (ROOT / location["artifactLocation"]["uri"]).exists()
     prints = [r["partialFingerprints"][FINGERPRINT] for r in run["results"]]
@@ -79,14 +82,42 @@ def test_results_name_driver_rules_and_carry_fingerprints(sarif: dict[str, Any])
         r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]) for r in layers)
 
 
-def test_could_not_analyse_is_a_notification_not_a_result(sarif: dict[str, Any]) -> None:
-    """Unreadable files and LFS pointers are tool execution notifications."""
+def test_could_not_analyse_is_a_result_and_a_notification(sarif: dict[str, Any]) -> None:
+    """Unreadable files and LFS pointers raise alerts (results) and are tool notifications."""
     run = sarif["runs"][0]
-    assert not [r for r in run["results"] if r["ruleId"] in ANALYSIS]
     notes = run["invocations"][0]["toolExecutionNotifications"]
     uris = {n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for n in notes}
     assert {u.rsplit("/", 1)[-1] for u in uris} >= {"truncated.keras", "pointer.h5"}
     assert {n["associatedRule"]["id"] for n in notes} <= ANALYSIS
+    broken = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+               .rsplit("/", 1)[-1], r["level"]) for r in run["results"] if r["ruleId"] in ANALYSIS}
+    assert {("GC001", "truncated.keras", "error"), ("GC004", "pointer.h5", "error")} <= broken
+    assert not [r for r in run["results"] if r["ruleId"] == "GC006"]  # weights only: no alert
+    assert [n for n in notes if n["associatedRule"]["id"] == "GC006"]
+
+
+def test_unsafe_code_is_a_security_rule(sarif: dict[str, Any]) -> None:
+    """GC003 carries the security tag and a security-severity; other rules do not."""
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    unsafe = rules["GC003"]["properties"]
+    assert "security" in unsafe["tags"] and float(unsafe["security-severity"]) >= 7.0
+    assert all("security" not in r["properties"]["tags"] for code, r in rules.items() if code != "GC003")
+
+
+def test_help_uri_comes_from_project_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a repository URL in [project.urls], each rule links to its section of docs/rules.md."""
+    monkeypatch.setattr(sarif_module, "project_urls",
+                        lambda: {"repository": "https://github.com/acme/graphcheck"})
+    log = json.loads(REPORTER.render([], RenderOptions(version="0.1.0")))
+    validate(log)
+    first = log["runs"][0]["tool"]["driver"]["rules"][0]
+    assert first["helpUri"] == ("https://github.com/acme/graphcheck/blob/v0.1.0/docs/rules.md"
+                                "#unreadable-model-gc001")
+    monkeypatch.setattr(sarif_module, "project_urls", lambda: {"rules": "https://x.example/rules"})
+    assert sarif_module.rules_page("1") == "https://x.example/rules"
+    monkeypatch.setattr(sarif_module, "project_urls", dict)
+    log = json.loads(REPORTER.render([], RenderOptions(version="0.1.0")))
+    assert all("helpUri" not in r for r in log["runs"][0]["tool"]["driver"]["rules"])
 
 
 def finding(message: str, node: str | None = "lstm") -> Finding:

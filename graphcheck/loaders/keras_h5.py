@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.loaders import sniff_bytes
+from graphcheck.loaders.h5_kind import not_a_model
 from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
 from graphcheck.loaders.isolation import isolated_load
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
@@ -29,7 +29,7 @@ class KerasH5Loader:
         with open_h5(str(path), path.name) as h5:
             raw = h5.attrs.get("model_config")
             if raw is None:
-                raise LoadError(_no_config_message(h5))
+                raise not_a_model(h5, path.name)
             config = parse_json(raw if isinstance(raw, bytes) else str(raw).encode(),
                                 "model_config")
             group = child(h5, "model_weights")
@@ -37,14 +37,6 @@ class KerasH5Loader:
             root = build_model(config, source, "model_config")
             return Model(path=str(path), format="h5", root=root, metadata=_metadata(h5),
                          has_weights=group is not None)
-
-
-def _no_config_message(h5: Any) -> str:
-    """Explain an HDF5 file without a model config: weights-only files are the usual cause."""
-    if "layer_names" in h5.attrs or "layers" in h5:
-        return ("the HDF5 file holds weights only (save_weights), no model_config: "
-                "there is no architecture to check")
-    return "the HDF5 file has no model_config attribute: it is not a Keras model"
 
 
 def _metadata(h5: Any) -> dict[str, Any]:

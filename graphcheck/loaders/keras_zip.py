@@ -153,8 +153,9 @@ def parse_json(data: bytes, where: str) -> dict[str, Any]:
                         f"column {error.colno}") from None
     except RecursionError:
         raise LoadError(f"{where} is nested too deeply to read") from None
-    except ValueError as error:  # an integer with more digits than Python converts
-        raise LoadError(f"{where} is not valid JSON: {error}") from None
+    except ValueError:  # an integer with more digits than Python converts (4,300)
+        raise LoadError(f"{where} is not valid JSON for a model: it holds an integer thousands "
+                        "of digits long, which no model config needs") from None
     _check_depth(value, where)
     return dict(obj(value, where))
 

@@ -17,6 +17,7 @@ class RenderOptions:
 
     color: bool = False
     version: str = ""
+    quiet: bool = False  # findings only: no summary line, nothing at all on a clean run
 
 
 class Reporter(Protocol):
@@ -32,3 +33,11 @@ class Reporter(Protocol):
 def reporters() -> dict[str, Reporter]:
     """Return the registered reporters by format name."""
     return {point.name: point.load() for point in entry_points(group="graphcheck.reporters")}
+
+
+def shorten(text: str, width: int) -> str:
+    """Fit a name into a table column: keep its start and end, an ellipsis between."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"

@@ -9,6 +9,10 @@ from typing import Any
 from graphcheck.engine import FileResult
 from graphcheck.explain import NodeView, nodes, recurrent_story, total_params
 from graphcheck.graph import Shape, format_shape
+from graphcheck.reporters import shorten
+
+# Long (nested, generated) layer names would push the table off the screen; JSON keeps them whole.
+NAME_WIDTH = 40
 
 
 def _shapes(shapes: Sequence[Shape | None]) -> str:
@@ -20,8 +24,9 @@ def table(views: list[NodeView]) -> list[str]:
     """Return the summary table rows: layer, type, output shape, params, inputs."""
     rows = [("Layer", "Type", "Output shape", "Params", "Inputs")]
     for v in views:
-        rows.append(("  " * v.depth + v.label, v.type, _shapes(v.output_shapes),
-                     "?" if v.params is None else f"{v.params:,}", ", ".join(v.inputs)))
+        rows.append(("  " * v.depth + shorten(v.label, NAME_WIDTH), shorten(v.type, NAME_WIDTH),
+                     _shapes(v.output_shapes), "?" if v.params is None else f"{v.params:,}",
+                     ", ".join(shorten(i, NAME_WIDTH) for i in v.inputs)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "-" * len(lines[0]))

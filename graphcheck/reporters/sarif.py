@@ -1,7 +1,10 @@
 """SARIF 2.1.0 for code scanning: every rule in the driver, findings as results.
 
-Files that could not be analysed (rules in the "analysis" category) are tool execution
-notifications, not results: they say nothing about the model's design.
+A file that could not be analysed (rules in the "analysis" category) is a result on the file,
+so that code scanning raises an alert for a broken model or an LFS pointer even when the
+job itself passes, and also a tool execution notification, where SARIF viewers look for
+what the tool could not do. A file with nothing to check (``not-a-model``, a note) is only
+a notification.
 """
 
 from __future__ import annotations
@@ -27,21 +30,55 @@ LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "
 PRECISION = {Confidence.HIGH: "very-high", Confidence.MEDIUM: "high", Confidence.LOW: "medium"}
 PROBLEM_SEVERITY = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "recommendation"}
 FINGERPRINT = "graphcheck/v1"
+# GitHub ranks alerts tagged "security" by this CVSS-like score: loading such a model runs code.
+SECURITY_SEVERITY = {"unsafe-code": "8.0"}
 SRCROOT = "%SRCROOT%"
 
 
-def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
+def project_urls() -> dict[str, str]:
+    """Return graphcheck's ``[project.urls]`` as installed, by lower-case label."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        entries = metadata("graphcheck").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return {}
+    pairs = (entry.partition(",") for entry in entries)
+    return {label.strip().lower(): url.strip() for label, _, url in pairs if url.strip()}
+
+
+def rules_page(version: str) -> str | None:
+    """Return the URL of the rules documentation: a ``Rules`` URL, or docs/rules.md on GitHub."""
+    urls = project_urls()
+    if "rules" in urls:
+        return urls["rules"]
+    for label in ("repository", "source", "homepage"):
+        url = urls.get(label, "").rstrip("/")
+        if url.startswith("https://github.com/"):
+            return f"{url}/blob/v{version}/docs/rules.md" if version else f"{url}/blob/HEAD/docs/rules.md"
+    return None
+
+
+def rule_descriptor(rule: type[Rule], page: str | None = None) -> dict[str, Any]:
     """Describe one rule with its summary, what it does and its whole documentation."""
     docs = rule.documentation()
-    return {
+    tags = [rule.category]
+    properties: dict[str, Any] = {"tags": tags, "precision": PRECISION[rule.confidence],
+                                  "problem.severity": PROBLEM_SEVERITY[rule.severity]}
+    if rule.name in SECURITY_SEVERITY:
+        tags.append("security")
+        properties["security-severity"] = SECURITY_SEVERITY[rule.name]
+    described: dict[str, Any] = {
         "id": rule.code, "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": " ".join(rule.what.split())},
         "help": {"text": docs, "markdown": docs},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"tags": [rule.category], "precision": PRECISION[rule.confidence],
-                       "problem.severity": PROBLEM_SEVERITY[rule.severity]},
+        "properties": properties,
     }
+    if page:
+        described["helpUri"] = f"{page}#{rule.name}-{rule.code.lower()}"
+    return described
 
 
 def uri(display: str) -> str:
@@ -100,13 +137,16 @@ class SarifReporter:
         index = {rule.code: i for i, rule in enumerate(rules)}
         analysis = {rule.code for rule in rules if rule.category == "analysis"}
         findings = [f for r in results_ for f in r.findings]
+        page = rules_page(options.version)
         run = {
             "tool": {"driver": {"name": "graphcheck", "version": options.version,
-                                "rules": [rule_descriptor(rule) for rule in rules]}},
+                                "rules": [rule_descriptor(rule, page) for rule in rules]}},
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
                 notification(f, index) for f in findings if f.code in analysis]}],
             "originalUriBaseIds": {SRCROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
-            "results": results([f for f in findings if f.code not in analysis], index),
+            # A note from the analysis category (not-a-model: nothing to check) is no alert.
+            "results": results([f for f in findings if f.code not in analysis
+                                or f.severity >= Severity.WARNING], index),
         }
         log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
         return json.dumps(log, indent=2) + "\n"

@@ -1,7 +1,8 @@
-"""The human format: ``path:layer: CODE rule-name message``, coloured on a terminal."""
+"""The human format: ``path:layer: CODE [severity] rule-name message``, coloured on a terminal."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from graphcheck.engine import FileResult
@@ -12,35 +13,56 @@ COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOT
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
 
+def plural(count: int, noun: str) -> str:
+    """Return ``1 finding`` or ``2 findings``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def line(finding: Finding, color: bool) -> str:
-    """Format one finding."""
+    """Format one finding; the severity is spelt out so that plain CI logs carry it too."""
     where = f"{finding.path}:{finding.node}" if finding.node else finding.path
-    code = finding.code
+    code, severity = finding.code, f"[{finding.severity}]"
     if color:
-        where, code = f"{BOLD}{where}{RESET}", f"{COLORS[finding.severity]}{code}{RESET}"
-    return f"{where}: {code} {finding.rule} {finding.message}"
+        tint = COLORS[finding.severity]
+        where, code, severity = f"{BOLD}{where}{RESET}", f"{tint}{code}{RESET}", f"{tint}{severity}{RESET}"
+    return f"{where}: {code} {severity} {finding.rule} {finding.message}"
 
 
 def summary(results: Sequence[FileResult]) -> str:
     """Count findings by severity, ruff-style."""
     findings = [f for r in results for f in r.findings]
     if not findings:
-        return f"All checks passed ({len(results)} file{'s' if len(results) != 1 else ''})."
-    counts = ", ".join(f"{sum(f.severity == s for f in findings)} {s}"
-                       for s in sorted(Severity, reverse=True)
-                       if any(f.severity == s for f in findings))
-    return f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({counts})."
+        return f"All checks passed ({plural(len(results), 'file')})."
+    counts = Counter(f.severity for f in findings)
+    shown = ", ".join(plural(counts[s], str(s)) for s in sorted(counts, reverse=True))
+    return f"Found {plural(len(findings), 'finding')} ({shown})."
+
+
+def statistics(results: Sequence[FileResult]) -> list[tuple[int, str, str, Severity]]:
+    """Return (count, code, rule, severity) per rule found, most frequent first, then by code."""
+    counts = Counter((f.code, f.rule, f.severity) for r in results for f in r.findings)
+    return sorted(((n, *key) for key, n in counts.items()), key=lambda row: (-row[0], row[1]))
+
+
+def render_statistics(results: Sequence[FileResult]) -> str:
+    """Return ruff's ``--statistics`` table: count, code, severity and rule name per rule."""
+    rows = statistics(results)
+    width = max((len(str(n)) for n, *_ in rows), default=1)
+    return "".join(f"{n:>{width}}\t{code}\t[{severity}] {rule}\n"
+                   for n, code, rule, severity in rows)
 
 
 class TextReporter:
-    """One line per finding and a summary line."""
+    """One line per finding and a summary line (none with ``quiet``)."""
 
     name = "text"
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return all findings, one per line, then the summary."""
         lines = [line(f, options.color) for r in results for f in r.findings]
-        return "\n".join([*lines, summary(results)]) + "\n"
+        if not options.quiet:
+            lines.append(summary(results))
+        return "".join(f"{text}\n" for text in lines)
 
 
 REPORTER = TextReporter()

@@ -190,3 +190,22 @@ class InternalError(ProblemRule):
     why = "The result for this file is incomplete; it is a bug in graphcheck, not in the model."
     example = "`internal-error rule GC301 failed: KeyError 'units'`."
     fix = "Report it with the model file (or its config.json) attached."
+
+
+class NotAModel(ProblemRule):
+    """An HDF5 file that holds weights only or data: nothing to check on its own."""
+
+    code = "GC006"
+    name = "not-a-model"
+    severity = Severity.NOTE
+    category = "analysis"
+    summary = "An HDF5 file with weights only, or data, but no model"
+    template = "this HDF5 file holds {weights only | data}, no architecture: nothing to check"
+    what = ("Notes an HDF5 file without a Keras model config: the weights that `save_weights` "
+            "writes (Keras 2 `.h5`, Keras 3 `.weights.h5`), or a file of arrays. Folder walks "
+            "skip data files; this note is for files named on the command line.")
+    why = ("Nothing is wrong, but nothing was checked either: weight shapes mean something only "
+           "against the architecture that made them.")
+    example = "`model.save_weights(\"model.weights.h5\")` committed beside `model.to_json()`."
+    fix = ("Check the pair: `graphcheck check arch.json --weights model.weights.h5`, or save the "
+           "whole model (`model.save(\"model.keras\")`).")

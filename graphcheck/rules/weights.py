@@ -41,6 +41,13 @@ def pairs(node: NodeResult) -> Iterator[tuple[WeightSpec | None, StoredWeight | 
         yield None, weight
 
 
+def formula(spec: WeightSpec) -> str:
+    """Return the spec's formula without a last step that only repeats the shape itself."""
+    steps, _, last = spec.formula.rpartition(" = ")
+    same = last.replace(" ", "") == format_shape(spec.shape).replace(" ", "")
+    return steps if steps and same else spec.formula
+
+
 def checked(ctx: Context) -> Iterator[tuple[str, NodeResult]]:
     """Yield the nodes whose stored weights can be held against specs."""
     for name, node in ctx.inference.nodes.items():
@@ -77,7 +84,7 @@ class WeightShapeMismatch(Rule):
                     hint = spec.hints.get(weight.shape)
                     yield Hit(node=name, message=(
                         f"{spec.name} is stored as {format_shape(weight.shape)}, but the config "
-                        f"implies {format_shape(spec.shape)} = {spec.formula}"
+                        f"implies {format_shape(spec.shape)} = {formula(spec)}"
                         + (f"; {hint}" if hint else "")))
 
 
@@ -105,7 +112,7 @@ class MissingWeights(Rule):
             for spec, weight in pairs(node):
                 if spec is not None and weight is None:
                     yield Hit(node=name, message=f"{spec.name} {format_shape(spec.shape)} "
-                              f"({spec.formula}) is not stored in the file")
+                              f"({formula(spec)}) is not stored in the file")
 
 
 class UnexpectedWeights(Rule):

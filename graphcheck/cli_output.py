@@ -1,0 +1,86 @@
+"""Where and how ``check`` writes: colour choice, ``--output`` (``-`` is stdout), statistics."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+COLORS = ("auto", "always", "never")
+
+
+def use_color(choice: str, fmt: str, output: str | None,
+              environ: Mapping[str, str] | None = None) -> bool:
+    """Decide on ANSI colour: the flag first, then NO_COLOR and FORCE_COLOR, then a terminal."""
+    environ = os.environ if environ is None else environ
+    if fmt != "text" or choice == "never":
+        return False
+    if choice == "always":
+        return True
+    if environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return to_stdout(output) and sys.stdout.isatty()
+
+
+def to_stdout(output: str | None) -> bool:
+    """Return True when the report goes to standard output (no ``--output``, or ``-``)."""
+    return output in (None, "-")
+
+
+def emit(text: str, output: str | None, color: bool = False) -> None:
+    """Write to ``--output`` (creating its folders) or stdout; a write that fails exits 2."""
+    if to_stdout(output):
+        click.echo(text, nl=False, color=color or None)  # None: click's own terminal check
+        return
+    assert output is not None
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        click.echo(f"error: cannot write the report to {output}: {error.strerror or error}", err=True)
+        sys.exit(2)
+
+
+def statistics(results: Sequence[Any], fmt: str) -> str:
+    """Return the count of findings per rule, as JSON for ``--format json`` and a table otherwise."""
+    from graphcheck.reporters.text import render_statistics
+    from graphcheck.reporters.text import statistics as rows
+
+    if fmt != "json":
+        return render_statistics(results)
+    import json
+
+    return json.dumps([{"code": code, "rule": rule, "severity": str(severity), "count": count}
+                       for count, code, rule, severity in rows(results)], indent=2) + "\n"
+
+
+def show_settings(request: Any, settings: Any, target: Any) -> str:
+    """Describe the configuration that governs one file, as ``--show-settings`` prints it."""
+    config = request.config_for(target.path)
+    chosen = settings.for_file(target.path)
+    lines = [f"file: {target.display}",
+             f"configuration: {config.source or '(none: defaults)'}",
+             f"fail-on: {request.fail_on(None)}",
+             "rules: " + ", ".join(_rules(chosen.enabled)),
+             f"exclude: {list(config.exclude) if config.exclude is not None else '(defaults)'}",
+             f"extend-exclude: {list(config.extend_exclude)}"]
+    lines += [f"rules.{rule}.{key}: {value!r}" for rule, table in sorted(chosen.options.items())
+              for key, value in sorted(table.items())]
+    lines += [f"per-layer-ignores: {pattern} -> {', '.join(sorted(rules))}"
+              for pattern, rules in sorted(chosen.ignored_layers.items())]
+    lines.append(f"limits: {chosen.limits}")
+    return "\n".join(lines) + "\n"
+
+
+def _rules(enabled: frozenset[str] | None) -> list[str]:
+    """Name the enabled rules by code and name, in code order."""
+    from graphcheck.rules.registry import all_rules
+
+    return [f"{r.code} {r.name}" for r in all_rules() if enabled is None or r.name in enabled]
