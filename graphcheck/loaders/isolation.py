@@ -75,9 +75,7 @@ def _collect(read_fd: int, pid: int, seconds: float) -> bytes:
         if not ready:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            raise LoadError(f"reading the file did not finish within {seconds:g} s "
-                            "(max_read_seconds): the HDF5 data is corrupt in a way that makes "
-                            "the HDF5 library loop")
+            raise LoadError(deadline_message(seconds))
         chunk = os.read(read_fd, 1 << 16)
         if not chunk:
             break
@@ -86,6 +84,13 @@ def _collect(read_fd: int, pid: int, seconds: float) -> bytes:
     if not chunks:
         raise LoadError(f"the HDF5 library crashed reading the file ({_describe(status)})")
     return b"".join(chunks)
+
+
+def deadline_message(seconds: float) -> str:
+    """Say what is known at the deadline: a slow valid file and a looping corrupt one look alike."""
+    return (f"reading the file did not finish within {seconds:g} s (max_read_seconds); "
+            "if the model is valid but large, raise max-read-seconds under "
+            "[tool.graphcheck.limits]")
 
 
 def _describe(status: int) -> str:
