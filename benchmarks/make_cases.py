@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from graphcheck.loaders.onnx_wire import encode_varint
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = Path(tempfile.gettempdir()) / "graphcheck-bench"
 EMBED_ROWS, EMBED_WIDTH = 262_144, 1024  # float32: exactly 1 GiB
@@ -39,6 +41,7 @@ def deep_keras(layers: int) -> Callable[[Path], None]:
 
     def make(target: Path) -> None:
         keras = _keras()
+        sys.setrecursionlimit(200_000)  # after the import: TensorFlow's import lowers it again
         model = keras.Sequential([keras.Input((8,)), *[keras.layers.Dense(8) for _ in range(layers)]])
         model.save(target)
 
@@ -47,7 +50,6 @@ def deep_keras(layers: int) -> Callable[[Path], None]:
 
 def _deep_stack(work: Callable[[], None]) -> None:
     """Run ``work`` in a thread with a large stack: Keras walks a deep model recursively."""
-    sys.setrecursionlimit(200_000)
     threading.stack_size(1024 * 1024 * 1024)
     failure: list[BaseException] = []
 
@@ -126,40 +128,36 @@ def _lstm_graph(embedding: object) -> object:
         [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, 1, hidden])], [embedding, *weights])
 
 
-def _varint(value: int) -> bytes:
-    """Encode a protobuf varint."""
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def onnx_embedded(target: Path) -> None:
-    """Write a 1.5 GB ONNX whose embedding is embedded as raw_data, as a sparse file.
+    """Write the 1.5 GB ONNX with an embedded embedding and check it with onnx's checker."""
+    import onnx
+
+    write_embedded_onnx(target, ONNX_EMBED_BYTES)
+    onnx.checker.check_model(str(target))
+
+
+def write_embedded_onnx(target: Path, size: int) -> None:
+    """Write an ONNX whose ``size``-byte embedding is embedded as raw_data, as a sparse file.
 
     The model is serialised by onnx without the embedding's bytes; the embedding follows as a
     second ``graph`` field (protobuf merges repeated message fields, so ``onnx.load`` reads one
     graph), its raw_data a hole in the file: zeros on read, no disk written.
     """
-    import onnx
     from onnx import TensorProto, helper
 
-    rows = ONNX_EMBED_BYTES // (4 * EMBED_WIDTH)
+    rows = size // (4 * EMBED_WIDTH)
     stub = TensorProto(name="embedding", data_type=TensorProto.FLOAT, dims=[rows, EMBED_WIDTH])
     graph = _lstm_graph(stub)
     del graph.initializer[0]  # type: ignore[attr-defined]
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     head = stub.SerializeToString()
-    size = rows * EMBED_WIDTH * 4
-    tensor_len = len(head) + 1 + len(_varint(size)) + size
-    initializer = b"\x2a" + _varint(tensor_len) + head + b"\x4a" + _varint(size)  # fields 5 and 9
+    raw = rows * EMBED_WIDTH * 4
+    tensor_len = len(head) + 1 + len(encode_varint(raw)) + raw
+    initializer = b"\x2a" + encode_varint(tensor_len) + head + b"\x4a" + encode_varint(raw)  # fields 5 and 9
     with target.open("wb") as out:
         out.write(model.SerializeToString())
-        out.write(b"\x3a" + _varint(len(initializer) + size) + initializer)  # ModelProto.graph
-        out.truncate(out.tell() + size)
-    onnx.checker.check_model(str(target))
+        out.write(b"\x3a" + encode_varint(len(initializer) + raw) + initializer)  # ModelProto.graph
+        out.truncate(out.tell() + raw)
 
 
 def onnx_external(target: Path) -> None:

@@ -1,13 +1,14 @@
-"""Weight shapes from HDF5 groups: read dataset shapes only, never their values."""
+"""Weight shapes from HDF5 groups: read dataset shapes only, never their values.
+
+h5py (and numpy with it) is imported on first use, not with this module: the loaders are all
+imported to sniff a file, and an ONNX file needs neither.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any, Literal
-
-import h5py
-from h5py import h5o
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import StoredWeight, snake_case
@@ -18,9 +19,16 @@ H5_ERRORS = (OSError, RuntimeError, ValueError)
 MAX_DEPTH = 32
 
 
+def import_h5py() -> None:
+    """Import h5py (and numpy) now; a no-op once done."""
+    import h5py  # noqa: F401
+
+
 @contextmanager
 def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
     """Open an HDF5 file read-only, turning h5py's errors (also while reading) into a LoadError."""
+    import h5py
+
     try:
         handle = h5py.File(source, "r")
     except H5_ERRORS as error:
@@ -37,6 +45,8 @@ def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
 
 def child(group: Any, key: str | bytes) -> Any:
     """Return ``group[key]`` through hard links only; soft and external links are never followed."""
+    import h5py
+
     # An external link names another file (perhaps /etc/passwd); a soft link can loop.
     node = group
     parts = key.split(b"/") if isinstance(key, bytes) else key.split("/")
@@ -48,38 +58,38 @@ def child(group: Any, key: str | bytes) -> Any:
     return node
 
 
-# The datasets and groups below one HDF5 group: a group is a dict, a dataset its shape.
+# The datasets below one HDF5 group: a group holding datasets is a dict, a dataset its shape.
 Tree = dict[str, "Tree | tuple[int, ...]"]
 
 
 def read_tree(group: Any) -> Tree:
-    """Read every group and dataset shape below ``group`` in one HDF5 visit, hard links only.
+    """Read every dataset shape below ``group`` in one HDF5 visit, hard links only.
 
-    One ``H5Ovisit`` costs a few microseconds per object; walking with h5py's high-level API
+    One ``H5Ovisit`` costs microseconds per object; walking with h5py's high-level API
     (lookups, link checks, item access) cost about a millisecond per layer, so 10,000 layers
     took seconds. H5Ovisit never follows soft or external links and visits each object once.
     """
+    from h5py import h5o
+
     if h5o.get_info(group.id).rc > 1:
         raise LoadError(_looping(group.name))
-    tree: Tree = {}
-    limit, count = current_limits().max_h5_objects, 0
+    limit = current_limits().max_h5_objects
+    found: list[tuple[bytes, int, int]] = []
 
     def visit(name: bytes, info: Any) -> None:
-        nonlocal count
-        count += 1
-        if count > limit:
+        found.append((name, info.type, info.rc))
+        if len(found) > limit:
             raise LoadError(f"the HDF5 weights hold over {limit} objects (max_h5_objects)")
-        *parents, last = [_shown(part) for part in name.split(b"/")]
-        # A group reached by a second hard link may hold a link back to itself.
-        if len(parents) >= MAX_DEPTH or (info.type == h5o.TYPE_GROUP and info.rc > 1):
-            raise LoadError(_looping(f"{group.name}/{'/'.join([*parents, last])}"))
-        node = _subtree(tree, parents)
-        if info.type == h5o.TYPE_GROUP:
-            node.setdefault(last, {})
-        elif info.type == h5o.TYPE_DATASET:
-            node[last] = tuple(int(d) for d in h5o.open(group.id, name).shape)
 
     h5o.visit(group.id, visit, info=True)
+    tree: Tree = {}
+    for name, kind, links in found:
+        *parents, last = name.decode("utf-8", "backslashreplace").split("/")
+        # A group reached by a second hard link may hold a link back to itself.
+        if len(parents) >= MAX_DEPTH or (kind == h5o.TYPE_GROUP and links > 1):
+            raise LoadError(_looping(f"{group.name}/{'/'.join([*parents, last])}"))
+        if kind == h5o.TYPE_DATASET:
+            _subtree(tree, parents)[last] = tuple(int(d) for d in h5o.open(group.id, name).shape)
     return tree
 
 
@@ -89,11 +99,11 @@ def _looping(name: str) -> str:
 
 
 def _subtree(tree: Tree, parents: list[str]) -> Tree:
-    """Return the dict of the group at ``parents`` (H5Ovisit reports a group before its members)."""
+    """Return the dict of the group at ``parents``, creating the groups on the way."""
     node = tree
     for part in parents:
         found = node.setdefault(part, {})
-        if not isinstance(found, dict):  # unreachable for a well-formed visit; keep types exact
+        if not isinstance(found, dict):  # HDF5 names are unique in a group; keep the types exact
             raise LoadError(f"the HDF5 dataset {part} also appears as a group")
         node = found
     return node
@@ -174,6 +184,8 @@ class LegacyWeights:
 
     def _stored(self, name: str) -> list[StoredWeight]:
         """Return the weights recorded for layer ``name`` in weight_names order."""
+        import h5py
+
         layer_group = child(self.group, name) if self.group is not None else None
         if layer_group is None:
             return []

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.limits import current as current_limits
+from graphcheck.loaders.h5_weights import import_h5py
 
 T = TypeVar("T")
 L = TypeVar("L")
@@ -115,11 +116,12 @@ def _answer(data: bytes) -> Any:
 
 
 def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Model]:
-    """Decorate a loader's ``load`` so that it runs in a child with the read deadline."""
+    """Decorate an HDF5-backed loader's ``load`` so that it runs in a child with the read deadline."""
 
     @wraps(method)
     def load(self: L, path: Path) -> Model:
         """Load ``path`` in a forked child that must answer within max_read_seconds."""
+        import_h5py()  # in the parent, once: every read child inherits it instead of importing it
         return isolated(lambda: method(self, path), current_limits().max_read_seconds)
 
     return load
