@@ -69,7 +69,7 @@ def read_tree(group: Any) -> Tree:
     (lookups, link checks, item access) cost about a millisecond per layer, so 10,000 layers
     took seconds. H5Ovisit never follows soft or external links and visits each object once.
     """
-    from h5py import h5o
+    from h5py import h5d, h5o
 
     if h5o.get_info(group.id).rc > 1:
         raise LoadError(_looping(group.name))
@@ -89,7 +89,7 @@ def read_tree(group: Any) -> Tree:
         if len(parents) >= MAX_DEPTH or (kind == h5o.TYPE_GROUP and links > 1):
             raise LoadError(_looping(f"{group.name}/{'/'.join([*parents, last])}"))
         if kind == h5o.TYPE_DATASET:
-            _subtree(tree, parents)[last] = tuple(int(d) for d in h5o.open(group.id, name).shape)
+            _subtree(tree, parents)[last] = tuple(int(d) for d in h5d.open(group.id, name).shape)
     return tree
 
 
@@ -169,6 +169,8 @@ class GroupWeights:
 
 def _public(weight: StoredWeight) -> StoredWeight:
     """Name sublayer groups as Keras 3 does: tf_keras writes ``_query_dense`` for ``query_dense``."""
+    if not weight.key.startswith("_") and "/_" not in weight.key:
+        return weight  # nothing to rename, the usual case
     key = "/".join(part.lstrip("_") or part for part in weight.key.split("/"))
     return StoredWeight(key=key, shape=weight.shape)
 

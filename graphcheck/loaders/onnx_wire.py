@@ -164,6 +164,9 @@ class _Copy(_Scan):
         """Return the bytes of the message in data[start:end], rebuilt without large tensor data."""
         if depth > 2 * MAX_GRAPH_DEPTH:
             raise _Stop
+        if end - start <= KEPT_TENSOR_BYTES:  # too small to hold a tensor whose values are dropped
+            self.keep(end - start)
+            return bytearray(self.data[start:end])
         children = CHILDREN.get(kind, {})
         drop = kind == TENSOR and self.data_bytes(start, end) > KEPT_TENSOR_BYTES
         out = bytearray()
