@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's graphcheck, whatever is installed
@@ -28,11 +29,11 @@ ONNX_EMBED_BYTES = 1_500_000_000
 EXTERNAL_BYTES = 4 * 1024**3
 
 
-def _keras() -> object:
+def _keras() -> Any:
     """Import keras quietly on the CPU (only this script and tests import it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+    import keras  # type: ignore[import-untyped]
 
     return keras
 
@@ -67,7 +68,7 @@ def _deep_stack(work: Callable[[], None]) -> None:
         raise failure[0]
 
 
-def embedding_model() -> object:
+def embedding_model() -> Any:
     """Return an Embedding (1 GiB of float32) + LSTM model; zeros make building it fast."""
     keras = _keras()
     return keras.Sequential([
@@ -80,12 +81,12 @@ def embedding_model() -> object:
 
 def embedding_keras(target: Path) -> None:
     """Save the 1 GiB model as ``.keras``: weights stored uncompressed in the zip, as Keras does."""
-    embedding_model().save(target)  # type: ignore[attr-defined]
+    embedding_model().save(target)
 
 
 def embedding_h5(target: Path) -> None:
     """Save the same 1 GiB model as legacy ``.h5``."""
-    embedding_model().save(target)  # type: ignore[attr-defined]
+    embedding_model().save(target)
 
 
 def onnx_chain(nodes: int) -> Callable[[Path], None]:
@@ -111,7 +112,7 @@ def onnx_chain(nodes: int) -> Callable[[Path], None]:
     return make
 
 
-def _lstm_graph(embedding: object) -> object:
+def _lstm_graph(embedding: Any) -> Any:
     """Return an ONNX graph: Gather from an embedding initializer, then an LSTM of 32 units."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
@@ -149,7 +150,7 @@ def write_embedded_onnx(target: Path, size: int) -> None:
     rows = size // (4 * EMBED_WIDTH)
     stub = TensorProto(name="embedding", data_type=TensorProto.FLOAT, dims=[rows, EMBED_WIDTH])
     graph = _lstm_graph(stub)
-    del graph.initializer[0]  # type: ignore[attr-defined]
+    del graph.initializer[0]
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     head = stub.SerializeToString()
     raw = rows * EMBED_WIDTH * 4

@@ -69,7 +69,7 @@ def measure(argv: list[str], env: dict[str, str]) -> Sample:
     return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak=usage.ru_maxrss / 1024)
 
 
-def cases(folder: Path) -> list[Case]:
+def cases(folder: Path, only: list[str] | None = None) -> list[Case]:
     """Return the benchmark rows; those whose files are missing are left out with a note."""
     question = str(ROOT / "fixtures" / "keras" / "question.keras")
     rows = [
@@ -99,7 +99,8 @@ def cases(folder: Path) -> list[Case]:
     ]
     for needed, name, command, anchor_name, anchor, target in big:
         if not (folder / needed).exists():
-            print(f"note: {folder / needed} missing (run benchmarks/make_cases.py); skipped")
+            if not only or name in only:
+                print(f"note: {folder / needed} missing (run benchmarks/make_cases.py); skipped")
             continue
         rows.append(Case(name=name, command=[_fill(a, folder) for a in command],
                          anchor_name=anchor_name, anchor=[_fill(a, folder) for a in anchor],
@@ -127,7 +128,7 @@ def run_case(case: Case, runs: int, env: dict[str, str]) -> tuple[list[Sample], 
 
 def median(samples: list[Sample], field: str) -> float:
     """Return the median of one field over the samples."""
-    return statistics.median(getattr(s, field) for s in samples)
+    return float(statistics.median(getattr(s, field) for s in samples))
 
 
 def main() -> None:
@@ -145,7 +146,7 @@ def main() -> None:
     print("| case | anchor | case wall | anchor wall | ratio | case CPU | anchor CPU "
           "| case peak | anchor peak | target |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for case in cases(args.cases):
+    for case in cases(args.cases, args.only):
         if args.only and case.name not in args.only:
             continue
         ours, theirs = run_case(case, args.runs, env)

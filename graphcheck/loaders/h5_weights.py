@@ -17,6 +17,7 @@ from graphcheck.limits import current as current_limits
 # What h5py raises on a corrupt file after opening it (broken B-trees, bad messages).
 H5_ERRORS = (OSError, RuntimeError, ValueError)
 MAX_DEPTH = 32
+METADATA_CACHE_BYTES = 4 * 1024 * 1024
 
 
 def import_h5py() -> None:
@@ -31,6 +32,7 @@ def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
 
     try:
         handle = h5py.File(source, "r")
+        _cap_metadata_cache(handle)
     except H5_ERRORS as error:
         raise LoadError(f"{where} is not a readable HDF5 file: {error}") from None
     try:
@@ -41,6 +43,19 @@ def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
         if isinstance(error, KeyError) and "Unable to" not in str(error):
             raise
         raise LoadError(f"{where} is corrupt: {type(error).__name__}: {error}") from None
+
+
+def _cap_metadata_cache(handle: Any) -> None:
+    """Keep HDF5's metadata cache small: each object header read stays cached otherwise.
+
+    With the default (growing to 32 MiB, and more in practice) opening the 20,000 datasets of
+    a 10,000-layer model held 120 MiB; headers are read once here, so a small cache costs nothing.
+    """
+    config = handle.id.get_mdc_config()
+    config.set_initial_size = True
+    config.initial_size = config.min_size = METADATA_CACHE_BYTES // 4
+    config.max_size = METADATA_CACHE_BYTES
+    handle.id.set_mdc_config(config)
 
 
 def child(group: Any, key: str | bytes) -> Any:
