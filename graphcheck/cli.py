@@ -46,9 +46,9 @@ class FormatOption(click.Option):
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
         """Name every registered format (plugins included) without importing any of them."""
-        from importlib.metadata import entry_points
+        from graphcheck.plugins import entry_points_in
 
-        names = sorted({point.name for point in entry_points(group="graphcheck.reporters")})
+        names = sorted({point.name for point in entry_points_in("graphcheck.reporters")})
         self.help = f"Output format: {', '.join(names)}."
         return super().get_help_record(ctx)
 

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from graphcheck.limits import DEFAULT as DEFAULT_LIMITS
 from graphcheck.limits import Limits
 from graphcheck.limits import using as using_limits
 from graphcheck.loaders import Loader, read_head, sniff_bytes
+from graphcheck.plugins import entry_points_in
 from graphcheck.rules import Context, Rule
 from graphcheck.rules.registry import all_rules, find_rule
 from graphcheck.shapes.propagate import Inference, infer
@@ -59,10 +59,7 @@ class FileResult:
 @cache
 def loaders() -> tuple[Loader, ...]:
     """Return the loaders registered in the ``graphcheck.loaders`` entry point group."""
-    found = []
-    for point in sorted(entry_points(group="graphcheck.loaders"), key=lambda p: p.name):
-        found.append(point.load())
-    return tuple(found)
+    return tuple(point.load() for point in entry_points_in("graphcheck.loaders"))
 
 
 def import_shape_functions() -> None:

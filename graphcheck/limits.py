@@ -30,8 +30,9 @@ class Limits:
     max_dim: int = 2**40
     # HDF5 groups and datasets visited while collecting weight shapes.
     max_h5_objects: int = 200_000
-    # Bytes of an ONNX file parsed in memory (protobuf's own hard limit is 2 GiB).
-    max_onnx_bytes: int = 1024 * MIB
+    # Bytes of an ONNX model held in memory: everything but the values of its large tensors,
+    # which stay in the file (a 1.5 GB model with embedded weights holds a few kilobytes).
+    max_onnx_bytes: int = 256 * MIB
     # Bytes of Lambda bytecode decoded (never run) to describe what it would do.
     max_code_bytes: int = 1 * MIB
     # Seconds an HDF5-backed file (.h5, .keras) may take to read; HDF5 is C code that a

@@ -11,6 +11,7 @@ from onnx import AttributeProto, TensorProto, helper
 
 from graphcheck.engine import FileResult, Settings, check_path, load
 from graphcheck.limits import Limits
+from graphcheck.loaders import onnx_wire
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -48,10 +49,11 @@ def all_nodes(graph: Any) -> int:
 
 @pytest.fixture
 def no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make any protobuf parse of a model fail the test: limits must refuse the file first."""
+    """Make any copy or protobuf parse of a model fail the test: limits must refuse the file first."""
     def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("onnx.load was called on a file over a limit")
+        raise AssertionError("the model was read past the limits")
     monkeypatch.setattr(onnx, "load", refuse)
+    monkeypatch.setattr(onnx_wire, "without_tensor_data", refuse)
 
 
 def test_node_limit_names_the_count_and_limit(tmp_path: Path, no_parsing: None) -> None:
@@ -79,12 +81,15 @@ def test_node_limit_counts_loop_bodies() -> None:
         f"over the limit of {total - 1} (max_nodes)"]
 
 
-def test_file_size_limit_refuses_before_parsing(no_parsing: None) -> None:
-    """A file over max_onnx_bytes is refused by its size alone."""
-    path = FIXTURES / "onnx" / "torch_lstm.onnx"
-    size = path.stat().st_size
-    assert messages(check(path, max_onnx_bytes=size - 1)) == [
-        f"torch_lstm.onnx is {size} bytes, over the {size - 1}-byte limit (max_onnx_bytes)"]
+def test_onnx_bytes_limit_bounds_what_is_held() -> None:
+    """max_onnx_bytes bounds the bytes held in memory: the model without its large tensors' values."""
+    path = FIXTURES / "onnx" / "torch_lstm_bi_2layer.onnx"
+    kept = len(onnx_wire.without_tensor_data(path, path.stat().st_size))
+    assert kept < path.stat().st_size  # the LSTM's weight values stay in the file
+    assert not messages(check(path, max_onnx_bytes=kept))
+    assert messages(check(path, max_onnx_bytes=kept // 2)) == [
+        f"torch_lstm_bi_2layer.onnx holds over {kept // 2} bytes besides its tensors' values, over the "
+        "limit (max_onnx_bytes)"]
 
 
 def test_names_that_are_not_utf8_are_escaped() -> None:

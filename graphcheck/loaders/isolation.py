@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.limits import current as current_limits
+from graphcheck.loaders.h5_weights import import_h5py
 
 T = TypeVar("T")
 L = TypeVar("L")
@@ -75,9 +76,7 @@ def _collect(read_fd: int, pid: int, seconds: float) -> bytes:
         if not ready:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            raise LoadError(f"reading the file did not finish within {seconds:g} s "
-                            "(max_read_seconds): the HDF5 data is corrupt in a way that makes "
-                            "the HDF5 library loop")
+            raise LoadError(deadline_message(seconds))
         chunk = os.read(read_fd, 1 << 16)
         if not chunk:
             break
@@ -86,6 +85,13 @@ def _collect(read_fd: int, pid: int, seconds: float) -> bytes:
     if not chunks:
         raise LoadError(f"the HDF5 library crashed reading the file ({_describe(status)})")
     return b"".join(chunks)
+
+
+def deadline_message(seconds: float) -> str:
+    """Say what is known at the deadline: a slow valid file and a looping corrupt one look alike."""
+    return (f"reading the file did not finish within {seconds:g} s (max_read_seconds); "
+            "if the model is valid but large, raise max-read-seconds under "
+            "[tool.graphcheck.limits]")
 
 
 def _describe(status: int) -> str:
@@ -110,11 +116,12 @@ def _answer(data: bytes) -> Any:
 
 
 def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Model]:
-    """Decorate a loader's ``load`` so that it runs in a child with the read deadline."""
+    """Decorate an HDF5-backed loader's ``load`` so that it runs in a child with the read deadline."""
 
     @wraps(method)
     def load(self: L, path: Path) -> Model:
         """Load ``path`` in a forked child that must answer within max_read_seconds."""
+        import_h5py()  # in the parent, once: every read child inherits it instead of importing it
         return isolated(lambda: method(self, path), current_limits().max_read_seconds)
 
     return load

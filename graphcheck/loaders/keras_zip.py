@@ -18,6 +18,7 @@ from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.h5_weights import GroupWeights, child, open_h5
 from graphcheck.loaders.isolation import isolated_load
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model, obj
+from graphcheck.loaders.zip_member import open_member
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
@@ -58,14 +59,14 @@ class KerasZipLoader:
             problems = tuple(_embedded_pickles(archive, names))
             if WEIGHTS not in names:
                 return _model(path, config, NoWeights(), metadata, problems, has_weights=False)
-            with _weights_member(archive) as member, open_h5(member, WEIGHTS) as h5:
-                return _model(path, config, GroupWeights(child(h5, "layers")), metadata, problems)
+            with _weights_member(path, archive) as member, open_h5(member, WEIGHTS) as h5:
+                return _model(path, config, GroupWeights.of(child(h5, "layers")), metadata, problems)
 
     def _load_dir(self, path: Path) -> Model:
         """Read the directory written by ``save(..., zipped=False)``."""
         config = parse_json(read_json_file(path / CONFIG), CONFIG)
-        with (path / WEIGHTS).open("rb") as handle, open_h5(handle, WEIGHTS) as h5:
-            return _model(path, config, GroupWeights(child(h5, "layers")), {}, ())
+        with open_h5(str(path / WEIGHTS), WEIGHTS) as h5:
+            return _model(path, config, GroupWeights.of(child(h5, "layers")), {}, ())
 
 
 def _check_member_count(path: Path) -> None:
@@ -117,15 +118,10 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
 
 
 @contextmanager
-def _weights_member(archive: zipfile.ZipFile) -> Iterator[IO[bytes]]:
-    """Open the weights member; a compressed one is bounded because h5py seeks through it."""
-    info = archive.getinfo(WEIGHTS)
-    limit = current_limits().max_member_bytes
-    if info.compress_type != zipfile.ZIP_STORED and info.file_size > limit:
-        raise LoadError(f"{WEIGHTS} is compressed and inflates to {info.file_size} bytes, over "
-                        f"the {limit}-byte limit (max_member_bytes); Keras stores it uncompressed")
+def _weights_member(path: Path, archive: zipfile.ZipFile) -> Iterator[IO[bytes]]:
+    """Open the weights member for h5py's random reads (in place when stored, as Keras writes it)."""
     try:
-        with archive.open(WEIGHTS) as member:
+        with open_member(path, archive, WEIGHTS, current_limits().max_member_bytes) as member:
             yield member
     except MEMBER_ERRORS as error:
         raise LoadError(f"{WEIGHTS} in the archive cannot be read: {error}") from None

@@ -11,8 +11,7 @@ from typing import Any
 from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Layer, Model, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
 from graphcheck.limits import current as current_limits
-from graphcheck.loaders import sniff_bytes
-from graphcheck.loaders.onnx_wire import count_nodes
+from graphcheck.loaders import onnx_wire, sniff_bytes
 
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
 ONNX_MODULE = "onnx"
@@ -48,32 +47,37 @@ class OnnxLoader:
         return sniff_bytes(head).kind in ("onnx", "unknown") and looks_like_protobuf(head)
 
     def load(self, path: Path) -> Model:
-        """Parse the protobuf (external data stays unopened) and build the graph."""
-        import onnx
-
-        try:
-            check_limits(path)
-            proto = onnx.load(str(path), load_external_data=False)
-        except LoadError:
-            raise
-        except OSError as error:
-            raise LoadError(f"{path.name} cannot be read: {error}") from None
-        except Exception as error:  # protobuf's DecodeError
-            raise LoadError(f"not a readable ONNX protobuf: {type(error).__name__}: {error}") from None
+        """Parse the protobuf without its weight values (external data stays unopened); build the graph."""
+        proto = read_proto(path)
         decode_names(proto)
         return model_from_proto(proto, str(path))
 
 
+def read_proto(path: Path) -> Any:
+    """Return the file's ModelProto, large tensors' values left in the file, within the limits."""
+    from onnx import ModelProto
+
+    limit = current_limits().max_onnx_bytes
+    try:
+        check_limits(path)
+        return ModelProto.FromString(onnx_wire.without_tensor_data(path, limit))
+    except LoadError:
+        raise
+    except onnx_wire.TooLarge:
+        raise LoadError(f"{path.name} holds over {limit} bytes besides its tensors' values, over "
+                        "the limit (max_onnx_bytes)") from None
+    except OSError as error:
+        raise LoadError(f"{path.name} cannot be read: {error}") from None
+    except Exception as error:  # onnx_wire.Unreadable, protobuf's DecodeError
+        raise LoadError(f"not a readable ONNX protobuf: {type(error).__name__}: {error}") from None
+
+
 def check_limits(path: Path) -> None:
-    """Refuse a file over max_onnx_bytes by its size, or over max_nodes by a wire count, before parsing."""
+    """Refuse a file over max_nodes by a wire count, before anything is copied or parsed."""
     limits = current_limits()
-    size = path.stat().st_size
-    if size > limits.max_onnx_bytes:
-        raise LoadError(f"{path.name} is {size} bytes, over the {limits.max_onnx_bytes}-byte limit "
-                        "(max_onnx_bytes)")
     # Counting on past the limit names the real size; the cap keeps a hostile file's cost bounded.
     cap = 10 * limits.max_nodes
-    count = count_nodes(path, cap)
+    count = onnx_wire.count_nodes(path, cap)
     if count > limits.max_nodes:
         amount = f"more than {cap}" if count > cap else str(count)
         raise LoadError(f"the graph has {amount} nodes (Loop/Scan/If bodies and functions included), "

@@ -1,4 +1,9 @@
-"""Count an ONNX model's nodes from the protobuf wire format, before protobuf parses it into memory."""
+"""Read an ONNX model's protobuf wire format in place: count its nodes, copy it without weight bytes.
+
+The file is memory-mapped and walked field by field; only the pages walked are read. Shape
+inference needs each tensor's dims and type, never its values, so the copy handed to
+protobuf leaves large tensors' data in the file: a 1.5 GB model parses as a few kilobytes.
+"""
 
 from __future__ import annotations
 
@@ -72,21 +77,28 @@ class _Scan:
 
     def fields(self, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
         """Yield (field number, start, end) of each length-delimited field in data[pos:end]."""
-        while pos < end:
-            key, pos = self.varint(pos, end)
-            wire = key & 7
+        for number, wire, _, start, stop in self.records(pos, end):
             if wire == 2:
-                size, pos = self.varint(pos, end)
-                if pos + size > end:
-                    raise _Stop
-                yield key >> 3, pos, pos + size
-                pos += size
+                yield number, start, stop
+
+    def records(self, pos: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
+        """Yield (field number, wire type, record start, value start, value end) of each field."""
+        while pos < end:
+            record = pos
+            key, pos = self.varint(pos, end)
+            wire, start = key & 7, pos
+            if wire == 2:
+                size, start = self.varint(pos, end)
+                pos = start + size
             elif wire == 0:
                 pos = self.varint(pos, end)[1]
             elif wire in (1, 5):
                 pos += 8 if wire == 1 else 4
             else:  # groups: not used by onnx.proto
                 raise _Stop
+            if pos > end:
+                raise _Stop
+            yield key >> 3, wire, record, start, pos
 
     def varint(self, pos: int, end: int) -> tuple[int, int]:
         """Return the varint at ``pos`` and the position after it."""
@@ -99,3 +111,93 @@ class _Scan:
                 return value, pos
             shift += 7
         raise _Stop
+
+
+# Which fields of each ModelProto message hold messages that may hold tensors (onnx.proto).
+MODEL, GRAPH, FUNCTION, TRAINING, NODE, ATTRIBUTE, SPARSE, TENSOR = range(8)
+CHILDREN: dict[int, dict[int, int]] = {
+    MODEL: {7: GRAPH, 20: TRAINING, 25: FUNCTION},
+    TRAINING: {1: GRAPH, 2: GRAPH},
+    GRAPH: {1: NODE, 5: TENSOR, 15: SPARSE},
+    FUNCTION: {7: NODE, 11: ATTRIBUTE},
+    NODE: {5: ATTRIBUTE},
+    ATTRIBUTE: {5: TENSOR, 6: GRAPH, 10: TENSOR, 11: GRAPH, 22: SPARSE, 23: SPARSE},
+    SPARSE: {1: TENSOR, 2: TENSOR},
+}
+# TensorProto's value fields: float, int32, string, int64, raw, double and uint64 data.
+TENSOR_DATA = frozenset({4, 5, 6, 7, 9, 10, 11})
+# Tensors up to this many data bytes keep their values: shape inference reads small constants
+# (Reshape's shape, Slice's starts); weights are larger and only their dims matter.
+KEPT_TENSOR_BYTES = 4096
+
+
+class Unreadable(Exception):
+    """The bytes are not a well-formed protobuf message."""
+
+
+class TooLarge(Exception):
+    """The copy without tensor data grows past the limit."""
+
+
+def without_tensor_data(path: Path, limit: int) -> bytes:
+    """Return the serialized ModelProto without the values of tensors over KEPT_TENSOR_BYTES."""
+    if path.stat().st_size == 0:
+        return b""
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        copy = _Copy(data, limit)
+        try:
+            return bytes(copy.message(MODEL, 0, len(data), 0))
+        except _Stop:
+            raise Unreadable("the protobuf wire format is malformed or truncated") from None
+
+
+class _Copy(_Scan):
+    """Rebuilds a message from its fields, recursing where tensors can be, dropping their data."""
+
+    def __init__(self, data: mmap.mmap, limit: int) -> None:
+        """Copy from ``data``; raise TooLarge once more than ``limit`` bytes are kept."""
+        super().__init__(data, 0)
+        self.limit = limit
+        self.kept = 0
+
+    def message(self, kind: int, start: int, end: int, depth: int) -> bytearray:
+        """Return the bytes of the message in data[start:end], rebuilt without large tensor data."""
+        if depth > 2 * MAX_GRAPH_DEPTH:
+            raise _Stop
+        if end - start <= KEPT_TENSOR_BYTES:  # too small to hold a tensor whose values are dropped
+            self.keep(end - start)
+            return bytearray(self.data[start:end])
+        children = CHILDREN.get(kind, {})
+        drop = kind == TENSOR and self.data_bytes(start, end) > KEPT_TENSOR_BYTES
+        out = bytearray()
+        for number, wire, record, value, stop in self.records(start, end):
+            if drop and number in TENSOR_DATA:
+                continue
+            if wire == 2 and number in children:
+                inner = self.message(children[number], value, stop, depth + 1)
+                out += encode_varint(number << 3 | 2) + encode_varint(len(inner)) + inner
+            else:
+                self.keep(stop - record)
+                out += self.data[record:stop]
+        return out
+
+    def data_bytes(self, start: int, end: int) -> int:
+        """Return how many bytes a TensorProto's value fields take in the file, keys included."""
+        return sum(stop - record for number, _, record, _, stop in self.records(start, end)
+                   if number in TENSOR_DATA)
+
+    def keep(self, size: int) -> None:
+        """Count bytes copied, refusing to hold more than the limit."""
+        self.kept += size
+        if self.kept > self.limit:
+            raise TooLarge(self.kept)
+
+
+def encode_varint(value: int) -> bytes:
+    """Encode a protobuf varint."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)

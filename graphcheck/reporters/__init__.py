@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Protocol
 
 from graphcheck.engine import FileResult
+from graphcheck.plugins import entry_points_in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +32,7 @@ class Reporter(Protocol):
 @cache
 def reporters() -> dict[str, Reporter]:
     """Return the registered reporters by format name."""
-    return {point.name: point.load() for point in entry_points(group="graphcheck.reporters")}
+    return {point.name: point.load() for point in entry_points_in("graphcheck.reporters")}
 
 
 def shorten(text: str, width: int) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import inspect
 from functools import cache
-from importlib.metadata import entry_points
 from types import ModuleType
 
+from graphcheck.plugins import entry_points_in
 from graphcheck.rules import Rule
 
 
@@ -26,7 +26,7 @@ def all_rules() -> tuple[type[Rule], ...]:
     """Return every registered rule, sorted by code; duplicate codes or names are an error."""
     found: dict[str, type[Rule]] = {}
     names: set[str] = set()
-    for point in entry_points(group="graphcheck.rules"):
+    for point in entry_points_in("graphcheck.rules"):
         for rule in _rules_in(point.load()):
             if rule.code in found or rule.name in names:
                 raise RuntimeError(f"rule {rule.code} {rule.name} is registered twice")

@@ -1,0 +1,60 @@
+"""The bare-parse floor: the least any reader of these files must do, as one process.
+
+``python benchmarks/floor.py FILE_OR_FOLDER...``: python start, then per file only what it
+takes to get at the architecture and the weight shapes: ``.keras`` zip + ``config.json`` +
+an h5py dataset-shape walk, ``.h5`` ``model_config`` + the same walk, ``.onnx``
+``onnx.load`` without external data. No graph, no shapes, no rules, no report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+
+def _shapes(group: Any) -> list[tuple[int, ...]]:
+    """Return every dataset shape below an HDF5 group."""
+    import h5py
+
+    found: list[tuple[int, ...]] = []
+    group.visititems(lambda _, item: found.append(item.shape)
+                     if isinstance(item, h5py.Dataset) else None)
+    return found
+
+
+def read(path: Path) -> int:
+    """Parse one model file the cheapest way; return how many weights or nodes it holds."""
+    if path.suffix == ".onnx":
+        import onnx
+
+        return len(onnx.load(str(path), load_external_data=False).graph.node)
+    import h5py
+
+    if path.suffix == ".h5":
+        with h5py.File(path, "r") as h5:
+            json.loads(h5.attrs.get("model_config", "{}"))
+            return len(_shapes(h5))
+    with zipfile.ZipFile(path) as archive:
+        json.loads(archive.read("config.json"))
+        if "model.weights.h5" not in archive.namelist():
+            return 0
+        with archive.open("model.weights.h5") as member, h5py.File(member, "r") as h5:
+            return len(_shapes(h5))
+
+
+def main() -> None:
+    """Read every file named or found in the folders named."""
+    total = 0
+    for name in sys.argv[1:]:
+        root = Path(name)
+        for path in sorted(root.iterdir()) if root.is_dir() else [root]:
+            if path.suffix in (".keras", ".h5", ".onnx"):
+                total += read(path)
+    print(total)
+
+
+if __name__ == "__main__":
+    main()
