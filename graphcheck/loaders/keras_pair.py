@@ -33,6 +33,6 @@ def _with_weights(architecture: Path, config: dict[str, object], weights: Path) 
             raise LoadError(f"{weights.name} is not a save_weights file (Keras 2 .h5 or Keras 3 "
                             ".weights.h5), so it cannot be paired with the architecture")
         source: WeightSource = (LegacyWeights(h5) if "layer_names" in h5.attrs
-                                else GroupWeights(child(h5, "layers")))
+                                else GroupWeights.of(child(h5, "layers")))
         root = build_model(config, source, architecture.name)
         return Model(path=str(architecture), format="json+weights", root=root, has_weights=True)
