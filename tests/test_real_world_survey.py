@@ -150,3 +150,15 @@ def test_survey_runs_on_our_fixtures(tmp_path: Path) -> None:
         assert result["verdict"] == "agree", (name, result["issues"])
     assert "| question.h5 |" not in done.stdout  # the table names files by path in backticks
     assert "`question.h5`" in done.stdout
+
+
+def test_summary_counts_files_not_issues() -> None:
+    """Two issues of one kind in one file count as one file; verdicts are tallied."""
+    results = [{"file": "a", "verdict": "differs",
+                "issues": [{"kind": "shape"}, {"kind": "shape"},
+                           {"kind": "finding-on-loadable", "rule": "single-timestep"}]},
+               {"file": "b", "verdict": "agree", "issues": []}]
+    text = survey.summary(results)
+    assert text.startswith("2 files: 1 agree, 1 differs")
+    assert "| shape | 1 |" in text
+    assert "| finding-on-loadable (single-timestep) | 1 |" in text
