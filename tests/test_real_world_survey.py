@@ -162,3 +162,13 @@ def test_summary_counts_files_not_issues() -> None:
     assert text.startswith("2 files: 1 agree, 1 differs")
     assert "| shape | 1 |" in text
     assert "| finding-on-loadable (single-timestep) | 1 |" in text
+
+
+def test_changes_lists_fixed_and_new_disagreements() -> None:
+    """A kind that disappears is listed as fixed, one that appears as new; unchanged files are not."""
+    before = [{"file": "a", "issues": [{"kind": "unreadable-but-loads"}]},
+              {"file": "b", "issues": [{"kind": "shape"}]}]
+    after = [{"file": "a", "issues": [{"kind": "params"}]},
+             {"file": "b", "issues": [{"kind": "shape"}]}]
+    assert survey.changes(before, after) == "- a: fixed ['unreadable-but-loads'], new ['params']\n"
+    assert survey.changes(after, after) == "no file changed\n"
