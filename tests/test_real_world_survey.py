@@ -172,3 +172,21 @@ def test_changes_lists_fixed_and_new_disagreements() -> None:
              {"file": "b", "issues": [{"kind": "shape"}]}]
     assert survey.changes(before, after) == "- a: fixed ['unreadable-but-loads'], new ['params']\n"
     assert survey.changes(after, after) == "no file changed\n"
+
+
+def test_unknown_model_output_on_a_loadable_file_is_listed(tmp_path: Path) -> None:
+    """An op layer Keras keeps out of model.layers still shows: the model's output is unknown."""
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"not read by the frameworks in this test")
+    gc = _gc([], 10)
+    gc["explain"]["outputs"] = [{"name": "get_item", "shape": None}, {"name": "d", "shape": [None, 1]}]
+    answers = {"keras3": {"loaded": True, "layers": [], "total_params": 10},
+               "tf_keras": {"loaded": False, "error": "x"}}
+    original = survey.framework_answers
+    survey.framework_answers = lambda *_: answers
+    try:
+        result = survey.survey_file(model, gc, 10.0, None)
+    finally:
+        survey.framework_answers = original
+    assert result["issues"] == [{"kind": "output-unknown", "layer": "get_item"}]
+    assert result["verdict"] == "differs"
