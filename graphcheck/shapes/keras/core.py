@@ -76,3 +76,18 @@ def embedding(call: Call) -> LayerShapes:
     return LayerShapes(outputs=((*shape, width),), weights=(WeightSpec(
         name="embeddings", path="vars/0", shape=(vocab, width),
         formula=f"(input_dim, output_dim) = ({vocab}, {width})"),))
+
+
+@register("keras", "ReversibleEmbedding")
+def reversible_embedding(call: Call) -> LayerShapes:
+    """ReversibleEmbedding: Embedding, or (..., output_dim) -> (..., input_dim) with reverse=True."""
+    shape = call.single()
+    vocab = positive_int(call.config, "input_dim")
+    width = positive_int(call.config, "output_dim")
+    weights = [WeightSpec(name="embeddings", path="vars/0", shape=(vocab, width),
+                          formula=f"(input_dim, output_dim) = ({vocab}, {width})")]
+    if not call.config.get("tie_weights", True):
+        weights.append(WeightSpec(name="reverse_embeddings", path="vars/1", shape=(width, vocab),
+                                  formula=f"(output_dim, input_dim) = ({width}, {vocab})"))
+    out = (*shape[:-1], vocab) if call.options.get("reverse") else (*shape, width)
+    return LayerShapes(outputs=(out,), weights=tuple(weights))
