@@ -13,19 +13,23 @@ from tests.oracle_support import analyse, keras_rows, mismatches
 pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
 # 75 is the smallest size every architecture accepts and is odd, so the "same"/"valid" padding
-# arithmetic of strided layers shows; 128 is a common even size.
-SIZES = (75, 128)
+# arithmetic of strided layers shows: every architecture is checked at it. Family members
+# differ only in depth and width, so the second size checks the smallest of each family.
+ODD_SIZE, EVEN_SIZE = 75, 128
+FAMILIES = ("ConvNeXtTiny", "DenseNet121", "EfficientNetB0", "EfficientNetV2B0",
+            "InceptionResNetV2", "InceptionV3", "MobileNet", "MobileNetV2", "MobileNetV3Small",
+            "NASNetMobile", "ResNet50", "ResNet50V2", "VGG16", "Xception")
 
 # Their hard-sigmoid/hard-swish is written `x + 3.0` and `x * (1/6)`: Keras 3 saves those as
 # op layers with a constant operand, which graphcheck reads only once op layers land (the
 # keras-real engineer's ops.py). Remove names from here when they pass.
 OP_LAYER_FAILURES = frozenset({"MobileNetV3Small", "MobileNetV3Large"})
 
-# Reading a .keras file seeks backwards through the zipped weights file, which costs a
-# re-read per seek (the open performance issue): on files of hundreds of megabytes that takes
-# minutes. These architectures are checked as .h5 and as architecture JSON instead.
-KERAS_FILE_MAX_PARAMS = 30_000_000
-
+# Reading a .keras file seeks backwards through the zipped weights, each seek re-reading the
+# member from its start (the open performance issue), so the cost grows with layers x bytes:
+# past this bound the read hits its deadline. Those are checked as architecture JSON instead
+# (and as .h5); raise the bound once the .keras read is linear.
+KERAS_FILE_MAX_PARAMS_X_LAYERS = 4_000_000_000
 
 def architectures() -> list[str]:
     """Return every public architecture function of keras.applications, by name."""
@@ -40,7 +44,8 @@ def _cases() -> list[Any]:
     marks = {n: pytest.mark.xfail(strict=True, reason="op layers with constants (x + 3.0)")
              for n in OP_LAYER_FAILURES}
     return [pytest.param(name, size, id=f"{name}-{size}", marks=marks.get(name, ()))
-            for name in architectures() for size in SIZES]
+            for name in architectures() for size in (ODD_SIZE, EVEN_SIZE)
+            if size == ODD_SIZE or name in FAMILIES]
 
 
 def _check(net: Any, fmt: str, folder: Path) -> list[str]:
@@ -63,7 +68,7 @@ def test_application_matches_keras(name: str, size: int, tmp_path: Path) -> None
 
     net = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
     try:
-        big = net.count_params() > KERAS_FILE_MAX_PARAMS
+        big = net.count_params() * len(net.layers) > KERAS_FILE_MAX_PARAMS_X_LAYERS
         problems = _check(net, "h5", tmp_path) + _check(net, "json" if big else "keras", tmp_path)
     finally:
         del net

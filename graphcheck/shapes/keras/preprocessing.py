@@ -104,7 +104,13 @@ def lookup_depth(config: Mapping[str, Any]) -> Dim:
     if config.get("pad_to_max_tokens") and isinstance(config.get("max_tokens"), int):
         return int(config["max_tokens"])
     size = config.get("vocabulary_size")
-    return size if isinstance(size, int) and not isinstance(size, bool) else None
+    if isinstance(size, int) and not isinstance(size, bool):
+        return size
+    vocabulary, oov = config.get("vocabulary"), config.get("num_oov_indices", 1)
+    if isinstance(vocabulary, list) and isinstance(oov, int):
+        # tf_keras records no vocabulary_size; encodings count OOV slots but never the mask.
+        return len(vocabulary) + oov
+    return None
 
 
 @register("keras", "IntegerLookup", "StringLookup")
@@ -124,7 +130,10 @@ def text_vectorization(call: Call) -> LayerShapes:
     if call.config.get("split", "whitespace") is None:
         tokens: Shape = (*shape, 1) if len(shape) <= 1 else shape
     else:
-        tokens = (*shape, None)
+        # A (B, 1) batch of strings is squeezed before splitting: a real call gives (B, depth),
+        # as tf_keras reports; Keras 3's compute_output_shape says (B, 1, depth).
+        sentences = shape[:-1] if len(shape) == 2 and shape[-1] == 1 else shape
+        tokens = (*sentences, None)
     depth = lookup_depth(call.config)
     if mode == "one_hot" and not (len(tokens) > 1 and tokens[-1] == 1):
         return LayerShapes(outputs=((*tokens, depth),))
