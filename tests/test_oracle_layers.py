@@ -221,7 +221,7 @@ def tf_keras_images_and_text(k: Any) -> Any:
 @keras3
 @tf_keras
 def application_layers(k: Any) -> Any:
-    """The layers keras.applications defines: LayerScale, StochasticDepth, CustomScaleLayer."""
+    """Build the layers keras.applications defines: LayerScale, StochasticDepth, CustomScaleLayer."""
     import importlib
 
     package = "keras.src.applications" if hasattr(k, "ops") else "tf_keras.src.applications"
