@@ -29,7 +29,6 @@ UNSUPPORTED = {
                         "`unsupported-layer`",
     "DynamicLookup": "experimental: its vocabulary grows while training; reported as "
                      "`unsupported-layer`",
-    "RandomFourierFeatures": "experimental; reported as `unsupported-layer`",
 }
 
 # Classes with a shape function that no oracle model can hold, and why.

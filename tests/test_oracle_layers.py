@@ -248,7 +248,8 @@ def activations_and_noise(k: Any) -> Any:
     if hasattr(L, "ThresholdedReLU"):  # tf_keras only
         outs.append(L.ThresholdedReLU()(a))
     if hasattr(L, "experimental"):  # tf_keras only
-        outs.append(L.experimental.SyncBatchNormalization()(image))
+        outs += [L.experimental.SyncBatchNormalization()(image),
+                 L.experimental.RandomFourierFeatures(7)(L.Flatten()(a))]
     return k.Model([a, image, volume], outs)
 
 
