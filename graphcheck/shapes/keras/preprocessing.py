@@ -176,6 +176,9 @@ def stft_spectrogram(call: Call) -> LayerShapes:
     batch, steps, channels = (shape[0], shape[2], shape[1]) if first else shape
     padding = str(call.config.get("padding", "valid"))
     frames = conv_length(steps, frame, step, padding)
+    if frames == 0:
+        raise ShapeError("input-dim-mismatch", f"STFTSpectrogram frame_length={frame} is longer than "
+                         f"the {steps} time steps of {format_shape(shape)} (padding={padding!r})")
     width = freq * channels if isinstance(channels, int) else None
     if call.config.get("expand_dims"):
         out: Shape = (batch, channels, frames, freq) if first else (batch, frames, freq, channels)
