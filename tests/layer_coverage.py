@@ -73,6 +73,8 @@ def _application_classes(package: Any, base: type) -> Iterator[tuple[str, type]]
     import pkgutil
 
     for info in pkgutil.iter_modules(package.__path__):
+        if info.name.endswith("_test"):  # Keras ships its own tests beside the code
+            continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         for _, value in inspect.getmembers(module, inspect.isclass):
             if issubclass(value, base) and value.__module__ == module.__name__:
