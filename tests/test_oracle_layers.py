@@ -124,7 +124,8 @@ def augmentation(k: Any) -> Any:
             L.RandomInvert()(image), L.RandomPerspective()(image), L.RandomPosterization(4)(image),
             L.RandomSaturation(0.2)(image), L.RandomSharpness(0.2)(image),
             L.RandomShear(0.2)(image), L.Solarization()(image), L.RandomCrop(10, 8)(image),
-            L.Pipeline([L.RandomFlip(), L.RandomCrop(12, 12), L.Resizing(6, 5)])(image)]
+            L.Pipeline([L.RandomFlip(), L.RandomCrop(12, 12), L.Resizing(6, 5)])(image),
+            L.Pipeline([L.Normalization(), L.Dense(3), L.Dense(2)])(image)]
     return k.Model(image, outs)
 
 

@@ -9,6 +9,7 @@ from graphcheck.graph import Shape
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import positive_int, require_rank
 from graphcheck.shapes.keras.recurrent import inner_layer, prefixed, run_inner
+from graphcheck.shapes.keras.wrappers import sublayer_groups
 
 # Keras 3 augmentation layers whose compute_output_shape returns the input shape.
 SHAPE_KEEPING = ("AugMix", "AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization",
@@ -59,14 +60,13 @@ def pipeline(call: Call) -> LayerShapes:
     if not isinstance(entries, list):
         raise ShapeError("unreadable-model", f"is {entries!r}, not a list of layers",
                          field="config.layers")
-    shape: Shape | None = call.single()
+    inners = [inner_layer(entry, f"layers[{index}]") for index, entry in enumerate(entries)]
+    shape: Shape = call.single()
     weights: list[WeightSpec] = []
-    for index, entry in enumerate(entries):
-        inner = inner_layer(entry, f"layers[{index}]")
-        assert shape is not None
+    for inner, group in zip(inners, sublayer_groups([i.type for i in inners])):
         step = run_inner(inner, replace(call, inputs=(shape,)))
-        weights += prefixed(step.weights, f"layers/{inner.name}", inner.name)
-        shape = step.outputs[0]
-        if shape is None:
+        weights += prefixed(step.weights, f"layers/{group}", inner.name)
+        if step.outputs[0] is None:
             return LayerShapes(outputs=(None,), weights=tuple(weights))
+        shape = step.outputs[0]
     return LayerShapes(outputs=(shape,), weights=tuple(weights))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from graphcheck.graph import Shape, snake_case
+from graphcheck.graph import Shape
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import require_rank
 from graphcheck.shapes.keras.recurrent import STATES, CellInfo, cell_from, cell_weights
+from graphcheck.shapes.keras.wrappers import sublayer_groups
 
 
 def _step(call: Call, cells: list[CellInfo], stacked: bool) -> LayerShapes:
@@ -16,14 +17,11 @@ def _step(call: Call, cells: list[CellInfo], stacked: bool) -> LayerShapes:
     require_rank(shape, (2,), call.layer.type)
     batch, feed = shape
     weights: list[WeightSpec] = []
-    seen: dict[str, int] = {}
-    for index, cell in enumerate(cells):
+    groups = sublayer_groups([cell.kind + "Cell" for cell in cells])
+    for index, (cell, group) in enumerate(zip(cells, groups)):
         path, prefix = "cell", ""
         if stacked:  # Keras 3 stores each cell under cells/<snake_case class>[_n]
-            group = snake_case(cell.kind + "Cell")
-            path, prefix = f"cell/cells/{group}" + (f"_{seen[group]}" if seen.get(group) else ""), \
-                f"cells[{index}]/"
-            seen[group] = seen.get(group, 0) + 1
+            path, prefix = f"cell/cells/{group}", f"cells[{index}]/"
         weights += [replace(s, path=s.path.removeprefix("cell/")) for s in
                     cell_weights(cell, feed, path, prefix)]
         feed = cell.units

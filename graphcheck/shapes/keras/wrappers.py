@@ -5,9 +5,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from graphcheck.findings import ShapeError
-from graphcheck.graph import format_shape
+from graphcheck.graph import format_shape, snake_case
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.keras.recurrent import inner_layer, prefixed, run_inner
+
+
+def sublayer_groups(types: list[str]) -> list[str]:
+    """Name the weight groups of a list of sublayers as Keras 3 does: snake_case class, _1, _2..."""
+    seen: dict[str, int] = {}
+    groups = []
+    for layer_type in types:
+        base = snake_case(layer_type)
+        groups.append(base + (f"_{seen[base]}" if seen.get(base) else ""))
+        seen[base] = seen.get(base, 0) + 1
+    return groups
 
 
 @register("keras", "TimeDistributed")
