@@ -81,7 +81,8 @@ def analyse(path: Path) -> Analysis:
     rows: dict[str, Row] = {}
     if result.model is not None and result.inference is not None:
         for view in explain.nodes(result.model, result.inference):
-            specs = [product(s.shape) for s in view.specs]
+            # One logical name is one variable, even when stored twice (SpectralNormalization).
+            specs = list({s.name: product(s.shape) for s in view.specs}.values())
             spec_params = sum(specs) if all(isinstance(p, int) for p in specs) else None  # type: ignore[misc]
             rows[view.name] = Row(outputs=[s if s is None else tuple(s) for s in view.output_shapes],
                                   params=view.params,

@@ -149,6 +149,10 @@ def _natural(name: str | bytes) -> tuple[int, str]:
     return (int(key), "") if key.isdigit() else (1 << 30, key)
 
 
+# Configs name a class by its public (exported) name, weight groups by its Python class name.
+PYTHON_CLASS = {"GroupQueryAttention": "GroupedQueryAttention"}
+
+
 class GroupWeights:
     """Keras 3 ``model.weights.h5``: groups named by snake_case class, in model.layers order."""
 
@@ -166,7 +170,7 @@ class GroupWeights:
 
     def _next(self, class_name: str) -> Tree | tuple[int, ...] | None:
         """Return the group of the next layer of this class, counting like Keras does."""
-        base = snake_case(class_name)
+        base = snake_case(PYTHON_CLASS.get(class_name, class_name))
         count = self.used.get(base)
         self.used[base] = 0 if count is None else count + 1
         key = base if count is None else f"{base}_{count + 1}"

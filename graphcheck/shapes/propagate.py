@@ -78,7 +78,7 @@ def _propagate(
         node = result.nodes.setdefault(prefix + name, NodeResult(layer=layer))
         node.inputs = tuple(sorted({prefix + src for src, _ in sub.graph.in_edges(name)}))
         for call_index, call in enumerate(_calls(sub, name, values, feeds, result, prefix)):
-            shapes = _run_call(call, prefix + name, framework, result)
+            shapes = _run_call(call, prefix + name, framework, result, first=call_index == 0)
             node.calls.append(CallResult(inputs=call.inputs, kwargs=call.kwargs,
                                          outputs=shapes.outputs))
             if node.weights is None and any(shape is not None for shape in shapes.outputs):
@@ -122,7 +122,8 @@ def _make_call(layer: Layer, edges: list[tuple[str, int, Shape | None]], index: 
     return Call(layer=layer, inputs=positional, kwargs=ordered, options=options)  # type: ignore[arg-type]
 
 
-def _run_call(call: Call, qualified: str, framework: str, result: Inference) -> LayerShapes:
+def _run_call(call: Call, qualified: str, framework: str, result: Inference,
+              first: bool = True) -> LayerShapes:
     """Run the layer's shape function; unknown layers and errors give unknown outputs."""
     layer = call.layer
     if layer.subgraph is not None:
@@ -140,10 +141,10 @@ def _run_call(call: Call, qualified: str, framework: str, result: Inference) -> 
     if any(shape is None for shape in call.inputs) or any(
             s is None for group in call.kwargs.values() for s in group):
         return LayerShapes(outputs=(None,))
-    return _guarded(fn, call, qualified, result)
+    return _guarded(fn, call, qualified, result, first)
 
 
-def _guarded(fn: Any, call: Call, qualified: str, result: Inference) -> LayerShapes:
+def _guarded(fn: Any, call: Call, qualified: str, result: Inference, first: bool = True) -> LayerShapes:
     """Call a shape function, turning ShapeError into a problem on the layer."""
     try:
         shapes: LayerShapes = fn(call)
@@ -156,7 +157,8 @@ def _guarded(fn: Any, call: Call, qualified: str, result: Inference) -> LayerSha
             message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}"))
         return LayerShapes(outputs=(None,))
     result.problems += [_problem(e, call, qualified) for e in shapes.problems]
-    _check_declared_input(call, qualified, result)
+    if first:  # build_config records the first call's input; later calls may differ (reverse=True)
+        _check_declared_input(call, qualified, result)
     return shapes
 
 

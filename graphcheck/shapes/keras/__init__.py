@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from graphcheck.shapes.keras import (  # noqa: F401
+    applications,
     attention,
     conv,
     core,
+    einsum,
+    foreign,
+    images,
+    locally_connected,
     merging,
     normalization,
     pooling,
+    preprocessing,
     recurrent,
     reshaping,
+    rnn_cells,
     wrappers,
 )

@@ -17,7 +17,7 @@ def _flag(call: Call, name: str) -> bool:
     return bool(call.options.get(name, call.config.get(name)))
 
 
-def _qkv(call: Call, names: tuple[str, str, str]) -> tuple[Shape, Shape, Shape]:
+def query_value_key(call: Call, names: tuple[str, str, str]) -> tuple[Shape, Shape, Shape]:
     """Return (query, value, key) shapes from positional inputs or keyword tensors."""
     found: list[Shape | None] = list(call.inputs[:3]) + [None] * (3 - len(call.inputs[:3]))
     for index, name in enumerate(names):
@@ -34,7 +34,7 @@ def _qkv(call: Call, names: tuple[str, str, str]) -> tuple[Shape, Shape, Shape]:
 @register("keras", "Attention", "AdditiveAttention")
 def attention(call: Call) -> LayerShapes:
     """Luong/Bahdanau attention: (B, Tq, D) x (B, Tv, D) -> (B, Tq, Dv), scores (B, Tq, Tv)."""
-    query, value, key = _qkv(call, ("query", "value", "key"))
+    query, value, key = query_value_key(call, ("query", "value", "key"))
     if len(query) < 3 or len(value) < 3:
         raise ShapeError("input-rank-mismatch",
                          f"{call.layer.type} expects (batch, steps, features) inputs, got "
@@ -130,7 +130,7 @@ def _score_shape(query: Shape, key: Shape, heads: int, raw_axes: object) -> Shap
 @register("keras", "MultiHeadAttention")
 def multi_head_attention(call: Call) -> LayerShapes:
     """MultiHeadAttention: output is the query's shape with the last axis set by output_shape."""
-    query, value, key = _qkv(call, ("query", "value", "key"))
+    query, value, key = query_value_key(call, ("query", "value", "key"))
     if len(value) != len(key) or any(
             isinstance(a, int) and isinstance(b, int) and a != b
             for a, b in zip(value[1:-1], key[1:-1])):

@@ -76,3 +76,32 @@ def embedding(call: Call) -> LayerShapes:
     return LayerShapes(outputs=((*shape, width),), weights=(WeightSpec(
         name="embeddings", path="vars/0", shape=(vocab, width),
         formula=f"(input_dim, output_dim) = ({vocab}, {width})"),))
+
+
+@register("keras", "ReversibleEmbedding")
+def reversible_embedding(call: Call) -> LayerShapes:
+    """ReversibleEmbedding: Embedding, or (..., output_dim) -> (..., input_dim) with reverse=True."""
+    shape = call.single()
+    vocab = positive_int(call.config, "input_dim")
+    width = positive_int(call.config, "output_dim")
+    weights = [WeightSpec(name="embeddings", path="vars/0", shape=(vocab, width),
+                          formula=f"(input_dim, output_dim) = ({vocab}, {width})")]
+    if not call.config.get("tie_weights", True):
+        weights.append(WeightSpec(name="reverse_embeddings", path="vars/1", shape=(width, vocab),
+                                  formula=f"(output_dim, input_dim) = ({width}, {vocab})"))
+    out = (*shape[:-1], vocab) if call.options.get("reverse") else (*shape, width)
+    return LayerShapes(outputs=(out,), weights=tuple(weights))
+
+
+@register("keras", "RandomFourierFeatures")
+def random_fourier_features(call: Call) -> LayerShapes:
+    """RandomFourierFeatures (tf_keras): (B, F) -> (B, output_dim) through a fixed random kernel."""
+    shape = call.single()
+    require_rank(shape, (2,), "RandomFourierFeatures")
+    width = positive_int(call.config, "output_dim")
+    # tf_keras lists trainable weights first: the scale, then the fixed kernel and bias.
+    return LayerShapes(outputs=((shape[0], width),), weights=(
+        WeightSpec(name="kernel_scale", path="vars/0", shape=(1,), formula="(1,)"),
+        WeightSpec(name="unscaled_kernel", path="vars/1", shape=(shape[1], width),
+                   formula=f"(features, output_dim) = ({shape[1]}, {width})"),
+        WeightSpec(name="bias", path="vars/2", shape=(width,), formula=f"(output_dim,) = ({width},)")))

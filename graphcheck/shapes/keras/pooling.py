@@ -28,3 +28,13 @@ def global_pooling(call: Call) -> LayerShapes:
     if call.config.get("keepdims"):
         return LayerShapes(outputs=(space.rebuild((1,) * len(space.sizes), space.channels),))
     return LayerShapes(outputs=((space.batch, space.channels),))
+
+
+@register("keras", "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+          "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D")
+def adaptive_pooling(call: Call) -> LayerShapes:
+    """Adaptive pooling: the spatial axes become output_size whatever their input size."""
+    rank = spatial_rank(call.layer.type)
+    space = split(call, rank)
+    return LayerShapes(outputs=(space.rebuild(as_tuple(call.config.get("output_size"), rank),
+                                              space.channels),))

@@ -1,0 +1,92 @@
+"""Oracle: every keras.applications architecture, at two input sizes, layer by layer against Keras."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.oracle_support import analyse, keras_rows, mismatches
+
+pytestmark = [pytest.mark.oracle, pytest.mark.slow]
+
+# 75 is the smallest size every architecture accepts and is odd, so the "same"/"valid" padding
+# arithmetic of strided layers shows: every architecture is checked at it. Family members
+# differ only in depth and width, so the second size checks the smallest of each family.
+ODD_SIZE, EVEN_SIZE = 75, 128
+FAMILIES = ("ConvNeXtTiny", "DenseNet121", "EfficientNetB0", "EfficientNetV2B0",
+            "InceptionResNetV2", "InceptionV3", "MobileNet", "MobileNetV2", "MobileNetV3Small",
+            "NASNetMobile", "ResNet50", "ResNet50V2", "VGG16", "Xception")
+
+# Their hard-sigmoid/hard-swish is written `x + 3.0` and `x * (1/6)`: Keras 3 saves those as
+# op layers with a constant operand, which graphcheck reads only once op layers land (the
+# keras-real engineer's ops.py). Remove names from here when they pass.
+OP_LAYER_FAILURES = frozenset({"MobileNetV3Small", "MobileNetV3Large"})
+
+# Reading a .keras file seeks backwards through the zipped weights, each seek re-reading the
+# member from its start (the open performance issue), so the cost grows with layers x bytes:
+# past this bound the read hits its deadline. Those are checked as architecture JSON instead
+# (and as .h5); raise the bound once the .keras read is linear.
+KERAS_FILE_MAX_PARAMS_X_LAYERS = 3_000_000_000
+
+@pytest.fixture(autouse=True)
+def zero_initial_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fill new weights with zeros: drawing random values is a third of a build, shapes don't care."""
+    from keras import ops
+    from keras.src.initializers import random_initializers as random
+
+    def zeros(self: Any, shape: Any, dtype: Any = None) -> Any:
+        """Return zeros of the requested shape instead of random values."""
+        return ops.zeros(shape, dtype=dtype)
+
+    classes = {random.RandomInitializer, *random.RandomInitializer.__subclasses__(),
+               *random.VarianceScaling.__subclasses__()}
+    for cls in classes:
+        monkeypatch.setattr(cls, "__call__", zeros)
+
+
+def architectures() -> list[str]:
+    """Return every public architecture function of keras.applications, by name."""
+    import keras
+
+    apps = keras.applications
+    return sorted(n for n in dir(apps) if n[0].isupper() and inspect.isfunction(getattr(apps, n)))
+
+
+def _cases() -> list[Any]:
+    """Return one parameter per architecture and size, op-layer failures as strict xfails."""
+    marks = {n: pytest.mark.xfail(strict=True, reason="op layers with constants (x + 3.0)")
+             for n in OP_LAYER_FAILURES}
+    return [pytest.param(name, size, id=f"{name}-{size}", marks=marks.get(name, ()))
+            for name in architectures() for size in (ODD_SIZE, EVEN_SIZE)
+            if size == ODD_SIZE or name in FAMILIES]
+
+
+def _check(net: Any, fmt: str, folder: Path) -> list[str]:
+    """Save ``net`` in one format, analyse it, delete it and return the mismatches."""
+    path = folder / f"model.{fmt}"
+    if fmt == "json":
+        path.write_text(net.to_json())
+    else:
+        net.save(path)
+    try:
+        return [f"{fmt}: {m}" for m in mismatches(dict(keras_rows(net)), analyse(path))]
+    finally:
+        path.unlink()
+
+
+@pytest.mark.parametrize(("name", "size"), _cases())
+def test_application_matches_keras(name: str, size: int, tmp_path: Path) -> None:
+    """Each layer's output shape and parameters equal Keras's, as .h5 and as .keras (or JSON)."""
+    import keras
+
+    net = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
+    try:
+        big = net.count_params() * len(net.layers) > KERAS_FILE_MAX_PARAMS_X_LAYERS
+        problems = _check(net, "h5", tmp_path) + _check(net, "json" if big else "keras", tmp_path)
+    finally:
+        del net
+        keras.backend.clear_session()
+    assert problems == []
