@@ -11,8 +11,21 @@ import networkx as nx
 from graphcheck.findings import LoadError
 from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
 from graphcheck.limits import current as current_limits
+from graphcheck.loaders.keras_legacy import legacy_class, modernise
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+# tf_keras records a call on a TF function (x + y, tf.reshape, x[1:]) as one of these layers.
+TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda"})
+# Keras 3 records an op called on symbolic tensors (x + 3.0, keras.ops.mean) as an Operation from
+# one of these modules; its class name ("Add", "Reshape") is also a layer's, so the type gets this
+# prefix to keep the two apart.
+KERAS3_OP_MODULES = ("keras.src.ops.", "keras.ops.")
+KERAS3_OP_PREFIX = "keras.ops."
+# Where a Keras 2 inbound node passes a constant instead of a tensor (tf_keras engine/node.py).
+CONSTANT_VALUE = "_CONSTANT_VALUE"
+# Key of Layer.call_options holding an op layer's positional arguments, tensors as TENSOR_MARK.
+ARGS_KEY = "__args__"
+TENSOR_MARK = "__tensor__"
 
 
 class WeightSource(Protocol):
@@ -127,7 +140,7 @@ def untuple(value: Any) -> Any:
 def build_model(entry: Mapping[str, Any], source: WeightSource, where: str) -> ModelGraph:
     """Build the graph of a Sequential or Functional model config entry."""
     class_name = entry.get("class_name")
-    config = obj(entry.get("config"), f"{_dot(where)}config")
+    config = model_config(entry, where)
     layers = seq(config.get("layers"), f"{_dot(where)}config.layers")
     if len(layers) > current_limits().max_nodes:
         raise LoadError(f"{_dot(where)}config.layers has {len(layers)} layers, over the limit of "
@@ -138,22 +151,48 @@ def build_model(entry: Mapping[str, Any], source: WeightSource, where: str) -> M
     return _functional(config, layers, source, where, name)
 
 
+def model_config(entry: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """Return a model entry's config; Keras 1.x to 2.2.2 wrote a Sequential's as the bare layer list."""
+    raw = entry.get("config")
+    if isinstance(raw, list) and entry.get("class_name") == "Sequential":
+        return {"layers": raw}
+    return obj(raw, f"{_dot(where)}config")
+
+
 def make_layer(entry: Mapping[str, Any], source: WeightSource, where: str,
                name: str | None = None) -> Layer:
     """Build one Layer, recursing into nested models and attaching stored weights."""
     class_name = entry.get("class_name")
     if not isinstance(class_name, str):
         raise LoadError(f"{_dot(where)}class_name is {class_name!r}")
-    config = obj(entry.get("config"), f"{_dot(where)}config")
+    if class_name in MODEL_CLASSES:
+        config = model_config(entry, where)
+    else:
+        config = modernise(class_name, obj(entry.get("config"), f"{_dot(where)}config"))
     name = name or str(entry.get("name") or config.get("name") or class_name)
     declared = _declared_input(entry, where)
     if class_name in MODEL_CLASSES:
         sub = build_model(entry, source.container(name, class_name), where)
         return Layer(name=name, type=class_name, config=config, module=_module(entry),
                      subgraph=sub, declared_input=declared, where=where)
-    return Layer(name=name, type=class_name, config=config, module=_module(entry),
+    if is_keras3_op(entry):
+        # An Operation, not a Layer: Keras keeps it out of model.layers and stores no weights.
+        return Layer(name=name, type=KERAS3_OP_PREFIX + class_name, config=config,
+                     module=_module(entry), weights=(), declared_input=declared, where=where)
+    return Layer(name=name, type=legacy_class(class_name), config=config, module=_module(entry),
                  weights=source.weights(name, class_name), weights_match=source.match,
                  declared_input=declared, where=where)
+
+
+def is_keras3_op(entry: Mapping[str, Any]) -> bool:
+    """Return True for a Keras 3 op layer (an Operation from keras.src.ops in a functional graph)."""
+    module = entry.get("module")
+    return isinstance(module, str) and module.startswith(KERAS3_OP_MODULES)
+
+
+def is_op_entry(entry: Mapping[str, Any]) -> bool:
+    """Return True for a layer entry that records a call on a function: TF op layers, Keras 3 ops."""
+    return entry.get("class_name") in TF_OP_LAYERS or is_keras3_op(entry)
 
 
 def _module(entry: Mapping[str, Any]) -> str | None:
@@ -227,7 +266,8 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
     builder = _Builder(source=source, where=where)
     entries = [obj(e, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(layers)]
     built = [replace(make_layer(e, source, f"{_dot(where)}config.layers[{i}]"),
-                     call_options=_call_options(e)) for i, e in enumerate(entries)]
+                     call_options=_call_options(e, f"{_dot(where)}config.layers[{i}]"))
+             for i, e in enumerate(entries)]
     for layer in built:
         builder.add(layer)
     keras2 = _is_keras2(entries)
@@ -248,19 +288,72 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
                           tuple(_shift(r, offsets) for r in outputs), name)
 
 
-def _call_options(entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
-    """Return the non-tensor keyword arguments of each call in a layer's inbound_nodes."""
+def _call_options(entry: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
+    """Return the non-tensor keyword arguments of each call in a layer's inbound_nodes.
+
+    An op layer's positional arguments are kept too (under ARGS_KEY, tensors replaced by
+    ``{TENSOR_MARK: i}``, i counting positional tensors): constants such as the 3.0 of
+    ``x + 3.0`` are operands its shape function needs.
+    """
     options = []
+    op = is_op_entry(entry)
     for node in _inbound(entry):
+        args: object = None
         if isinstance(node, Mapping):
             kwargs = node.get("kwargs")
-        elif isinstance(node, list):  # Keras 2: the kwargs dict is the 4th item of each inbound tensor
-            kwargs = next((i[3] for i in node if isinstance(i, list) and len(i) > 3), None)
+            args = _mark_keras3(node.get("args", []), [0]) if op else None
+        elif isinstance(node, list):
+            kwargs = _keras2_kwargs(list(_keras2_items(node, f"{where}.inbound_nodes")))
+            args = [_mark_keras2(node, [0])] if op else None
         else:
             kwargs = None
-        options.append({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
-                       if isinstance(kwargs, Mapping) else {})
+        found = ({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
+                 if isinstance(kwargs, Mapping) else {})
+        options.append(found if args is None else {**found, ARGS_KEY: args})
     return tuple(options)
+
+
+def _mark_keras3(value: object, count: list[int]) -> object:
+    """Copy Keras 3 call arguments with each tensor replaced by its positional index."""
+    if isinstance(value, list):
+        return [_mark_keras3(v, count) for v in value]
+    if isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__":
+        count[0] += 1
+        return {TENSOR_MARK: count[0] - 1}
+    return value
+
+
+def _mark_keras2(value: object, count: list[int]) -> object:
+    """Copy a Keras 2 node's first argument with tensors as indices and constants as values."""
+    if _is_item(value):
+        assert isinstance(value, list)
+        if value[0] == CONSTANT_VALUE:
+            return value[2]
+        count[0] += 1
+        return {TENSOR_MARK: count[0] - 1}
+    if isinstance(value, list):
+        return [_mark_keras2(v, count) for v in value]
+    return value
+
+
+def _is_item(value: object) -> bool:
+    """Return True for one Keras 2 node item: [layer, node, tensor(, kwargs)] (tf_keras's test)."""
+    return isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str)
+
+
+def _keras2_items(node: object, where: str) -> Iterator[list[Any]]:
+    """Yield the items of a Keras 2 node: a list of items, one bare item (op layers) or nested."""
+    if _is_item(node):
+        assert isinstance(node, list)
+        yield node
+        return
+    for index, item in enumerate(seq(node, where)):
+        yield from _keras2_items(item, f"{where}[{index}]")
+
+
+def _keras2_kwargs(items: list[list[Any]]) -> Mapping[str, Any]:
+    """Return a Keras 2 call's keyword arguments: tf_keras copies them onto every item."""
+    return next((i[3] for i in items if len(i) > 3 and isinstance(i[3], Mapping)), {})
 
 
 def _holds_tensor(value: object) -> bool:
@@ -338,23 +431,26 @@ def _node_tensors(node: object, where: str) -> list[Tensor]:
             found += list(_keras3_tensors(value, str(key), f"{where}.kwargs.{key}"))
         return found
     # Keras 2: [[layer, node, tensor, kwargs], ...]; initial_state is folded into this list,
-    # other tensors passed by keyword (MultiHeadAttention's value) sit in the kwargs.
+    # other tensors passed by keyword (MultiHeadAttention's value, a TF op's y) sit in the
+    # kwargs, which tf_keras copies onto every item. An op layer's node keeps the structure of
+    # its first argument: one bare item, or items nested in lists, constants among them.
+    items = list(_keras2_items(node, where))
     tensors: list[Tensor] = []
-    for index, item in enumerate(seq(node, where)):
-        tensors.append(("inputs", _ref(item, f"{where}[{index}]"), None))
-        kwargs = item[3] if len(item) > 3 and isinstance(item[3], Mapping) else {}
-        for key, value in kwargs.items():
-            tensors += [(str(key), ref, None) for ref in _keras2_refs(value, f"{where}[{index}][3]")]
+    for index, item in enumerate(items):
+        if item[0] != CONSTANT_VALUE:
+            tensors.append(("inputs", _ref(item, f"{where}[{index}]"), None))
+    for key, value in _keras2_kwargs(items).items():
+        tensors += [(str(key), ref, None) for ref in _keras2_refs(value, f"{where}[0][3].{key}")]
     return tensors
 
 
 def _keras2_refs(value: object, where: str) -> Iterator[TensorRef]:
-    """Yield the [layer, node, tensor] triples in a Keras 2 call keyword (one or a list)."""
+    """Yield the [layer, node, tensor] triples in a Keras 2 call keyword, however nested."""
     if _is_triple(value):
         yield _ref(value, where)
-    elif isinstance(value, list) and value and all(_is_triple(v) for v in value):
+    elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield _ref(item, f"{where}[{index}]")
+            yield from _keras2_refs(item, f"{where}[{index}]")
 
 
 def _is_triple(value: object) -> bool:

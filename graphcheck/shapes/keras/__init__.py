@@ -8,6 +8,7 @@ from graphcheck.shapes.keras import (  # noqa: F401
     core,
     merging,
     normalization,
+    ops,
     pooling,
     recurrent,
     reshaping,
