@@ -94,12 +94,16 @@ class GroupWeights:
         self.group = group
         self.used: dict[str, int] = {}
 
-    def _next(self, class_name: str) -> Any:
-        """Return the group of the next layer of this class, counting like Keras does."""
+    def next_key(self, class_name: str) -> str:
+        """Return the group name of the next layer of this class, counting like Keras does."""
         base = snake_case(class_name)
         count = self.used.get(base)
         self.used[base] = 0 if count is None else count + 1
-        key = base if count is None else f"{base}_{count + 1}"
+        return base if count is None else f"{base}_{count + 1}"
+
+    def _next(self, class_name: str) -> Any:
+        """Return the group of the next layer of this class."""
+        key = self.next_key(class_name)
         return None if self.group is None else child(self.group, key)
 
     def container(self, name: str, class_name: str) -> GroupWeights:

@@ -12,20 +12,19 @@ from graphcheck.findings import LoadError
 from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.keras_legacy import legacy_class, modernise
+from graphcheck.loaders.keras_nodes import (
+    KERAS3_OP_PREFIX,
+    call_options,
+    inbound,
+    is_keras3_op,
+    node_tensors,
+    obj,
+    refs,
+    seq,
+    shape_of,
+)
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
-# tf_keras records a call on a TF function (x + y, tf.reshape, x[1:]) as one of these layers.
-TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda"})
-# Keras 3 records an op called on symbolic tensors (x + 3.0, keras.ops.mean) as an Operation from
-# one of these modules; its class name ("Add", "Reshape") is also a layer's, so the type gets this
-# prefix to keep the two apart.
-KERAS3_OP_MODULES = ("keras.src.ops.", "keras.ops.")
-KERAS3_OP_PREFIX = "keras.ops."
-# Where a Keras 2 inbound node passes a constant instead of a tensor (tf_keras engine/node.py).
-CONSTANT_VALUE = "_CONSTANT_VALUE"
-# Key of Layer.call_options holding an op layer's positional arguments, tensors as TENSOR_MARK.
-ARGS_KEY = "__args__"
-TENSOR_MARK = "__tensor__"
 
 
 class WeightSource(Protocol):
@@ -96,36 +95,6 @@ def _dot(where: str) -> str:
     return f"{where}." if ": " in where else f"{where}: "
 
 
-def obj(value: object, where: str) -> Mapping[str, Any]:
-    """Return ``value`` as a JSON object or raise a LoadError that says where."""
-    if not isinstance(value, Mapping):
-        raise LoadError(f"{where} is {type(value).__name__}, expected an object")
-    return value
-
-
-def seq(value: object, where: str) -> list[Any]:
-    """Return ``value`` as a JSON array or raise a LoadError that says where."""
-    if not isinstance(value, list):
-        raise LoadError(f"{where} is {type(value).__name__}, expected a list")
-    return value
-
-
-def shape_of(value: object, where: str) -> Shape:
-    """Validate a JSON shape: a list of ints (>= 0) and nulls, within the rank and size limits."""
-    items = seq(value, where)
-    limits = current_limits()
-    if len(items) > limits.max_rank:
-        raise LoadError(f"{where} has rank {len(items)}, over the limit of {limits.max_rank} "
-                        "(max_rank)")
-    for dim in items:
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
-            raise LoadError(f"{where} has dimension {dim!r}")
-        if dim is not None and dim > limits.max_dim:
-            raise LoadError(f"{where} has dimension {dim}, over the limit of {limits.max_dim} "
-                            "(max_dim)")
-    return tuple(items)
-
-
 def untuple(value: Any) -> Any:
     """Replace tf_keras's ``{"class_name": "__tuple__", "items": [...]}`` with plain lists."""
     if isinstance(value, list):
@@ -182,17 +151,6 @@ def make_layer(entry: Mapping[str, Any], source: WeightSource, where: str,
     return Layer(name=name, type=legacy_class(class_name), config=config, module=_module(entry),
                  weights=source.weights(name, class_name), weights_match=source.match,
                  declared_input=declared, where=where)
-
-
-def is_keras3_op(entry: Mapping[str, Any]) -> bool:
-    """Return True for a Keras 3 op layer (an Operation from keras.src.ops in a functional graph)."""
-    module = entry.get("module")
-    return isinstance(module, str) and module.startswith(KERAS3_OP_MODULES)
-
-
-def is_op_entry(entry: Mapping[str, Any]) -> bool:
-    """Return True for a layer entry that records a call on a function: TF op layers, Keras 3 ops."""
-    return entry.get("class_name") in TF_OP_LAYERS or is_keras3_op(entry)
 
 
 def _module(entry: Mapping[str, Any]) -> str | None:
@@ -266,7 +224,7 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
     builder = _Builder(source=source, where=where)
     entries = [obj(e, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(layers)]
     built = [replace(make_layer(e, source, f"{_dot(where)}config.layers[{i}]"),
-                     call_options=_call_options(e, f"{_dot(where)}config.layers[{i}]"))
+                     call_options=call_options(e, f"{_dot(where)}config.layers[{i}]"))
              for i, e in enumerate(entries)]
     for layer in built:
         builder.add(layer)
@@ -279,88 +237,13 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
         inbound = seq(entry.get("inbound_nodes", []), f"{_dot(where)}config.layers[{index}].inbound_nodes")
         for call, node in enumerate(inbound):
             at = f"{_dot(where)}config.layers[{index}].inbound_nodes[{call}]"
-            for slot, (arg, ref, declared) in enumerate(_node_tensors(node, at)):
+            for slot, (arg, ref, declared) in enumerate(node_tensors(node, at)):
                 builder.connect(_shift(ref, inbound_offsets), layer.name, call=call, slot=slot, arg=arg,
                                 declared=declared)
-    inputs = tuple(_refs(config.get("input_layers"), f"{_dot(where)}config.input_layers"))
-    outputs = tuple(_refs(config.get("output_layers"), f"{_dot(where)}config.output_layers"))
+    inputs = tuple(refs(config.get("input_layers"), f"{_dot(where)}config.input_layers"))
+    outputs = tuple(refs(config.get("output_layers"), f"{_dot(where)}config.output_layers"))
     return builder.finish(tuple(_shift(r, offsets) for r in inputs),
                           tuple(_shift(r, offsets) for r in outputs), name)
-
-
-def _call_options(entry: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
-    """Return the non-tensor keyword arguments of each call in a layer's inbound_nodes.
-
-    An op layer's positional arguments are kept too (under ARGS_KEY, tensors replaced by
-    ``{TENSOR_MARK: i}``, i counting positional tensors): constants such as the 3.0 of
-    ``x + 3.0`` are operands its shape function needs.
-    """
-    options = []
-    op = is_op_entry(entry)
-    for node in _inbound(entry):
-        args: object = None
-        if isinstance(node, Mapping):
-            kwargs = node.get("kwargs")
-            args = _mark_keras3(node.get("args", []), [0]) if op else None
-        elif isinstance(node, list):
-            kwargs = _keras2_kwargs(list(_keras2_items(node, f"{where}.inbound_nodes")))
-            args = [_mark_keras2(node, [0])] if op else None
-        else:
-            kwargs = None
-        found = ({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
-                 if isinstance(kwargs, Mapping) else {})
-        options.append(found if args is None else {**found, ARGS_KEY: args})
-    return tuple(options)
-
-
-def _mark_keras3(value: object, count: list[int]) -> object:
-    """Copy Keras 3 call arguments with each tensor replaced by its positional index."""
-    if isinstance(value, list):
-        return [_mark_keras3(v, count) for v in value]
-    if isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__":
-        count[0] += 1
-        return {TENSOR_MARK: count[0] - 1}
-    return value
-
-
-def _mark_keras2(value: object, count: list[int]) -> object:
-    """Copy a Keras 2 node's first argument with tensors as indices and constants as values."""
-    if _is_item(value):
-        assert isinstance(value, list)
-        if value[0] == CONSTANT_VALUE:
-            return value[2]
-        count[0] += 1
-        return {TENSOR_MARK: count[0] - 1}
-    if isinstance(value, list):
-        return [_mark_keras2(v, count) for v in value]
-    return value
-
-
-def _is_item(value: object) -> bool:
-    """Return True for one Keras 2 node item: [layer, node, tensor(, kwargs)] (tf_keras's test)."""
-    return isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str)
-
-
-def _keras2_items(node: object, where: str) -> Iterator[list[Any]]:
-    """Yield the items of a Keras 2 node: a list of items, one bare item (op layers) or nested."""
-    if _is_item(node):
-        assert isinstance(node, list)
-        yield node
-        return
-    for index, item in enumerate(seq(node, where)):
-        yield from _keras2_items(item, f"{where}[{index}]")
-
-
-def _keras2_kwargs(items: list[list[Any]]) -> Mapping[str, Any]:
-    """Return a Keras 2 call's keyword arguments: tf_keras copies them onto every item."""
-    return next((i[3] for i in items if len(i) > 3 and isinstance(i[3], Mapping)), {})
-
-
-def _holds_tensor(value: object) -> bool:
-    """Return True for a keyword argument that is (or lists) tensors rather than an option."""
-    if isinstance(value, list):
-        return _is_triple(value) or any(_holds_tensor(v) for v in value)
-    return isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__"
 
 
 def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer],
@@ -381,13 +264,7 @@ def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer],
 
 def _is_keras2(entries: list[Mapping[str, Any]]) -> bool:
     """Return True when inbound_nodes use Keras 2's nested-list form."""
-    return any(isinstance(node, list) for e in entries for node in _inbound(e))
-
-
-def _inbound(entry: Mapping[str, Any]) -> list[Any]:
-    """Return a layer's inbound_nodes when they are a list (anything else is reported later)."""
-    nodes = entry.get("inbound_nodes")
-    return nodes if isinstance(nodes, list) else []
+    return any(isinstance(node, list) for e in entries for node in inbound(e))
 
 
 def _starts_with_input(entry: Mapping[str, Any]) -> bool:
@@ -400,74 +277,6 @@ def _shift(ref: TensorRef, offsets: Mapping[str, int]) -> TensorRef:
     """Turn a saved node index into the index of the call among this file's inbound nodes."""
     offset = offsets.get(ref.layer, 0)
     return replace(ref, call=ref.call - offset) if offset and ref.call >= offset else ref
-
-
-def _refs(value: object, where: str) -> Iterator[TensorRef]:
-    """Read ``input_layers``/``output_layers``: one [name, node, tensor] triple or a list of them."""
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
-        yield _ref(value, where)
-        return
-    for index, item in enumerate(seq(value, where)):
-        yield from _refs(item, f"{where}[{index}]")
-
-
-def _ref(triple: object, where: str) -> TensorRef:
-    """Read a [layer, node_index, tensor_index] triple."""
-    items = seq(triple, where)
-    if len(items) < 3 or not isinstance(items[0], str) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in items[1:3]):
-        raise LoadError(f"{where}: {triple!r} is not [layer, node_index, tensor_index]")
-    return TensorRef(layer=items[0], call=items[1], tensor=items[2])
-
-
-Tensor = tuple[str, TensorRef, "Shape | None"]
-
-
-def _node_tensors(node: object, where: str) -> list[Tensor]:
-    """Return (arg, source, declared shape) for each tensor in one inbound node, in order."""
-    if isinstance(node, Mapping):
-        found = list(_keras3_tensors(node.get("args", []), "inputs", f"{where}.args"))
-        for key, value in obj(node.get("kwargs", {}), f"{where}.kwargs").items():
-            found += list(_keras3_tensors(value, str(key), f"{where}.kwargs.{key}"))
-        return found
-    # Keras 2: [[layer, node, tensor, kwargs], ...]; initial_state is folded into this list,
-    # other tensors passed by keyword (MultiHeadAttention's value, a TF op's y) sit in the
-    # kwargs, which tf_keras copies onto every item. An op layer's node keeps the structure of
-    # its first argument: one bare item, or items nested in lists, constants among them.
-    items = list(_keras2_items(node, where))
-    tensors: list[Tensor] = []
-    for index, item in enumerate(items):
-        if item[0] != CONSTANT_VALUE:
-            tensors.append(("inputs", _ref(item, f"{where}[{index}]"), None))
-    for key, value in _keras2_kwargs(items).items():
-        tensors += [(str(key), ref, None) for ref in _keras2_refs(value, f"{where}[0][3].{key}")]
-    return tensors
-
-
-def _keras2_refs(value: object, where: str) -> Iterator[TensorRef]:
-    """Yield the [layer, node, tensor] triples in a Keras 2 call keyword, however nested."""
-    if _is_triple(value):
-        yield _ref(value, where)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _keras2_refs(item, f"{where}[{index}]")
-
-
-def _is_triple(value: object) -> bool:
-    """Return True for a [str, int, int] tensor reference."""
-    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:]))
-
-
-def _keras3_tensors(value: object, arg: str, where: str) -> Iterator[Tensor]:
-    """Yield every ``__keras_tensor__`` nested in a Keras 3 call argument."""
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _keras3_tensors(item, arg, f"{where}[{index}]")
-    elif isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__":
-        tensor = obj(value.get("config"), f"{where}.config")
-        declared = shape_of(tensor["shape"], f"{where}.config.shape") if "shape" in tensor else None
-        yield arg, _ref(tensor.get("keras_history"), f"{where}.config.keras_history"), declared
 
 
 def walk_layers(model: ModelGraph, prefix: str = "") -> Iterator[tuple[str, Layer]]:

@@ -3,7 +3,7 @@
 tf_keras records ``x + y``, ``tf.reshape(x, ...)`` or ``x[:, 1:]`` as ``TFOpLambda`` /
 ``SlicingOpLambda`` layers whose ``config.function`` names the TF function
 (``__operators__.add``, ``math.reduce_mean``); Keras 3 records ``x + 3.0`` or ``keras.ops.mean``
-as an Operation (loaded as type ``keras.ops.<Class>``, see ``loaders/keras_config.py``). Both are
+as an Operation (loaded as type ``keras.ops.<Class>``, see ``loaders/keras_nodes.py``). Both are
 mapped to one op name here (``add``, ``mean``, ``getitem``) and given one shape function. An
 op's positional arguments, constants included, are in ``Call.options[ARGS_KEY]``; its other
 arguments are in the options (tf_keras call kwargs) or the config (Keras 3).
@@ -16,7 +16,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.keras_config import ARGS_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
+from graphcheck.loaders.keras_nodes import ARGS_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
 from graphcheck.shapes import Call, LayerShapes, register
 from graphcheck.shapes.dims import product
 
@@ -40,9 +40,9 @@ UNARY = ("relu", "relu6", "sigmoid", "tanh", "exp", "log", "sqrt", "rsqrt", "abs
          "square", "cast", "softmax", "log_softmax", "gelu", "silu", "swish", "hard_sigmoid",
          "hard_swish", "hard_silu", "elu", "selu", "softplus", "softsign", "leaky_relu", "erf",
          "sin", "cos", "floor", "ceil", "round", "sign", "logical_not", "clip", "reciprocal",
-         "stop_gradient", "identity", "l2_normalize", "log1p", "expm1",
-         "convert_to_tensor", "nan_to_num", "cumsum", "cumprod", "is_nan", "is_finite", "zeros_like", "ones_like", "real", "imag", "conj", "log_sigmoid",
-         "celu", "mish", "hard_tanh")
+         "stop_gradient", "identity", "l2_normalize", "log1p", "expm1", "convert_to_tensor",
+         "nan_to_num", "is_nan", "is_finite", "zeros_like", "ones_like", "real", "imag", "conj",
+         "log_sigmoid", "celu", "mish", "hard_tanh")
 REDUCTIONS = ("mean", "sum", "max", "min", "prod", "std", "var", "any", "all", "logsumexp",
               "amax", "amin")
 
@@ -63,20 +63,23 @@ def _snake(name: str) -> str:
     return out.replace("__", "_")
 
 
-@register("keras", "TFOpLambda", "SlicingOpLambda",
-          *(KERAS3_OP_PREFIX + c for c in (
-              "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "FloorDivide", "Power",
-              "Maximum", "Minimum", "Mod", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less",
-              "LessEqual", "LogicalAnd", "LogicalOr", "LogicalXor", "Where", "Relu", "Relu6",
-              "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Rsqrt", "Abs", "Absolute", "Negative",
-              "Square", "Cast", "Softmax", "LogSoftmax", "Gelu", "Silu", "HardSigmoid",
-              "HardSilu", "Elu", "Selu", "Softplus", "Softsign", "LeakyRelu", "Erf", "Sin",
-              "Cos", "Floor", "Ceil", "Round", "Sign", "LogicalNot", "Clip", "Reciprocal",
-              "StopGradient", "Log1p", "Expm1", "ConvertToTensor", "NanToNum", "Cumsum",
-              "Cumprod", "Isnan", "Isfinite", "ZerosLike", "OnesLike", "Real", "Imag", "Conj",
-              "LogSigmoid", "Celu", "Mish", "HardTanh", "Mean", "Sum", "Max", "Min", "Prod",
-              "Std", "Var", "Any", "All", "Logsumexp", "Amax", "Amin", "GetItem", "Reshape",
-              "Transpose", "Concatenate", "Matmul", "ExpandDims", "Squeeze")))
+# Keras 3 op classes (keras.src.ops.*) with a shape function here, by class name.
+KERAS3_OPS = (
+    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "FloorDivide", "Power", "Maximum",
+    "Minimum", "Mod", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
+    "LogicalAnd", "LogicalOr", "LogicalXor", "Where", "Relu", "Relu6", "Sigmoid", "Tanh", "Exp",
+    "Log", "Sqrt", "Rsqrt", "Abs", "Absolute", "Negative", "Square", "Cast", "Softmax",
+    "LogSoftmax", "Gelu", "Silu", "HardSigmoid", "HardSilu", "Elu", "Selu", "Softplus", "Softsign",
+    "LeakyRelu", "Erf", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "LogicalNot", "Clip",
+    "Reciprocal", "StopGradient", "Log1p", "Expm1", "ConvertToTensor", "NanToNum", "Isnan",
+    "Isfinite", "ZerosLike", "OnesLike", "Real", "Imag", "Conj", "LogSigmoid", "Celu", "Mish",
+    "HardTanh", "Mean", "Sum", "Max", "Min", "Prod", "Std", "Var", "Any", "All", "Logsumexp",
+    "Amax", "Amin", "GetItem", "Reshape", "Transpose", "Concatenate", "Matmul", "ExpandDims",
+    "Squeeze",
+)
+
+
+@register("keras", "TFOpLambda", "SlicingOpLambda", *(KERAS3_OP_PREFIX + c for c in KERAS3_OPS))
 def op_layer(call: Call) -> LayerShapes:
     """Any op layer: look its op up and compute the one output; an unknown op is unsupported."""
     name = op_name(call)
@@ -202,8 +205,9 @@ def axis_list(value: object, rank: int, what: str) -> list[int] | None:
     """Normalise an axis argument (int, list, None) to sorted non-negative axes; None is all."""
     if value is None:
         return None
-    items = value if isinstance(value, list) else [value]
-    if not all(isinstance(a, int) and not isinstance(a, bool) for a in items):
+    raw = value if isinstance(value, list) else [value]
+    items = [a for a in raw if isinstance(a, int) and not isinstance(a, bool)]
+    if len(items) != len(raw):
         raise ShapeError("unreadable-model", f"{what} axis is {value!r}")
     if any(not -rank <= a < rank for a in items):
         raise ShapeError("input-rank-mismatch", f"{what} axis={value!r} is out of range for rank "

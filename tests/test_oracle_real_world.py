@@ -1,0 +1,162 @@
+"""Oracle: real-world patterns (op layers, older Keras eras, Windows paths) against the frameworks.
+
+The fixtures are made by ``fixtures/make_era_fixtures.py``; each test loads the committed file
+with the framework that reads it (tf_keras or Keras 3) and compares every layer's (and op's)
+output shapes and parameter count with graphcheck's on the same file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphcheck.engine import check_path
+from graphcheck.findings import Severity
+from tests.oracle_support import Row, _dims, _flat, analyse, keras_rows, mismatches
+
+pytestmark = pytest.mark.oracle
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def tfk() -> Any:
+    """Import tf_keras once per session."""
+    import tf_keras
+
+    return tf_keras
+
+
+@pytest.fixture(scope="session")
+def keras() -> Any:
+    """Import Keras 3 once per session."""
+    import keras as keras3
+
+    return keras3
+
+
+def operation_rows(model: Any) -> dict[str, Row]:
+    """Return Keras 3's view of every operation in a functional model: layers and op layers."""
+    rows = {}
+    for operation in model.operations:
+        node = operation._inbound_nodes[0]
+        params = operation.count_params() if hasattr(operation, "count_params") else 0
+        rows[operation.name] = Row(outputs=[_dims(t.shape) for t in _flat(node.output_tensors)],
+                                   params=int(params))
+    return rows
+
+
+@pytest.mark.parametrize("name", ["tf_ops.h5", "tf_ops.json"])
+def test_tf_op_layers_match_tf_keras(tfk: Any, name: str) -> None:
+    """TFOpLambda/SlicingOpLambda with tensors and constants in their kwargs: every shape agrees."""
+    path = FIXTURES / "ops" / name
+    net = (tfk.models.model_from_json(path.read_text()) if name.endswith(".json")
+           else tfk.models.load_model(path, compile=False))
+    expected = dict(keras_rows(net))
+    assert sum(1 for n in expected if n.startswith("tf.")) >= 15
+    assert mismatches(expected, analyse(path)) == []
+
+
+def test_keras3_op_layers_match_keras(keras: Any) -> None:
+    """x + 3.0, x * (1/6), keras.ops.* and the NotEqual mask into an LSTM: every op agrees."""
+    path = FIXTURES / "ops" / "keras3_ops.keras"
+    expected = operation_rows(keras.models.load_model(path))
+    assert {"add", "not_equal", "get_item", "matmul", "where"} <= set(expected)
+    assert mismatches(expected, analyse(path)) == []
+
+
+def test_keras3_op_layers_in_architecture_json(keras: Any, tmp_path: Path) -> None:
+    """The same op graph as architecture JSON (to_json) agrees too.
+
+    Not legacy .h5: Keras 3 writes op layers there without their module, and cannot load the
+    file back itself ("Unknown layer: 'Mean'").
+    """
+    net = keras.models.load_model(FIXTURES / "ops" / "keras3_ops.keras")
+    (tmp_path / "ops.json").write_text(net.to_json())
+    assert mismatches(operation_rows(net), analyse(tmp_path / "ops.json")) == []
+
+
+def _unsupported(path: Path) -> set[str | None]:
+    """Return the nodes graphcheck notes as unsupported, after checking nothing worse is said."""
+    result = check_path(path, path.name)
+    assert [f for f in result.findings if f.severity > Severity.NOTE] == []
+    notes = [f for f in result.findings if f.rule == "unsupported-layer"]
+    assert all(f.severity == Severity.NOTE for f in notes)
+    return {f.node for f in notes}
+
+
+def test_unknown_keras3_op_leaves_only_its_own_output_unknown(keras: Any) -> None:
+    """keras.ops.roll has no shape function: a note on it, and the layers after it still agree."""
+    path = FIXTURES / "ops" / "keras3_unknown_op.keras"
+    assert _unsupported(path) == {"roll"}
+    expected = operation_rows(keras.models.load_model(path))
+    analysis = analyse(path)
+    assert analysis.rows["roll"].outputs == [None]
+    analysis.bad.clear()  # the note above, checked already
+    assert mismatches({k: v for k, v in expected.items() if k != "roll"}, analysis) == []
+
+
+def test_unknown_tf_op_and_mask_from_it(tfk: Any) -> None:
+    """tf.sequence_mask (unknown) feeds an LSTM's mask: the LSTM's output is still known."""
+    path = FIXTURES / "ops" / "tf_unknown_op.h5"
+    assert _unsupported(path) == {"tf.sequence_mask", "tf.roll"}
+    expected = dict(keras_rows(tfk.models.load_model(path, compile=False)))
+    analysis = analyse(path)
+    analysis.bad.clear()
+    # A legacy .h5 records no shapes, so past tf.roll only the parameter counts are known.
+    assert analysis.rows["gru"].outputs == [None]
+    known = {k: v for k, v in expected.items() if k in ("x", "lengths", "lstm")}
+    assert mismatches(known, analysis) == []
+    assert [analysis.rows[k].params for k in ("gru", "head")] == [expected["gru"].params,
+                                                                   expected["head"].params]
+
+
+@pytest.mark.parametrize("name", ["keras21_sequential.h5", "keras21_sequential_h5.keras",
+                                  "keras21_sequential.json"])
+def test_keras21_sequential_list_config(tfk: Any, name: str) -> None:
+    """Keras 2.0-2.2.2 Sequential: config is the layer list, batch_input_shape on the first layer."""
+    path = FIXTURES / "era" / name
+    config = json.loads(path.read_text()) if name.endswith(".json") else None
+    assert config is None or isinstance(config["config"], list)
+    if name.endswith(".keras"):  # HDF5 bytes under a .keras name: tf_keras reads the .h5 twin
+        assert path.read_bytes() == (FIXTURES / "era" / "keras21_sequential.h5").read_bytes()
+        path_for_keras = FIXTURES / "era" / "keras21_sequential.h5"
+    else:
+        path_for_keras = path
+    net = (tfk.models.model_from_json(path.read_text()) if name.endswith(".json")
+           else tfk.models.load_model(path_for_keras, compile=False))
+    assert mismatches(dict(keras_rows(net)), analyse(path)) == []
+
+
+def test_keras1_sequential_reads_like_its_keras2_form(tfk: Any) -> None:
+    """Keras 1 keys (output_dim, nb_filter, border_mode, consume_less, p): the same shapes and params.
+
+    No framework installed here reads Keras 1 configs; the oracle is tf_keras on the Keras 2.1
+    form of the same architecture, which Keras 2.0 itself converted Keras 1 arguments into.
+    """
+    keras1 = FIXTURES / "era" / "keras1_sequential.json"
+    text = keras1.read_text()
+    assert "output_dim" in text and "nb_filter" in text and '"Convolution1D"' in text
+    net = tfk.models.model_from_json((FIXTURES / "era" / "keras21_sequential.json").read_text())
+    assert mismatches(dict(keras_rows(net)), analyse(keras1)) == []
+
+
+def test_windows_weight_paths_are_one_finding(keras: Any) -> None:
+    """Backslash weight groups: Keras refuses the file; graphcheck says why once, checks the rest."""
+    path = FIXTURES / "keras" / "windows_paths.keras"
+    with pytest.raises(ValueError, match="received 0 variables"):
+        keras.models.load_model(path)
+    result = check_path(path, path.name)
+    errors = [f for f in result.findings if f.severity >= Severity.WARNING]
+    assert [(f.rule, f.node) for f in errors] == [("unreadable-model", None)]
+    assert "layers\\dense/vars/0" in errors[0].message and "save it again" in errors[0].message
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        net = keras.models.model_from_json(archive.read("config.json").decode())
+    analysis = analyse(path)
+    analysis.bad.clear()
+    assert mismatches(dict(keras_rows(net)), analysis) == []
