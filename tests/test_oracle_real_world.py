@@ -131,17 +131,29 @@ def test_keras21_sequential_list_config(tfk: Any, name: str) -> None:
     assert mismatches(dict(keras_rows(net)), analyse(path)) == []
 
 
-def test_keras1_sequential_reads_like_its_keras2_form(tfk: Any) -> None:
-    """Keras 1 keys (output_dim, nb_filter, border_mode, consume_less, p): the same shapes and params.
+@pytest.mark.parametrize("name", ["keras1_sequential.json", "keras1_sequential.h5"])
+def test_keras1_sequential_reads_like_its_keras2_form(tfk: Any, name: str) -> None:
+    """Keras 1 keys (output_dim, nb_filter, border_mode, consume_less, p), per-gate weights.
 
-    No framework installed here reads Keras 1 configs; the oracle is tf_keras on the Keras 2.1
-    form of the same architecture, which Keras 2.0 itself converted Keras 1 arguments into.
+    No framework installed here reads Keras 1 files; the oracle is tf_keras on the Keras 2.1
+    form of the same architecture and weights, which is what Keras 2.0 converted Keras 1 files
+    into when it loaded them.
     """
-    keras1 = FIXTURES / "era" / "keras1_sequential.json"
-    text = keras1.read_text()
-    assert "output_dim" in text and "nb_filter" in text and '"Convolution1D"' in text
-    net = tfk.models.model_from_json((FIXTURES / "era" / "keras21_sequential.json").read_text())
+    keras1 = FIXTURES / "era" / name
+    net = tfk.models.load_model(FIXTURES / "era" / "keras21_sequential.h5", compile=False)
     assert mismatches(dict(keras_rows(net)), analyse(keras1)) == []
+
+
+def test_keras1_fixture_is_in_keras1_form() -> None:
+    """The Keras 1 fixtures use Keras 1 names: the test above is not comparing Keras 2 to itself."""
+    import h5py
+
+    text = (FIXTURES / "era" / "keras1_sequential.json").read_text()
+    assert "output_dim" in text and "nb_filter" in text and '"Convolution1D"' in text
+    with h5py.File(FIXTURES / "era" / "keras1_sequential.h5") as h5:
+        assert h5.attrs["keras_version"] == "1.2.2"
+        assert len(h5["model_weights/lstm_1"].attrs["weight_names"]) == 12
+        assert h5["model_weights/conv1d_1/conv1d_1_W"].shape == (3, 1, 8, 6)
 
 
 def test_windows_weight_paths_are_one_finding(keras: Any) -> None:

@@ -148,7 +148,7 @@ def make_layer(entry: Mapping[str, Any], source: WeightSource, where: str,
         # An Operation, not a Layer: Keras keeps it out of model.layers and stores no weights.
         return Layer(name=name, type=KERAS3_OP_PREFIX + class_name, config=config,
                      module=_module(entry), weights=(), declared_input=declared, where=where)
-    return Layer(name=name, type=legacy_class(class_name), config=config, module=_module(entry),
+    return Layer(name=name, type=legacy_class(class_name, config), config=config, module=_module(entry),
                  weights=source.weights(name, class_name), weights_match=source.match,
                  declared_input=declared, where=where)
 

@@ -11,6 +11,7 @@ from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
 from graphcheck.loaders.isolation import isolated_load
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
+from graphcheck.loaders.keras_legacy import Keras1Weights
 from graphcheck.loaders.keras_zip import parse_json
 
 
@@ -34,6 +35,8 @@ class KerasH5Loader:
                                 "model_config")
             group = child(h5, "model_weights")
             source: WeightSource = NoWeights() if group is None else LegacyWeights(group)
+            if str(_metadata(h5).get("keras_version", "")).startswith("1."):
+                source = Keras1Weights(source)
             root = build_model(config, source, "model_config")
             return Model(path=str(path), format="h5", root=root, metadata=_metadata(h5),
                          has_weights=group is not None)
