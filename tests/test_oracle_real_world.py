@@ -172,3 +172,13 @@ def test_windows_weight_paths_are_one_finding(keras: Any) -> None:
     analysis = analyse(path)
     analysis.bad.clear()
     assert mismatches(dict(keras_rows(net)), analysis) == []
+
+
+def test_mobilenet_v3_constants_are_operands(keras: Any, tmp_path: Path) -> None:
+    """keras.applications.MobileNetV3Small records hard_swish's x + 3.0 and x * (1/6) as op
+    layers with one tensor and a constant: every layer and op agrees with Keras (odd size 75)."""
+    net = keras.applications.MobileNetV3Small(weights=None, input_shape=(75, 75, 3))
+    net.save(tmp_path / "mobilenet.keras")
+    expected = operation_rows(net)
+    assert sum(1 for name in expected if name.startswith("add")) > 5
+    assert mismatches(expected, analyse(tmp_path / "mobilenet.keras")) == []

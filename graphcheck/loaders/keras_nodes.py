@@ -73,13 +73,13 @@ def call_options(entry: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any
     """
     options = []
     op = is_op_entry(entry)
-    for node in inbound(entry):
+    for call, node in enumerate(inbound(entry)):
         args: object = None
         if isinstance(node, Mapping):
             kwargs = node.get("kwargs")
             args = _mark_keras3(node.get("args", []), [0]) if op else None
         elif isinstance(node, list):
-            kwargs = _keras2_kwargs(list(_keras2_items(node, f"{where}.inbound_nodes")))
+            kwargs = _keras2_kwargs(list(_keras2_items(node, f"{where}.inbound_nodes[{call}]")))
             args = [_mark_keras2(node, [0])] if op else None
         else:
             kwargs = None

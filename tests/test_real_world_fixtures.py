@@ -1,0 +1,166 @@
+"""Real-world patterns without the frameworks: op layers, Keras 1/2.1 files, Windows paths.
+
+The per-layer numbers are checked against tf_keras / Keras 3 in test_oracle_real_world.py;
+these tests pin what graphcheck reports on the same committed fixtures, and how it reads
+hand-made configs of the old forms, malformed ones included.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphcheck.engine import FileResult, check_path
+from graphcheck.explain import nodes
+from graphcheck.findings import Severity
+from graphcheck.loaders.keras_legacy import legacy_class, modernise
+from graphcheck.rules import Case
+from graphcheck.rules.cases import layer
+from tests.helpers import run_case
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def check(relative: str) -> FileResult:
+    """Check a fixture by its path below fixtures/."""
+    return check_path(FIXTURES / relative, relative)
+
+
+def above_note(result: FileResult) -> list[str]:
+    """Return the findings worse than a note, as text."""
+    return [f"{f.rule} {f.node}: {f.message}" for f in result.findings if f.severity > Severity.NOTE]
+
+
+@pytest.mark.parametrize("name", ["ops/tf_ops.h5", "ops/tf_ops.json", "ops/keras3_ops.keras",
+                                  "era/keras21_sequential.h5", "era/keras21_sequential.json",
+                                  "era/keras21_sequential_h5.keras", "era/keras1_sequential.json",
+                                  "era/keras1_sequential.h5"])
+def test_files_the_framework_loads_read_cleanly(name: str) -> None:
+    """No finding above note, nothing unsupported, every layer's output known."""
+    result = check(name)
+    assert above_note(result) == []
+    assert [f for f in result.findings if f.rule == "unsupported-layer"] == []
+    assert result.model is not None and result.inference is not None
+    unknown = [v.name for v in nodes(result.model, result.inference) if None in v.output_shapes]
+    assert unknown == []
+
+
+def test_op_layers_are_read_as_ops() -> None:
+    """x + 3.0 in Keras 3 is an op with a constant operand, not an Add layer missing an input."""
+    result = check("ops/keras3_ops.keras")
+    assert result.model is not None
+    add = result.model.root.layer("add")
+    assert add.type == "keras.ops.Add" and add.weights == ()
+    assert add.call_options[0]["__args__"][1] == 3.0
+    tf_result = check("ops/tf_ops.h5")
+    assert tf_result.model is not None
+    rsub = [layer for layer in tf_result.model.root.layers() if layer.type == "TFOpLambda"]
+    assert len(rsub) >= 12
+
+
+@pytest.mark.parametrize(("name", "notes"), [
+    ("ops/keras3_unknown_op.keras", {"roll"}),
+    ("ops/tf_unknown_op.h5", {"tf.roll", "tf.sequence_mask"}),
+])
+def test_unknown_op_is_a_note_on_that_op_only(name: str, notes: set[str]) -> None:
+    """An op without a shape function: a note on it, never unreadable-model; the LSTM masked by
+    an unknown op keeps a known output."""
+    result = check(name)
+    assert above_note(result) == []
+    assert {f.node for f in result.findings if f.rule == "unsupported-layer"} == notes
+    assert result.model is not None and result.inference is not None
+    views = {v.name: v for v in nodes(result.model, result.inference)}
+    assert None not in views["lstm"].output_shapes
+
+
+def test_windows_paths_are_one_finding_with_cause_and_fix() -> None:
+    """One unreadable-model finding naming the backslash paths and the fix; weights matched."""
+    result = check("keras/windows_paths.keras")
+    bad = [f for f in result.findings if f.severity > Severity.NOTE]
+    assert [(f.rule, f.node) for f in bad] == [("unreadable-model", None)]
+    assert "Windows backslashes" in bad[0].message and "keras-team/keras#18528" in bad[0].message
+    assert "save it again with a current Keras" in bad[0].message
+
+
+def test_merge_modes_map_to_merge_layers() -> None:
+    """Keras 1's Merge(mode=...) is read as the Keras 2 merge layer of that mode."""
+    assert [legacy_class("Merge", {"mode": m}) for m in ("sum", "mul", "concat", "dot")] == [
+        "Add", "Multiply", "Concatenate", "Dot"]
+    assert legacy_class("Merge", {"mode": "cos"}) == "Merge"  # no Keras 2 layer: unsupported
+    assert modernise("Merge", {"mode": "concat", "concat_axis": 1})["axis"] == 1
+    assert legacy_class("TimeDistributedDense", {}) == "Dense"
+
+
+def test_wrapped_keras1_layers_are_converted() -> None:
+    """Keras 1 keys inside a Bidirectional are converted, and an old GRU keeps its 3*units bias."""
+    config = modernise("Bidirectional", {"layer": {"class_name": "GRU", "config": {
+        "output_dim": 4, "consume_less": "cpu", "inner_activation": "hard_sigmoid"}}})
+    inner = config["layer"]["config"]
+    assert inner["units"] == 4 and inner["recurrent_activation"] == "hard_sigmoid"
+    assert inner["reset_after"] is False
+    # A GRU config without `implementation` was not written by Keras 2.0-2.1.2: untouched.
+    assert "reset_after" not in modernise("GRU", {"units": 4})
+
+
+def _tf_op(name: str, function: str, node: Any) -> dict[str, Any]:
+    """Return a tf_keras TFOpLambda entry with one inbound node."""
+    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": [node],
+            "config": {"name": name, "function": function}}
+
+
+def _functional(*entries: dict[str, Any]) -> Case:
+    """Return a Keras 2 functional case: input x (None, 6, 4), the entries, output the last."""
+    inputs = {"class_name": "InputLayer", "name": "x", "inbound_nodes": [],
+              "config": {"name": "x", "batch_input_shape": [None, 6, 4]}}
+    last = entries[-1]["name"]
+    return Case(model={"class_name": "Functional", "config": {
+        "name": "m", "layers": [inputs, *entries], "input_layers": [["x", 0, 0]],
+        "output_layers": [[last, 0, 0]]}})
+
+
+@pytest.mark.parametrize(("function", "kwargs", "rule"), [
+    ("reshape", {"shape": [-1, -1, 4]}, "input-dim-mismatch"),
+    ("reshape", {"shape": "oops"}, "unsupported-layer"),
+    ("math.reduce_mean", {"axis": 5}, "input-rank-mismatch"),
+    ("math.reduce_mean", {"axis": ["a"]}, "unreadable-model"),
+    ("compat.v1.transpose", {"perm": [0, 0, 1]}, "input-rank-mismatch"),
+    ("expand_dims", {"axis": 9}, "input-rank-mismatch"),
+    ("compat.v1.squeeze", {"axis": 1}, "input-dim-mismatch"),
+    ("math.add", {"y": [[1.0, 2.0, 3.0]]}, "input-dim-mismatch"),
+    ("__operators__.getitem", {"slice_spec": [0, 0, 0, 0]}, "input-rank-mismatch"),
+    ("__operators__.getitem", {"slice_spec": [{"start": "a"}]}, "unsupported-layer"),
+    ("linalg.matmul", {"b": [[1.0]]}, "input-dim-mismatch"),
+])
+def test_broken_op_arguments_are_findings(function: str, kwargs: dict[str, Any], rule: str) -> None:
+    """Op arguments that contradict the input (or are garbage) give a finding, never a crash."""
+    case = _functional(_tf_op("op", function, ["x", 0, 0, kwargs]))
+    result = run_case(case)
+    assert [f.rule for f in result.findings if f.node == "op"] == [rule]
+
+
+def test_op_with_constant_first_argument_and_tensor_keyword() -> None:
+    """tf.math.add(2.0, y=x): the constant is the first operand, the tensor comes by keyword."""
+    case = _functional(_tf_op("op", "math.add", ["_CONSTANT_VALUE", -1, 2.0, {"y": ["x", 0, 0]}]))
+    result = run_case(case)
+    assert result.findings == [] and result.inference is not None
+    assert result.inference.nodes["op"].outputs() == ((None, 6, 4),)
+
+
+@pytest.mark.parametrize("node", [5, [["x", "0", 0, {}]], [[1, 2, 3]], [["x", 0, 0, {"y": ["nope", 0, 0]}]]])
+def test_malformed_op_nodes_are_unreadable(node: Any, tmp_path: Path) -> None:
+    """A malformed inbound node of an op layer is unreadable-model with its place, not a crash."""
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(_functional(_tf_op("op", "math.add", node)).model))
+    result = check_path(path, "model.json")
+    assert [f.rule for f in result.findings] == ["unreadable-model"]
+    message = result.findings[0].message
+    assert "config.layers[1].inbound_nodes[0]" in message or "unknown layer 'nope'" in message
+
+
+def test_layer_dense_on_old_config_keys() -> None:
+    """A Keras 1 Dense (output_dim, bias) reads as units and use_bias."""
+    config = modernise("Dense", layer("Dense", "d", output_dim=3, bias=False)["config"])
+    assert config["units"] == 3 and config["use_bias"] is False
