@@ -61,7 +61,7 @@ def test_tf_op_layers_match_tf_keras(tfk: Any, name: str) -> None:
 
 
 def test_keras3_op_layers_match_keras(keras: Any) -> None:
-    """x + 3.0, x * (1/6), keras.ops.* and the NotEqual mask into an LSTM: every op agrees."""
+    """Keras 3 op layers (x + 3.0, keras.ops.*, the NotEqual mask into an LSTM) agree with Keras."""
     path = FIXTURES / "ops" / "keras3_ops.keras"
     expected = operation_rows(keras.models.load_model(path))
     assert {"add", "not_equal", "get_item", "matmul", "where"} <= set(expected)
@@ -175,8 +175,10 @@ def test_windows_weight_paths_are_one_finding(keras: Any) -> None:
 
 
 def test_mobilenet_v3_constants_are_operands(keras: Any, tmp_path: Path) -> None:
-    """keras.applications.MobileNetV3Small records hard_swish's x + 3.0 and x * (1/6) as op
-    layers with one tensor and a constant: every layer and op agrees with Keras (odd size 75)."""
+    """MobileNetV3Small's hard_swish (x + 3.0, x * (1/6)): every layer and op agrees at size 75.
+
+    keras.applications records those as op layers with one tensor and a constant operand.
+    """
     net = keras.applications.MobileNetV3Small(weights=None, input_shape=(75, 75, 3))
     net.save(tmp_path / "mobilenet.keras")
     expected = operation_rows(net)

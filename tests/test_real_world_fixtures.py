@@ -49,7 +49,7 @@ def test_files_the_framework_loads_read_cleanly(name: str) -> None:
 
 
 def test_op_layers_are_read_as_ops() -> None:
-    """x + 3.0 in Keras 3 is an op with a constant operand, not an Add layer missing an input."""
+    """Keras 3's x + 3.0 is an op with a constant operand, not an Add layer missing an input."""
     result = check("ops/keras3_ops.keras")
     assert result.model is not None
     add = result.model.root.layer("add")
@@ -66,8 +66,7 @@ def test_op_layers_are_read_as_ops() -> None:
     ("ops/tf_unknown_op.h5", {"tf.roll", "tf.sequence_mask"}),
 ])
 def test_unknown_op_is_a_note_on_that_op_only(name: str, notes: set[str]) -> None:
-    """An op without a shape function: a note on it, never unreadable-model; the LSTM masked by
-    an unknown op keeps a known output."""
+    """An op without a shape function is a note on that op; an LSTM it masks stays known."""
     result = check(name)
     assert above_note(result) == []
     assert {f.node for f in result.findings if f.rule == "unsupported-layer"} == notes
