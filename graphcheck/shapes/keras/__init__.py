@@ -9,6 +9,7 @@ from graphcheck.shapes.keras import (  # noqa: F401
     merging,
     normalization,
     ops,
+    ops_arrays,
     pooling,
     recurrent,
     reshaping,

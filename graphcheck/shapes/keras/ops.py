@@ -218,7 +218,7 @@ def axis_list(value: object, rank: int, what: str) -> list[int] | None:
 @op(*REDUCTIONS)
 def reduction(call: Call) -> Shape:
     """Reductions drop (or, with keepdims, keep as 1) the reduced axes; no axis reduces all."""
-    shape = _first(call)
+    shape = first_operand(call)
     axes = axis_list(setting(call, "axis"), len(shape), op_name(call))
     keep = bool(setting(call, "keepdims", "keep_dims", default=False))
     axes = list(range(len(shape))) if axes is None else axes
@@ -227,7 +227,7 @@ def reduction(call: Call) -> Shape:
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def _first(call: Call) -> Shape:
+def first_operand(call: Call) -> Shape:
     """Return the shape of the op's first operand."""
     shapes = operands(call)
     return shapes[0] if shapes else call.single()
@@ -236,7 +236,7 @@ def _first(call: Call) -> Shape:
 @op("reshape")
 def reshape(call: Call) -> Shape:
     """Reshape to the full target shape (batch included); one -1 takes what is left."""
-    shape = _first(call)
+    shape = first_operand(call)
     target = setting(call, "shape", "newshape")
     if not isinstance(target, list) or not all(isinstance(d, int) or d is None for d in target):
         raise ShapeError("unsupported-layer", f"reshape target {target!r} is not a static shape")
@@ -254,7 +254,7 @@ def reshape(call: Call) -> Shape:
 @op("transpose")
 def transpose(call: Call) -> Shape:
     """Transpose by perm/axes (reversed when absent)."""
-    shape = _first(call)
+    shape = first_operand(call)
     perm = setting(call, "perm", "axes")
     if perm is None:
         return tuple(reversed(shape))
@@ -317,7 +317,7 @@ def _vector_matmul(a: Shape, b: Shape) -> Shape:
 @op("expand_dims")
 def expand_dims(call: Call) -> Shape:
     """Insert a 1 at ``axis`` (negative counts from the end of the result)."""
-    shape = _first(call)
+    shape = first_operand(call)
     axis = setting(call, "axis", default=0)
     if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
         raise ShapeError("input-rank-mismatch", f"expand_dims axis={axis!r} is out of range for "
@@ -329,7 +329,7 @@ def expand_dims(call: Call) -> Shape:
 @op("squeeze")
 def squeeze(call: Call) -> Shape:
     """Drop the given axes, which must be 1; no axis drops every axis of size 1."""
-    shape = _first(call)
+    shape = first_operand(call)
     axes = axis_list(setting(call, "axis"), len(shape), "squeeze")
     if axes is None:
         return tuple(d for d in shape if d != 1)
@@ -343,7 +343,7 @@ def squeeze(call: Call) -> Shape:
 @op("getitem")
 def getitem(call: Call) -> Shape:
     """Index with ints, slices, None (new axis) and Ellipsis."""
-    shape = _first(call)
+    shape = first_operand(call)
     args = raw_args(call)
     key = setting(call, "slice_spec") if len(args) < 2 else args[1]
     items = key if isinstance(key, list) else [key]

@@ -1,0 +1,112 @@
+"""More op layers (see ops.py): stack, argmax/argmin, one_hot, tile, pad, image resize."""
+
+from __future__ import annotations
+
+from graphcheck.findings import ShapeError
+from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.loaders.keras_nodes import KERAS3_OP_PREFIX
+from graphcheck.shapes import Call, register
+from graphcheck.shapes.dims import add, mul
+from graphcheck.shapes.keras.ops import (
+    axis_list,
+    broadcast_all,
+    first_operand,
+    op,
+    op_layer,
+    operand,
+    raw_args,
+    setting,
+)
+
+register("keras", *(KERAS3_OP_PREFIX + c for c in (
+    "Stack", "Argmax", "Argmin", "OneHot", "Tile", "Pad", "Resize")))(op_layer)
+
+
+def _ints(value: object, what: str) -> list[int]:
+    """Return a static list of ints (a tile's repeats, a pad width row) or raise."""
+    items = value if isinstance(value, list) else [value]
+    found = [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
+    if len(found) != len(items):
+        raise ShapeError("unsupported-layer", f"{what} {value!r} is not a static list of ints")
+    return found
+
+
+@op("stack")
+def stack(call: Call) -> Shape:
+    """Stack operands of one shape along a new axis."""
+    args = raw_args(call)
+    items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    shapes = [operand(call, v) for v in items] or list(call.inputs)
+    if not shapes or any(len(s) != len(shapes[0]) for s in shapes):
+        raise ShapeError("input-rank-mismatch", "stack needs operands of one rank, got "
+                         + ", ".join(format_shape(s) for s in shapes))
+    shape = broadcast_all(shapes, "stack")
+    axis = setting(call, "axis", default=0)
+    if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
+        raise ShapeError("input-rank-mismatch", f"stack axis={axis!r} is out of range")
+    axis %= len(shape) + 1
+    return (*shape[:axis], len(shapes), *shape[axis:])
+
+
+@op("argmax", "argmin")
+def arg_reduction(call: Call) -> Shape:
+    """argmax/argmin drop one axis (Keras 3: all of them when axis is None; TF: axis 0)."""
+    shape = first_operand(call)
+    keras3 = call.layer.type.startswith(KERAS3_OP_PREFIX)
+    axis = setting(call, "axis", "dimension", default=None if keras3 else 0)
+    if axis is None:
+        return (1,) * len(shape) if setting(call, "keepdims", default=False) else ()
+    axes = axis_list(axis, len(shape), "argmax") or []
+    if setting(call, "keepdims", default=False):
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+@op("one_hot")
+def one_hot(call: Call) -> Shape:
+    """one_hot adds an axis of size depth/num_classes (last by default)."""
+    shape = first_operand(call)
+    depth = setting(call, "depth", "num_classes")
+    if isinstance(depth, bool) or not isinstance(depth, int):
+        raise ShapeError("unsupported-layer", f"one_hot depth {depth!r} is not a static int")
+    axis = setting(call, "axis", default=-1)
+    axis = -1 if axis is None else axis
+    if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
+        raise ShapeError("input-rank-mismatch", f"one_hot axis={axis!r} is out of range")
+    axis %= len(shape) + 1
+    return (*shape[:axis], depth, *shape[axis:])
+
+
+@op("tile")
+def tile(call: Call) -> Shape:
+    """Tile multiplies each axis by its repeat count (leading axes added when there are more)."""
+    shape = first_operand(call)
+    repeats = _ints(setting(call, "multiples", "repeats"), "tile repeats")
+    if len(repeats) < len(shape):
+        repeats = [1] * (len(shape) - len(repeats)) + repeats
+    padded: list[Dim] = [*([1] * (len(repeats) - len(shape))), *shape]
+    return tuple(mul(d, r) for d, r in zip(padded, repeats))
+
+
+@op("pad")
+def pad(call: Call) -> Shape:
+    """Pad adds before + after to each axis."""
+    shape = first_operand(call)
+    widths = setting(call, "paddings", "pad_width")
+    rows = widths if isinstance(widths, list) and all(isinstance(w, list) for w in widths) else None
+    if rows is None or len(rows) != len(shape):
+        raise ShapeError("unsupported-layer", f"pad widths {widths!r} do not fit "
+                                              f"{format_shape(shape)}")
+    return tuple(add(d, sum(_ints(row, "pad width"))) for d, row in zip(shape, rows))
+
+
+@op("resize")
+def resize(call: Call) -> Shape:
+    """Image resize: the two spatial axes become ``size`` (channels last unless said)."""
+    shape = first_operand(call)
+    size = _ints(setting(call, "size"), "resize size")
+    if len(size) != 2 or len(shape) not in (3, 4):
+        raise ShapeError("input-rank-mismatch", f"resize to {size} of {format_shape(shape)}")
+    if setting(call, "data_format") == "channels_first":
+        return (*shape[:-2], *size)
+    return (*shape[:-3], *size, shape[-1])
