@@ -35,6 +35,7 @@ def above_note(result: FileResult) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["ops/tf_ops.h5", "ops/tf_ops.json", "ops/keras3_ops.keras",
+                                  "ops/tf_graph_ops.h5",
                                   "era/keras21_sequential.h5", "era/keras21_sequential.json",
                                   "era/keras21_sequential_h5.keras", "era/keras1_sequential.json",
                                   "era/keras1_sequential.h5"])
@@ -163,3 +164,20 @@ def test_layer_dense_on_old_config_keys() -> None:
     """A Keras 1 Dense (output_dim, bias) reads as units and use_bias."""
     config = modernise("Dense", layer("Dense", "d", output_dim=3, bias=False)["config"])
     assert config["units"] == 3 and config["use_bias"] is False
+
+
+@pytest.mark.parametrize(("config", "rule"), [
+    ({}, "unreadable-model"),
+    ({"node_def": {"op": "Roll", "input": ["x", "shift", "axis"]}}, "unsupported-layer"),
+    ({"node_def": {"op": "Reshape", "input": ["x", "shape"]}}, "unsupported-layer"),
+    ({"node_def": {"op": "StridedSlice", "input": ["x", "b", "e", "s"]},
+      "constants": {"1": [0], "2": "x", "3": [1]}}, "unsupported-layer"),
+    ({"node_def": {"op": "AddV2", "input": ["x", "y"]}, "constants": {"1": [[1.0, 2.0]]}},
+     "input-dim-mismatch"),
+])
+def test_broken_tensorflow_op_layers_are_findings(config: dict[str, Any], rule: str) -> None:
+    """A TensorFlowOpLayer without an op, with an unknown op, or with constants that do not fit."""
+    entry = {"class_name": "TensorFlowOpLayer", "name": "op", "inbound_nodes": [[["x", 0, 0, {}]]],
+             "config": {"name": "op", **config}}
+    result = run_case(_functional(entry))
+    assert [f.rule for f in result.findings if f.node == "op"] == [rule]

@@ -9,8 +9,10 @@ from graphcheck.findings import LoadError
 from graphcheck.graph import Shape, TensorRef
 from graphcheck.limits import current as current_limits
 
-# tf_keras records a call on a TF function (x + y, tf.reshape, x[1:]) as one of these layers.
-TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda"})
+# tf.keras 2.4+ records a call on a TF function (x + y, tf.reshape, x[1:]) as one of these
+# layers; TF 2.0-2.3 recorded the TF operation itself as a TensorFlowOpLayer (its NodeDef and
+# constant inputs in the config).
+TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer"})
 # Keras 3 records an op called on symbolic tensors (x + 3.0, keras.ops.mean) as an Operation from
 # one of these modules; its class name ("Add", "Reshape") is also a layer's, so the type gets this
 # prefix to keep the two apart.
@@ -81,12 +83,36 @@ def call_options(entry: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any
         elif isinstance(node, list):
             kwargs = _keras2_kwargs(list(_keras2_items(node, f"{where}.inbound_nodes[{call}]")))
             args = [_mark_keras2(node, [0])] if op else None
+            if entry.get("class_name") == "TensorFlowOpLayer":
+                args = _tensorflow_op_args(entry.get("config"))
         else:
             kwargs = None
         found = ({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
                  if isinstance(kwargs, Mapping) else {})
         options.append(found if args is None else {**found, ARGS_KEY: args})
     return tuple(options)
+
+
+def _tensorflow_op_args(config: object) -> list[Any]:
+    """Return a TensorFlowOpLayer's operation inputs: constants by index, tensors in order."""
+    node_def = config.get("node_def") if isinstance(config, Mapping) else None
+    raw = node_def.get("input") if isinstance(node_def, Mapping) else None
+    inputs = [i for i in raw if isinstance(i, str) and not i.startswith("^")] if isinstance(
+        raw, list) else []
+    constants = config.get("constants") if isinstance(config, Mapping) else None
+    constants = constants if isinstance(constants, Mapping) else {}
+    args: list[Any] = []
+    tensors = 0
+    for index in range(len(inputs)):
+        if str(index) in constants:
+            value = constants[str(index)]
+            # tf_keras wraps NumPy constants as {"class_name": "__numpy__", "config": {"value"}}
+            inner = value.get("config") if isinstance(value, Mapping) else None
+            args.append(inner.get("value") if isinstance(inner, Mapping) else value)
+        else:
+            args.append({TENSOR_MARK: tensors})
+            tensors += 1
+    return args
 
 
 def _mark_keras3(value: object, count: list[int]) -> object:

@@ -10,6 +10,7 @@ from graphcheck.shapes.keras import (  # noqa: F401
     normalization,
     ops,
     ops_arrays,
+    ops_tf_graph,
     pooling,
     recurrent,
     reshaping,
