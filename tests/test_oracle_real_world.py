@@ -189,3 +189,22 @@ def test_mobilenet_v3_constants_are_operands(keras: Any, tmp_path: Path) -> None
     expected = operation_rows(net)
     assert sum(1 for name in expected if name.startswith("add")) > 5
     assert mismatches(expected, analyse(tmp_path / "mobilenet.keras")) == []
+
+
+def test_keras21_functional_seq2seq(tfk: Any) -> None:
+    """Keras 2.1.2 "Model" with initial_state folded into the decoder's inbound node.
+
+    Its GRU predates reset_after (bias 3*units). tf_keras refuses that GRU, so the oracle is
+    tf_keras on the same config with the reset_after=False those versions meant.
+    """
+    import h5py
+
+    path = FIXTURES / "era" / "keras21_functional.h5"
+    with h5py.File(path) as h5:
+        config = json.loads(h5.attrs["model_config"])
+    assert config["class_name"] == "Model"
+    gru = config["config"]["layers"][4]["config"]["layer"]
+    assert gru["class_name"] == "GRU" and "reset_after" not in gru["config"]
+    gru["config"]["reset_after"] = False
+    net = tfk.models.model_from_json(json.dumps(config))
+    assert mismatches(dict(keras_rows(net)), analyse(path)) == []

@@ -38,7 +38,7 @@ def above_note(result: FileResult) -> list[str]:
                                   "ops/tf_graph_ops.h5",
                                   "era/keras21_sequential.h5", "era/keras21_sequential.json",
                                   "era/keras21_sequential_h5.keras", "era/keras1_sequential.json",
-                                  "era/keras1_sequential.h5"])
+                                  "era/keras1_sequential.h5", "era/keras21_functional.h5"])
 def test_files_the_framework_loads_read_cleanly(name: str) -> None:
     """No finding above note, nothing unsupported, every layer's output known."""
     result = check(name)
