@@ -192,6 +192,25 @@ def elementwise(call: Call) -> Shape:
     return broadcast_all(shapes, op_name(call))
 
 
+@op("add_n")
+def add_n(call: Call) -> Shape:
+    """tf.math.add_n: operands of one shape (no broadcasting), summed."""
+    args = raw_args(call)
+    items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    shapes = [operand(call, v) for v in items]
+    if not shapes or any(len(s) != len(shapes[0]) for s in shapes):
+        raise ShapeError("input-rank-mismatch", "add_n needs operands of one shape, got "
+                         + ", ".join(format_shape(s) for s in shapes))
+    out: list[Dim] = []
+    for axis in range(len(shapes[0])):
+        sizes = {s[axis] for s in shapes if isinstance(s[axis], int)}
+        if len(sizes) > 1:
+            raise ShapeError("input-dim-mismatch", "add_n needs operands of one shape, got "
+                             + ", ".join(format_shape(s) for s in shapes))
+        out.append(sizes.pop() if sizes else None)
+    return tuple(out)
+
+
 @op(*UNARY)
 def unary(call: Call) -> Shape:
     """Element-wise functions of one tensor (and cast): the shape is unchanged."""
