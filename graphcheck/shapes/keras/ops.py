@@ -192,15 +192,21 @@ def elementwise(call: Call) -> Shape:
     return broadcast_all(shapes, op_name(call))
 
 
+def listed_operands(call: Call, what: str) -> list[Shape]:
+    """Return the operands of an op taking a list (concat, stack, add_n), all of one rank."""
+    args = raw_args(call)
+    items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    shapes = [operand(call, v) for v in items] or list(call.inputs)
+    if not shapes or any(len(s) != len(shapes[0]) for s in shapes):
+        raise ShapeError("input-rank-mismatch", f"{what} needs operands of one rank, got "
+                         + ", ".join(format_shape(s) for s in shapes))
+    return shapes
+
+
 @op("add_n")
 def add_n(call: Call) -> Shape:
     """tf.math.add_n: operands of one shape (no broadcasting), summed."""
-    args = raw_args(call)
-    items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
-    shapes = [operand(call, v) for v in items]
-    if not shapes or any(len(s) != len(shapes[0]) for s in shapes):
-        raise ShapeError("input-rank-mismatch", "add_n needs operands of one shape, got "
-                         + ", ".join(format_shape(s) for s in shapes))
+    shapes = listed_operands(call, "add_n")
     out: list[Dim] = []
     for axis in range(len(shapes[0])):
         sizes = {s[axis] for s in shapes if isinstance(s[axis], int)}
@@ -287,12 +293,7 @@ def transpose(call: Call) -> Shape:
 @op("concatenate")
 def concatenate(call: Call) -> Shape:
     """Concatenate along ``axis``: sizes there add up, every other axis must agree."""
-    args = raw_args(call)
-    items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
-    shapes = [operand(call, v) for v in items] or list(call.inputs)
-    if not shapes or any(len(s) != len(shapes[0]) for s in shapes):
-        raise ShapeError("input-rank-mismatch", "concatenate needs operands of one rank, got "
-                         + ", ".join(format_shape(s) for s in shapes))
+    shapes = listed_operands(call, "concatenate")
     raw = setting(call, "axis", default=0)
     axes = axis_list(raw, len(shapes[0]), "concatenate")
     axis = axes[0] if axes else 0

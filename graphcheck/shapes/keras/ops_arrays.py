@@ -11,10 +11,9 @@ from graphcheck.shapes.keras.ops import (
     axis_list,
     broadcast_all,
     first_operand,
+    listed_operands,
     op,
     op_layer,
-    operand,
-    raw_args,
     setting,
 )
 
@@ -34,12 +33,7 @@ def _ints(value: object, what: str) -> list[int]:
 @op("stack")
 def stack(call: Call) -> Shape:
     """Stack operands of one shape along a new axis."""
-    args = raw_args(call)
-    items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
-    shapes = [operand(call, v) for v in items] or list(call.inputs)
-    if not shapes or any(len(s) != len(shapes[0]) for s in shapes):
-        raise ShapeError("input-rank-mismatch", "stack needs operands of one rank, got "
-                         + ", ".join(format_shape(s) for s in shapes))
+    shapes = listed_operands(call, "stack")
     shape = broadcast_all(shapes, "stack")
     axis = setting(call, "axis", default=0)
     if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
