@@ -1,6 +1,8 @@
-"""More op layers (see ops.py): stack, argmax/argmin, one_hot, tile, pad, image resize."""
+"""More op layers (see ops.py): indexing, stack, argmax/argmin, one_hot, tile, pad, resize."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
@@ -14,6 +16,7 @@ from graphcheck.shapes.keras.ops import (
     listed_operands,
     op,
     op_layer,
+    raw_args,
     setting,
 )
 
@@ -104,3 +107,73 @@ def resize(call: Call) -> Shape:
     if setting(call, "data_format") == "channels_first":
         return (*shape[:-2], *size)
     return (*shape[:-3], *size, shape[-1])
+
+
+@op("getitem")
+def getitem(call: Call) -> Shape:
+    """Index with ints, slices, None (new axis) and Ellipsis."""
+    shape = first_operand(call)
+    args = raw_args(call)
+    key = setting(call, "slice_spec") if len(args) < 2 else args[1]
+    items = key if isinstance(key, list) else [key]
+    return _index(shape, [_index_item(i) for i in items])
+
+
+def _index_item(value: object) -> object:
+    """Read one index item: int, None, "..." (Ellipsis) or a (start, stop, step) slice."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, Mapping):
+        if value.get("class_name") == "__ellipsis__":
+            return "..."
+        inner = value.get("config") if value.get("class_name") == "__slice__" else value
+        if isinstance(inner, Mapping) and {"start", "stop", "step"} >= set(inner):
+            parts = tuple(inner.get(k) for k in ("start", "stop", "step"))
+            if all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
+                return slice(*parts)
+    raise ShapeError("unsupported-layer", f"index {value!r} is not a static int, slice, None or "
+                                          "Ellipsis")
+
+
+def _index(shape: Shape, items: list[object]) -> Shape:
+    """Apply index items to a shape."""
+    consumed = sum(1 for i in items if i is not None and i != "...")
+    if consumed > len(shape):
+        raise ShapeError("input-rank-mismatch", f"{consumed} indices for {format_shape(shape)}")
+    if "..." not in items:
+        items = [*items, "..."]
+    out: list[Dim] = []
+    dims = list(shape)
+    for item in items:
+        if item is None:
+            out.append(1)
+        elif item == "...":
+            take = len(dims) - sum(1 for i in items[items.index(item) + 1:]
+                                   if i is not None and i != "...")
+            out += dims[:take]
+            dims = dims[take:]
+        elif isinstance(item, int):
+            _check_int_index(item, dims[0])
+            dims = dims[1:]
+        elif isinstance(item, slice):
+            out.append(_slice_length(dims[0], item))
+            dims = dims[1:]
+    return tuple(out)
+
+
+def _check_int_index(index: int, size: Dim) -> None:
+    """Raise when an int index is out of range for a known size."""
+    if isinstance(size, int) and not -size <= index < size:
+        raise ShapeError("input-dim-mismatch", f"index {index} is out of range for size {size}")
+
+
+def _slice_length(size: Dim, item: slice) -> Dim:
+    """Return how many elements a slice keeps of an axis (unknown size: only if bounds say)."""
+    if isinstance(size, int):
+        return len(range(*item.indices(size)))
+    start, stop, step = item.start, item.stop, item.step or 1
+    if step > 0 and isinstance(start, int) and isinstance(stop, int) and start >= 0 and stop >= 0:
+        return max(0, -(-(stop - start) // step))
+    if item == slice(None):
+        return size
+    return None
