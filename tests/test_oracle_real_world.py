@@ -74,14 +74,28 @@ def test_keras3_op_layers_match_keras(keras: Any) -> None:
 
 
 def test_keras3_op_layers_in_architecture_json(keras: Any, tmp_path: Path) -> None:
-    """The same op graph as architecture JSON (to_json) agrees too.
-
-    Not legacy .h5: Keras 3 writes op layers there without their module, and cannot load the
-    file back itself ("Unknown layer: 'Mean'").
-    """
+    """The same op graph as architecture JSON (to_json) agrees too."""
     net = keras.models.load_model(FIXTURES / "ops" / "keras3_ops.keras")
     (tmp_path / "ops.json").write_text(net.to_json())
     assert mismatches(operation_rows(net), analyse(tmp_path / "ops.json")) == []
+
+
+def test_keras3_op_layers_in_legacy_h5_are_one_finding(keras: Any, tmp_path: Path) -> None:
+    """Keras 3 writes op layers into .h5 without their module and cannot load the file back.
+
+    graphcheck says so once (with the fix: save as .keras) and still reads every op right.
+    """
+    net = keras.models.load_model(FIXTURES / "ops" / "keras3_ops.keras")
+    net.save(tmp_path / "ops.h5")
+    with pytest.raises((ValueError, TypeError)):
+        keras.models.load_model(tmp_path / "ops.h5")
+    result = check_path(tmp_path / "ops.h5", "ops.h5")
+    errors = [f for f in result.findings if f.severity > Severity.NOTE]
+    assert [(f.rule, f.node) for f in errors] == [("unreadable-model", None)]
+    assert "without their module" in errors[0].message and "save the model as .keras" in errors[0].message
+    analysis = analyse(tmp_path / "ops.h5")
+    analysis.bad.clear()
+    assert mismatches(operation_rows(net), analysis) == []
 
 
 def _unsupported(path: Path) -> set[str | None]:

@@ -58,7 +58,21 @@ def shape_of(value: object, where: str) -> Shape:
 def is_keras3_op(entry: Mapping[str, Any]) -> bool:
     """Return True for a Keras 3 op layer (an Operation from keras.src.ops in a functional graph)."""
     module = entry.get("module")
-    return isinstance(module, str) and module.startswith(KERAS3_OP_MODULES)
+    return (isinstance(module, str) and module.startswith(KERAS3_OP_MODULES)) or unmarked_op(entry)
+
+
+def unmarked_op(entry: Mapping[str, Any]) -> bool:
+    """Return True for a Keras 3 op layer that a legacy .h5 wrote without its module.
+
+    Keras 3's .h5 writer drops "module"; what still tells an Operation from a layer is its
+    config: a layer's always holds "trainable", an Operation's only its name and the op's own
+    settings. Keras itself then reads the op as a layer and cannot load the file.
+    """
+    config = entry.get("config")
+    nodes = inbound(entry)
+    return ("module" not in entry and isinstance(config, Mapping) and "name" in config
+            and "trainable" not in config and bool(nodes)
+            and all(isinstance(node, Mapping) for node in nodes))
 
 
 def is_op_entry(entry: Mapping[str, Any]) -> bool:
