@@ -18,6 +18,20 @@ TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer"})
 # prefix to keep the two apart.
 KERAS3_OP_MODULES = ("keras.src.ops.", "keras.ops.")
 KERAS3_OP_PREFIX = "keras.ops."
+# Keras 3 op classes (keras.src.ops.*) that shapes/keras/ops*.py compute, by class name.
+KERAS3_OP_CLASSES = (
+    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "FloorDivide", "Power", "Maximum",
+    "Minimum", "Mod", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
+    "LogicalAnd", "LogicalOr", "LogicalXor", "Where", "Relu", "Relu6", "Sigmoid", "Tanh", "Exp",
+    "Log", "Sqrt", "Rsqrt", "Abs", "Absolute", "Negative", "Square", "Cast", "Softmax",
+    "LogSoftmax", "Gelu", "Silu", "HardSigmoid", "HardSilu", "Elu", "Selu", "Softplus", "Softsign",
+    "LeakyRelu", "Erf", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "LogicalNot", "Clip",
+    "Reciprocal", "StopGradient", "Log1p", "Expm1", "ConvertToTensor", "NanToNum", "Isnan",
+    "Isfinite", "ZerosLike", "OnesLike", "Real", "Imag", "Conj", "LogSigmoid", "Celu", "Mish",
+    "HardTanh", "Mean", "Sum", "Max", "Min", "Prod", "Std", "Var", "Any", "All", "Logsumexp",
+    "Amax", "Amin", "GetItem", "Reshape", "Transpose", "Concatenate", "Matmul", "ExpandDims",
+    "Squeeze", "Stack", "Argmax", "Argmin", "OneHot", "Tile", "Pad", "Resize",
+)
 # Where a Keras 2 inbound node passes a constant instead of a tensor (tf_keras engine/node.py).
 CONSTANT_VALUE = "_CONSTANT_VALUE"
 # Key of Layer.call_options holding an op layer's positional arguments, tensors as TENSOR_MARK.
@@ -70,8 +84,8 @@ def unmarked_op(entry: Mapping[str, Any]) -> bool:
     """
     config = entry.get("config")
     nodes = inbound(entry)
-    return ("module" not in entry and isinstance(config, Mapping) and "name" in config
-            and "trainable" not in config and bool(nodes)
+    return ("module" not in entry and entry.get("class_name") in KERAS3_OP_CLASSES
+            and isinstance(config, Mapping) and "trainable" not in config and bool(nodes)
             and all(isinstance(node, Mapping) for node in nodes))
 
 

@@ -16,7 +16,12 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.keras_nodes import ARGS_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
+from graphcheck.loaders.keras_nodes import (
+    ARGS_KEY,
+    KERAS3_OP_CLASSES,
+    KERAS3_OP_PREFIX,
+    TENSOR_MARK,
+)
 from graphcheck.shapes import Call, LayerShapes, register
 from graphcheck.shapes.dims import product
 
@@ -63,23 +68,8 @@ def _snake(name: str) -> str:
     return out.replace("__", "_")
 
 
-# Keras 3 op classes (keras.src.ops.*) with a shape function here, by class name.
-KERAS3_OPS = (
-    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "FloorDivide", "Power", "Maximum",
-    "Minimum", "Mod", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
-    "LogicalAnd", "LogicalOr", "LogicalXor", "Where", "Relu", "Relu6", "Sigmoid", "Tanh", "Exp",
-    "Log", "Sqrt", "Rsqrt", "Abs", "Absolute", "Negative", "Square", "Cast", "Softmax",
-    "LogSoftmax", "Gelu", "Silu", "HardSigmoid", "HardSilu", "Elu", "Selu", "Softplus", "Softsign",
-    "LeakyRelu", "Erf", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "LogicalNot", "Clip",
-    "Reciprocal", "StopGradient", "Log1p", "Expm1", "ConvertToTensor", "NanToNum", "Isnan",
-    "Isfinite", "ZerosLike", "OnesLike", "Real", "Imag", "Conj", "LogSigmoid", "Celu", "Mish",
-    "HardTanh", "Mean", "Sum", "Max", "Min", "Prod", "Std", "Var", "Any", "All", "Logsumexp",
-    "Amax", "Amin", "GetItem", "Reshape", "Transpose", "Concatenate", "Matmul", "ExpandDims",
-    "Squeeze",
-)
-
-
-@register("keras", "TFOpLambda", "SlicingOpLambda", *(KERAS3_OP_PREFIX + c for c in KERAS3_OPS))
+@register("keras", "TFOpLambda", "SlicingOpLambda",
+          *(KERAS3_OP_PREFIX + c for c in KERAS3_OP_CLASSES))
 def op_layer(call: Call) -> LayerShapes:
     """Any op layer: look its op up and compute the one output; an unknown op is unsupported."""
     name = op_name(call)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
 from graphcheck.loaders.keras_nodes import KERAS3_OP_PREFIX
-from graphcheck.shapes import Call, register
+from graphcheck.shapes import Call
 from graphcheck.shapes.dims import add, mul
 from graphcheck.shapes.keras.ops import (
     axis_list,
@@ -15,13 +15,9 @@ from graphcheck.shapes.keras.ops import (
     first_operand,
     listed_operands,
     op,
-    op_layer,
     raw_args,
     setting,
 )
-
-register("keras", *(KERAS3_OP_PREFIX + c for c in (
-    "Stack", "Argmax", "Argmin", "OneHot", "Tile", "Pad", "Resize")))(op_layer)
 
 
 def _ints(value: object, what: str) -> list[int]:
