@@ -181,3 +181,20 @@ def test_broken_tensorflow_op_layers_are_findings(config: dict[str, Any], rule: 
              "config": {"name": "op", **config}}
     result = run_case(_functional(entry))
     assert [f.rule for f in result.findings if f.node == "op"] == [rule]
+
+
+def test_tensor_inside_a_slice_is_an_input() -> None:
+    """A tensor inside a slice (tf_keras ``x[:, :n]``) is an edge; the output is unknown, a note.
+
+    tf_keras writes it into a dict of slice_spec: {"stop": ["n", 0, 0]}.
+    """
+    n = {"class_name": "InputLayer", "name": "n", "inbound_nodes": [],
+         "config": {"name": "n", "batch_input_shape": [None]}}
+    spec = [{"start": None, "stop": None, "step": None},
+            {"start": None, "stop": ["n", 0, 0], "step": None}]
+    case = _functional(n, _tf_op("op", "__operators__.getitem", ["x", 0, 0, {"slice_spec": spec}]))
+    case.model["config"]["input_layers"] = [["x", 0, 0], ["n", 0, 0]]
+    result = run_case(case)
+    assert result.model is not None
+    assert ("n", "op") in result.model.root.graph.edges()
+    assert [(f.rule, f.severity) for f in result.findings] == [("unsupported-layer", Severity.NOTE)]

@@ -187,10 +187,13 @@ def _keras2_kwargs(items: list[list[Any]]) -> Mapping[str, Any]:
 
 
 def _holds_tensor(value: object) -> bool:
-    """Return True for a keyword argument that is (or lists) tensors rather than an option."""
+    """Return True for a keyword argument that is (or holds) tensors rather than an option."""
     if isinstance(value, list):
         return is_triple(value) or any(_holds_tensor(v) for v in value)
-    return isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__"
+    if isinstance(value, Mapping):  # tf_keras: a slice's stop can be a tensor
+        return value.get("class_name") == "__keras_tensor__" or any(
+            _holds_tensor(v) for v in value.values())
+    return False
 
 
 def inbound(entry: Mapping[str, Any]) -> list[Any]:
@@ -242,12 +245,19 @@ def node_tensors(node: object, where: str) -> list[Tensor]:
 
 
 def _keras2_refs(value: object, where: str) -> Iterator[TensorRef]:
-    """Yield the [layer, node, tensor] triples in a Keras 2 call keyword, however nested."""
+    """Yield the [layer, node, tensor] triples in a Keras 2 call keyword, however nested.
+
+    tf_keras reads every such triple as a tensor, in lists and dicts alike (a slice_spec's
+    {"stop": ["n", 0, 0]} for ``x[:, :n]``).
+    """
     if is_triple(value):
         yield ref(value, where)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _keras2_refs(item, f"{where}[{index}]")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _keras2_refs(item, f"{where}.{key}")
 
 
 def is_triple(value: object) -> bool:
