@@ -133,12 +133,35 @@ def _functional(*entries: dict[str, Any]) -> Case:
     ("__operators__.getitem", {"slice_spec": [0, 0, 0, 0]}, "input-rank-mismatch"),
     ("__operators__.getitem", {"slice_spec": [{"start": "a"}]}, "unsupported-layer"),
     ("linalg.matmul", {"b": [[1.0]]}, "input-dim-mismatch"),
+    ("einsum", {}, "unsupported-layer"),
 ])
 def test_broken_op_arguments_are_findings(function: str, kwargs: dict[str, Any], rule: str) -> None:
     """Op arguments that contradict the input (or are garbage) give a finding, never a crash."""
     case = _functional(_tf_op("op", function, ["x", 0, 0, kwargs]))
     result = run_case(case)
     assert [f.rule for f in result.findings if f.node == "op"] == [rule]
+
+
+@pytest.mark.parametrize("subscripts", ["bij,bkj->bik", "...j,...j->...", "bij->bj", "bij,bkj",
+                                        "ij,jk->ik"])
+def test_einsum_subscripts_agree_with_numpy(subscripts: str) -> None:
+    """Equation first, then operands: explicit and implicit outputs, '...', a misfitting term.
+
+    NumPy computes the truth on arrays of shape (2, 6, 4), 2 standing for the batch.
+    (tf_keras itself saves tf.einsum without its tensors; here they follow the equation.)
+    """
+    import numpy as np
+
+    count = 2 if "," in subscripts else 1
+    try:
+        real = np.einsum(subscripts, *[np.zeros((2, 6, 4))] * count).shape
+        want: Any = (tuple(None if d == 2 else d for d in real),)
+    except ValueError:
+        want = (None,)
+    items = [["_CONSTANT_VALUE", -1, subscripts, {}], *[["x", 0, 0, {}]] * count]
+    result = run_case(_functional(_tf_op("op", "einsum", items)))
+    assert result.inference is not None
+    assert result.inference.nodes["op"].outputs() == want
 
 
 def test_op_with_constant_first_argument_and_tensor_keyword() -> None:

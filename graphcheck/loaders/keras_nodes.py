@@ -30,7 +30,7 @@ KERAS3_OP_CLASSES = (
     "Isfinite", "ZerosLike", "OnesLike", "Real", "Imag", "Conj", "LogSigmoid", "Celu", "Mish",
     "HardTanh", "Mean", "Sum", "Max", "Min", "Prod", "Std", "Var", "Any", "All", "Logsumexp",
     "Amax", "Amin", "GetItem", "Reshape", "Transpose", "Concatenate", "Matmul", "ExpandDims",
-    "Squeeze", "Stack", "Argmax", "Argmin", "OneHot", "Tile", "Pad", "Resize",
+    "Squeeze", "Stack", "Argmax", "Argmin", "OneHot", "Tile", "Pad", "Resize", "Einsum",
 )
 # Where a Keras 2 inbound node passes a constant instead of a tensor (tf_keras engine/node.py).
 CONSTANT_VALUE = "_CONSTANT_VALUE"

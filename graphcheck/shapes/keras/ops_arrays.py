@@ -1,4 +1,4 @@
-"""More op layers (see ops.py): indexing, stack, argmax/argmin, one_hot, tile, pad, resize."""
+"""More op layers (see ops.py): indexing, stack, arg reductions, one_hot, tile, pad, resize, einsum."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from graphcheck.shapes.keras.ops import (
     first_operand,
     listed_operands,
     op,
+    operand,
     raw_args,
     setting,
 )
@@ -173,3 +174,44 @@ def _slice_length(size: Dim, item: slice) -> Dim:
     if item == slice(None):
         return size
     return None
+
+
+@op("einsum")
+def einsum(call: Call) -> Shape:
+    """Einsum by its subscripts: each output letter takes its operand's size; '...' broadcasts."""
+    args = raw_args(call)
+    args = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    subscripts = setting(call, "subscripts", "equation")
+    if args and isinstance(args[0], str):  # tf.einsum(equation, *inputs)
+        subscripts, args = args[0], args[1:]
+    shapes = [operand(call, v) for v in args]
+    if not isinstance(subscripts, str) or not shapes:
+        # tf_keras saves tf.einsum without its input tensors: nothing to compute from.
+        raise ShapeError("unsupported-layer", f"einsum {subscripts!r} with no operand recorded")
+    inputs, arrow, output = subscripts.replace(" ", "").partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ShapeError("input-rank-mismatch", f"einsum {subscripts!r} names {len(terms)} "
+                                                f"operands, got {len(shapes)}")
+    sizes: dict[str, list[Dim]] = {}
+    ellipses: list[Shape] = []
+    for term, shape in zip(terms, shapes):
+        letters = term.replace("...", "")
+        rest = len(shape) - len(letters)
+        if rest < 0 or (rest and "..." not in term):
+            raise ShapeError("input-rank-mismatch", f"einsum term {term!r} does not fit "
+                                                    f"{format_shape(shape)}")
+        at = term.find("...")
+        dims = list(shape) if at < 0 else [*shape[:at], *shape[at + rest:]]
+        ellipses.append(tuple(shape[at:at + rest]) if at >= 0 else ())
+        for letter, dim in zip(letters, dims):
+            sizes.setdefault(letter, []).append(dim)
+    if not arrow:  # implicit output: the letters used once, in alphabetical order
+        output = "..." * ("..." in inputs) + "".join(
+            sorted(c for c in sizes if inputs.replace("...", "").count(c) == 1))
+    known = {c: broadcast_all([(d,) for d in dims], "einsum")[0] for c, dims in sizes.items()}
+    broadcast = broadcast_all(ellipses, "einsum")
+    head, dots, tail = output.partition("...")
+    if not dots:
+        return tuple(known.get(c) for c in output)
+    return (*(known.get(c) for c in head), *broadcast, *(known.get(c) for c in tail))
