@@ -37,6 +37,8 @@ CONSTANT_VALUE = "_CONSTANT_VALUE"
 # Key of Layer.call_options holding an op layer's positional arguments, tensors as TENSOR_MARK.
 ARGS_KEY = "__args__"
 TENSOR_MARK = "__tensor__"
+# Key of an op layer's call_options holding its keywords that contain tensors, tensors marked.
+DYNAMIC_KEY = "__dynamic__"
 
 
 def obj(value: object, where: str) -> Mapping[str, Any]:
@@ -117,8 +119,22 @@ def call_options(entry: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any
             kwargs = None
         found = ({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
                  if isinstance(kwargs, Mapping) else {})
+        if args is not None and isinstance(kwargs, Mapping):
+            # An op's keyword holding tensors keeps its structure too (x[:, :n]: a slice's stop).
+            found[DYNAMIC_KEY] = {k: _mark_refs(v) for k, v in kwargs.items() if _holds_tensor(v)}
         options.append(found if args is None else {**found, ARGS_KEY: args})
     return tuple(options)
+
+
+def _mark_refs(value: object) -> object:
+    """Copy a Keras 2 keyword value with each tensor triple replaced by a TENSOR_MARK of -1."""
+    if is_triple(value):
+        return {TENSOR_MARK: -1}
+    if isinstance(value, list):
+        return [_mark_refs(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _mark_refs(v) for k, v in value.items()}
+    return value
 
 
 def _tensorflow_op_args(config: object) -> list[Any]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.keras_nodes import KERAS3_OP_PREFIX
+from graphcheck.loaders.keras_nodes import DYNAMIC_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
 from graphcheck.shapes import Call
 from graphcheck.shapes.dims import add, mul
 from graphcheck.shapes.keras.ops import (
@@ -111,21 +111,39 @@ def getitem(call: Call) -> Shape:
     """Index with ints, slices, None (new axis) and Ellipsis."""
     shape = first_operand(call)
     args = raw_args(call)
-    key = setting(call, "slice_spec") if len(args) < 2 else args[1]
+    dynamic = call.options.get(DYNAMIC_KEY)
+    if len(args) >= 2:
+        key = args[1]
+    elif isinstance(dynamic, Mapping) and "slice_spec" in dynamic:
+        key = dynamic["slice_spec"]  # bounds computed at run time, marked
+    else:
+        key = setting(call, "slice_spec")
     items = key if isinstance(key, list) else [key]
     return _index(shape, [_index_item(i) for i in items])
 
 
+# An index (or slice bound) that is a tensor: its value is known only at run time.
+RUNTIME = object()
+
+
 def _index_item(value: object) -> object:
-    """Read one index item: int, None, "..." (Ellipsis) or a (start, stop, step) slice."""
+    """Read one index item: int, None, "..." (Ellipsis) or a (start, stop, step) slice.
+
+    A tensor as an index is an int whose value is unknown (RUNTIME); as a slice bound it makes
+    the slice's length unknown.
+    """
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     if isinstance(value, Mapping):
+        if TENSOR_MARK in value:
+            return RUNTIME
         if value.get("class_name") == "__ellipsis__":
             return "..."
         inner = value.get("config") if value.get("class_name") == "__slice__" else value
         if isinstance(inner, Mapping) and {"start", "stop", "step"} >= set(inner):
             parts = tuple(inner.get(k) for k in ("start", "stop", "step"))
+            if any(isinstance(p, Mapping) and TENSOR_MARK in p for p in parts):
+                return slice(RUNTIME)
             if all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
                 return slice(*parts)
     raise ShapeError("unsupported-layer", f"index {value!r} is not a static int, slice, None or "
@@ -149,8 +167,9 @@ def _index(shape: Shape, items: list[object]) -> Shape:
                                    if i is not None and i != "...")
             out += dims[:take]
             dims = dims[take:]
-        elif isinstance(item, int):
-            _check_int_index(item, dims[0])
+        elif isinstance(item, int) or item is RUNTIME:
+            if isinstance(item, int):
+                _check_int_index(item, dims[0])
             dims = dims[1:]
         elif isinstance(item, slice):
             out.append(_slice_length(dims[0], item))
@@ -166,6 +185,8 @@ def _check_int_index(index: int, size: Dim) -> None:
 
 def _slice_length(size: Dim, item: slice) -> Dim:
     """Return how many elements a slice keeps of an axis (unknown size: only if bounds say)."""
+    if item.stop is RUNTIME:
+        return None
     if isinstance(size, int):
         return len(range(*item.indices(size)))
     start, stop, step = item.start, item.stop, item.step or 1
