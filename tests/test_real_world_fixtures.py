@@ -222,3 +222,32 @@ def test_tensor_inside_a_slice_is_an_input() -> None:
     assert ("n", "op") in result.model.root.graph.edges()
     assert result.findings == []
     assert result.inference.nodes["op"].outputs() == ((None, None, 4),)
+
+
+def test_windows_paths_of_tf_keras_2_13_are_one_finding(tmp_path: Path) -> None:
+    """Windows paths of tf.keras 2.13 (another root group name) are one finding too.
+
+    The fixture's groups are renamed the way that version named them (ralcorta/pfi
+    convlstm_model_adversarial.keras, keras_version 2.13.1); its weights are not paired.
+    """
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(FIXTURES / "keras" / "windows_paths.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    buffer = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buffer, "r+") as h5:
+        for name in [n for n in h5 if n.startswith("layers\\")]:
+            h5.move(name, "_layer_checkpoint_dependencies" + name[len("layers"):])
+    members["model.weights.h5"] = buffer.getvalue()
+    target = tmp_path / "windows_2_13.keras"
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    result = check_path(target, target.name)
+    bad = [f for f in result.findings if f.severity > Severity.NOTE]
+    assert [(f.rule, f.node) for f in bad] == [("unreadable-model", None)]
+    assert "_layer_checkpoint_dependencies\\dense/vars/0" in bad[0].message
+    assert "did not check them" in bad[0].message

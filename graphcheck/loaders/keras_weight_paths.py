@@ -8,9 +8,14 @@ from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import StoredWeight
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.h5_weights import GroupWeights, child, dataset_shapes
-from graphcheck.loaders.keras_config import WeightSource
+from graphcheck.loaders.keras_config import NoWeights, WeightSource
 
 WEIGHTS = "model.weights.h5"
+
+
+# Where the layers' groups start: Keras 3 and tf.keras 2.15 write "layers", tf.keras 2.13
+# "_layer_checkpoint_dependencies" (named after tracking, which graphcheck does not pair).
+LAYER_ROOTS = ("layers", "_layer_checkpoint_dependencies")
 
 
 def weight_source(h5: Any) -> tuple[WeightSource, tuple[Problem, ...]]:
@@ -20,23 +25,26 @@ def weight_source(h5: Any) -> tuple[WeightSource, tuple[Problem, ...]]:
     if not windows:
         return GroupWeights(layers), ()
     example = f"{windows[0]}/vars/0"
-    return BackslashWeights(h5, windows), (Problem(rule="unreadable-model", node=None, message=(
+    checked = "checked them under the paths meant"
+    source: WeightSource = BackslashWeights(h5, windows)
+    if not windows[0].startswith("layers\\"):
+        checked, source = "did not check them", NoWeights()
+    return source, (Problem(rule="unreadable-model", node=None, message=(
         f"{WEIGHTS} names its weight groups with Windows backslashes ('{example}' where Keras "
         f"looks for '{example.replace(chr(92), '/')}'): Keras on Windows wrote paths so before "
         "keras-team/keras#18528 was fixed, and Keras on other systems, or any Keras since the "
-        "fix, loads none of these weights ('expected N variables, but received 0'). graphcheck "
-        "checked them "
-        "under the paths meant. Fix: load the model with the Keras version that saved it, on "
-        "Windows, and save it again with a current Keras (or rename the groups, '\\' to '/')")),)
+        f"fix, loads none of these weights ('expected N variables, but received 0'). graphcheck "
+        f"{checked}. Fix: load the model with the Keras version that saved it, on Windows, and "
+        "save it again with a current Keras (or rename the groups, '\\' to '/')")),)
 
 
 def _backslash_names(h5: Any) -> list[str]:
-    """Return the root group names that hold a backslash, sorted (bounded like every listing)."""
+    """Return the root group names of layers that hold a backslash, sorted (bounded listing)."""
     limit = current_limits().max_h5_objects
     if len(h5) > limit:
         raise LoadError(f"{WEIGHTS} has {len(h5)} root objects, over {limit} (max_h5_objects)")
     names = [k.decode("utf-8", "backslashreplace") if isinstance(k, bytes) else k for k in h5]
-    return sorted(n for n in names if n.startswith("layers\\"))
+    return sorted(n for n in names if n.split("\\", 1)[0] in LAYER_ROOTS and "\\" in n)
 
 
 class BackslashWeights(GroupWeights):
