@@ -168,12 +168,16 @@ class GroupWeights:
         """Read the ``layers`` group of a weights file (None when it has none)."""
         return cls(None if group is None else read_tree(group))
 
-    def _next(self, class_name: str) -> Tree | tuple[int, ...] | None:
-        """Return the group of the next layer of this class, counting like Keras does."""
+    def next_key(self, class_name: str) -> str:
+        """Return the group name of the next layer of this class, counting like Keras does."""
         base = snake_case(PYTHON_CLASS.get(class_name, class_name))
         count = self.used.get(base)
         self.used[base] = 0 if count is None else count + 1
-        key = base if count is None else f"{base}_{count + 1}"
+        return base if count is None else f"{base}_{count + 1}"
+
+    def _next(self, class_name: str) -> Tree | tuple[int, ...] | None:
+        """Return the group of the next layer of this class."""
+        key = self.next_key(class_name)
         return None if self.tree is None else self.tree.get(key)
 
     def container(self, name: str, class_name: str) -> GroupWeights:

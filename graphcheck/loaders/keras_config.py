@@ -11,6 +11,18 @@ import networkx as nx
 from graphcheck.findings import LoadError
 from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
 from graphcheck.limits import current as current_limits
+from graphcheck.loaders.keras_legacy import legacy_class, modernise
+from graphcheck.loaders.keras_nodes import (
+    KERAS3_OP_PREFIX,
+    call_options,
+    inbound,
+    is_keras3_op,
+    node_tensors,
+    obj,
+    refs,
+    seq,
+    shape_of,
+)
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 
@@ -83,36 +95,6 @@ def _dot(where: str) -> str:
     return f"{where}." if ": " in where else f"{where}: "
 
 
-def obj(value: object, where: str) -> Mapping[str, Any]:
-    """Return ``value`` as a JSON object or raise a LoadError that says where."""
-    if not isinstance(value, Mapping):
-        raise LoadError(f"{where} is {type(value).__name__}, expected an object")
-    return value
-
-
-def seq(value: object, where: str) -> list[Any]:
-    """Return ``value`` as a JSON array or raise a LoadError that says where."""
-    if not isinstance(value, list):
-        raise LoadError(f"{where} is {type(value).__name__}, expected a list")
-    return value
-
-
-def shape_of(value: object, where: str) -> Shape:
-    """Validate a JSON shape: a list of ints (>= 0) and nulls, within the rank and size limits."""
-    items = seq(value, where)
-    limits = current_limits()
-    if len(items) > limits.max_rank:
-        raise LoadError(f"{where} has rank {len(items)}, over the limit of {limits.max_rank} "
-                        "(max_rank)")
-    for dim in items:
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
-            raise LoadError(f"{where} has dimension {dim!r}")
-        if dim is not None and dim > limits.max_dim:
-            raise LoadError(f"{where} has dimension {dim}, over the limit of {limits.max_dim} "
-                            "(max_dim)")
-    return tuple(items)
-
-
 def untuple(value: Any) -> Any:
     """Replace tf_keras's ``{"class_name": "__tuple__", "items": [...]}`` with plain lists."""
     if isinstance(value, list):
@@ -127,7 +109,7 @@ def untuple(value: Any) -> Any:
 def build_model(entry: Mapping[str, Any], source: WeightSource, where: str) -> ModelGraph:
     """Build the graph of a Sequential or Functional model config entry."""
     class_name = entry.get("class_name")
-    config = obj(entry.get("config"), f"{_dot(where)}config")
+    config = model_config(entry, where)
     layers = seq(config.get("layers"), f"{_dot(where)}config.layers")
     if len(layers) > current_limits().max_nodes:
         raise LoadError(f"{_dot(where)}config.layers has {len(layers)} layers, over the limit of "
@@ -138,20 +120,35 @@ def build_model(entry: Mapping[str, Any], source: WeightSource, where: str) -> M
     return _functional(config, layers, source, where, name)
 
 
+def model_config(entry: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """Return a model entry's config; Keras 1.x to 2.2.2 wrote a Sequential's as the bare layer list."""
+    raw = entry.get("config")
+    if isinstance(raw, list) and entry.get("class_name") == "Sequential":
+        return {"layers": raw}
+    return obj(raw, f"{_dot(where)}config")
+
+
 def make_layer(entry: Mapping[str, Any], source: WeightSource, where: str,
                name: str | None = None) -> Layer:
     """Build one Layer, recursing into nested models and attaching stored weights."""
     class_name = entry.get("class_name")
     if not isinstance(class_name, str):
         raise LoadError(f"{_dot(where)}class_name is {class_name!r}")
-    config = obj(entry.get("config"), f"{_dot(where)}config")
+    if class_name in MODEL_CLASSES:
+        config = model_config(entry, where)
+    else:
+        config = modernise(class_name, obj(entry.get("config"), f"{_dot(where)}config"))
     name = name or str(entry.get("name") or config.get("name") or class_name)
     declared = _declared_input(entry, where)
     if class_name in MODEL_CLASSES:
         sub = build_model(entry, source.container(name, class_name), where)
         return Layer(name=name, type=class_name, config=config, module=_module(entry),
                      subgraph=sub, declared_input=declared, where=where)
-    return Layer(name=name, type=class_name, config=config, module=_module(entry),
+    if is_keras3_op(entry):
+        # An Operation, not a Layer: Keras keeps it out of model.layers and stores no weights.
+        return Layer(name=name, type=KERAS3_OP_PREFIX + class_name, config=config,
+                     module=_module(entry), weights=(), declared_input=declared, where=where)
+    return Layer(name=name, type=legacy_class(class_name, config), config=config, module=_module(entry),
                  weights=source.weights(name, class_name), weights_match=source.match,
                  declared_input=declared, where=where)
 
@@ -227,7 +224,8 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
     builder = _Builder(source=source, where=where)
     entries = [obj(e, f"{_dot(where)}config.layers[{i}]") for i, e in enumerate(layers)]
     built = [replace(make_layer(e, source, f"{_dot(where)}config.layers[{i}]"),
-                     call_options=_call_options(e)) for i, e in enumerate(entries)]
+                     call_options=call_options(e, f"{_dot(where)}config.layers[{i}]"))
+             for i, e in enumerate(entries)]
     for layer in built:
         builder.add(layer)
     keras2 = _is_keras2(entries)
@@ -239,35 +237,13 @@ def _functional(config: Mapping[str, Any], layers: list[Any], source: WeightSour
         inbound = seq(entry.get("inbound_nodes", []), f"{_dot(where)}config.layers[{index}].inbound_nodes")
         for call, node in enumerate(inbound):
             at = f"{_dot(where)}config.layers[{index}].inbound_nodes[{call}]"
-            for slot, (arg, ref, declared) in enumerate(_node_tensors(node, at)):
+            for slot, (arg, ref, declared) in enumerate(node_tensors(node, at)):
                 builder.connect(_shift(ref, inbound_offsets), layer.name, call=call, slot=slot, arg=arg,
                                 declared=declared)
-    inputs = tuple(_refs(config.get("input_layers"), f"{_dot(where)}config.input_layers"))
-    outputs = tuple(_refs(config.get("output_layers"), f"{_dot(where)}config.output_layers"))
+    inputs = tuple(refs(config.get("input_layers"), f"{_dot(where)}config.input_layers"))
+    outputs = tuple(refs(config.get("output_layers"), f"{_dot(where)}config.output_layers"))
     return builder.finish(tuple(_shift(r, offsets) for r in inputs),
                           tuple(_shift(r, offsets) for r in outputs), name)
-
-
-def _call_options(entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
-    """Return the non-tensor keyword arguments of each call in a layer's inbound_nodes."""
-    options = []
-    for node in _inbound(entry):
-        if isinstance(node, Mapping):
-            kwargs = node.get("kwargs")
-        elif isinstance(node, list):  # Keras 2: the kwargs dict is the 4th item of each inbound tensor
-            kwargs = next((i[3] for i in node if isinstance(i, list) and len(i) > 3), None)
-        else:
-            kwargs = None
-        options.append({k: v for k, v in kwargs.items() if not _holds_tensor(v)}
-                       if isinstance(kwargs, Mapping) else {})
-    return tuple(options)
-
-
-def _holds_tensor(value: object) -> bool:
-    """Return True for a keyword argument that is (or lists) tensors rather than an option."""
-    if isinstance(value, list):
-        return _is_triple(value) or any(_holds_tensor(v) for v in value)
-    return isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__"
 
 
 def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer],
@@ -288,13 +264,7 @@ def _node_offsets(entries: list[Mapping[str, Any]], built: list[Layer],
 
 def _is_keras2(entries: list[Mapping[str, Any]]) -> bool:
     """Return True when inbound_nodes use Keras 2's nested-list form."""
-    return any(isinstance(node, list) for e in entries for node in _inbound(e))
-
-
-def _inbound(entry: Mapping[str, Any]) -> list[Any]:
-    """Return a layer's inbound_nodes when they are a list (anything else is reported later)."""
-    nodes = entry.get("inbound_nodes")
-    return nodes if isinstance(nodes, list) else []
+    return any(isinstance(node, list) for e in entries for node in inbound(e))
 
 
 def _starts_with_input(entry: Mapping[str, Any]) -> bool:
@@ -307,71 +277,6 @@ def _shift(ref: TensorRef, offsets: Mapping[str, int]) -> TensorRef:
     """Turn a saved node index into the index of the call among this file's inbound nodes."""
     offset = offsets.get(ref.layer, 0)
     return replace(ref, call=ref.call - offset) if offset and ref.call >= offset else ref
-
-
-def _refs(value: object, where: str) -> Iterator[TensorRef]:
-    """Read ``input_layers``/``output_layers``: one [name, node, tensor] triple or a list of them."""
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
-        yield _ref(value, where)
-        return
-    for index, item in enumerate(seq(value, where)):
-        yield from _refs(item, f"{where}[{index}]")
-
-
-def _ref(triple: object, where: str) -> TensorRef:
-    """Read a [layer, node_index, tensor_index] triple."""
-    items = seq(triple, where)
-    if len(items) < 3 or not isinstance(items[0], str) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in items[1:3]):
-        raise LoadError(f"{where}: {triple!r} is not [layer, node_index, tensor_index]")
-    return TensorRef(layer=items[0], call=items[1], tensor=items[2])
-
-
-Tensor = tuple[str, TensorRef, "Shape | None"]
-
-
-def _node_tensors(node: object, where: str) -> list[Tensor]:
-    """Return (arg, source, declared shape) for each tensor in one inbound node, in order."""
-    if isinstance(node, Mapping):
-        found = list(_keras3_tensors(node.get("args", []), "inputs", f"{where}.args"))
-        for key, value in obj(node.get("kwargs", {}), f"{where}.kwargs").items():
-            found += list(_keras3_tensors(value, str(key), f"{where}.kwargs.{key}"))
-        return found
-    # Keras 2: [[layer, node, tensor, kwargs], ...]; initial_state is folded into this list,
-    # other tensors passed by keyword (MultiHeadAttention's value) sit in the kwargs.
-    tensors: list[Tensor] = []
-    for index, item in enumerate(seq(node, where)):
-        tensors.append(("inputs", _ref(item, f"{where}[{index}]"), None))
-        kwargs = item[3] if len(item) > 3 and isinstance(item[3], Mapping) else {}
-        for key, value in kwargs.items():
-            tensors += [(str(key), ref, None) for ref in _keras2_refs(value, f"{where}[{index}][3]")]
-    return tensors
-
-
-def _keras2_refs(value: object, where: str) -> Iterator[TensorRef]:
-    """Yield the [layer, node, tensor] triples in a Keras 2 call keyword (one or a list)."""
-    if _is_triple(value):
-        yield _ref(value, where)
-    elif isinstance(value, list) and value and all(_is_triple(v) for v in value):
-        for index, item in enumerate(value):
-            yield _ref(item, f"{where}[{index}]")
-
-
-def _is_triple(value: object) -> bool:
-    """Return True for a [str, int, int] tensor reference."""
-    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:]))
-
-
-def _keras3_tensors(value: object, arg: str, where: str) -> Iterator[Tensor]:
-    """Yield every ``__keras_tensor__`` nested in a Keras 3 call argument."""
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _keras3_tensors(item, arg, f"{where}[{index}]")
-    elif isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__":
-        tensor = obj(value.get("config"), f"{where}.config")
-        declared = shape_of(tensor["shape"], f"{where}.config.shape") if "shape" in tensor else None
-        yield arg, _ref(tensor.get("keras_history"), f"{where}.config.keras_history"), declared
 
 
 def walk_layers(model: ModelGraph, prefix: str = "") -> Iterator[tuple[str, Layer]]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graphcheck.graph import Model
+from graphcheck.findings import Problem
+from graphcheck.graph import Model, ModelGraph
 from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.h5_kind import not_a_model
 from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
 from graphcheck.loaders.isolation import isolated_load
-from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
+from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model, walk_layers
+from graphcheck.loaders.keras_legacy import Keras1Weights
+from graphcheck.loaders.keras_nodes import KERAS3_OP_PREFIX
 from graphcheck.loaders.keras_zip import parse_json
 
 
@@ -34,9 +37,25 @@ class KerasH5Loader:
                                 "model_config")
             group = child(h5, "model_weights")
             source: WeightSource = NoWeights() if group is None else LegacyWeights(group)
+            if str(_metadata(h5).get("keras_version", "")).startswith("1."):
+                source = Keras1Weights(source)
             root = build_model(config, source, "model_config")
             return Model(path=str(path), format="h5", root=root, metadata=_metadata(h5),
-                         has_weights=group is not None)
+                         has_weights=group is not None, problems=_unmarked_ops(root))
+
+
+def _unmarked_ops(root: ModelGraph) -> tuple[Problem, ...]:
+    """Report Keras 3 op layers written without their module: Keras cannot load the file back."""
+    ops = [name for name, layer in walk_layers(root)
+           if layer.type.startswith(KERAS3_OP_PREFIX) and layer.module is None]
+    if not ops:
+        return ()
+    shown = ", ".join(ops[:5]) + (f" and {len(ops) - 5} more" if len(ops) > 5 else "")
+    return (Problem(rule="unreadable-model", node=None, message=(
+        f"Keras 3 saved {len(ops)} op layer(s) ({shown}: calls such as x + 3.0 or keras.ops.*) "
+        "into this legacy .h5 without their module, so Keras reads them back as layers and "
+        "cannot load the file ('Only input tensors may be passed as positional arguments' or "
+        "'Unknown layer'). graphcheck read them as ops. Fix: save the model as .keras")),)
 
 
 def _metadata(h5: Any) -> dict[str, Any]:

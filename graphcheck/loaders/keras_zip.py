@@ -15,9 +15,11 @@ from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Model
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders import sniff_bytes
-from graphcheck.loaders.h5_weights import GroupWeights, child, open_h5
+from graphcheck.loaders.h5_weights import open_h5
 from graphcheck.loaders.isolation import isolated_load
-from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model, obj
+from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
+from graphcheck.loaders.keras_nodes import obj
+from graphcheck.loaders.keras_weight_paths import weight_source
 from graphcheck.loaders.zip_member import open_member
 
 CONFIG = "config.json"
@@ -60,13 +62,15 @@ class KerasZipLoader:
             if WEIGHTS not in names:
                 return _model(path, config, NoWeights(), metadata, problems, has_weights=False)
             with _weights_member(path, archive) as member, open_h5(member, WEIGHTS) as h5:
-                return _model(path, config, GroupWeights.of(child(h5, "layers")), metadata, problems)
+                source, found = weight_source(h5)
+                return _model(path, config, source, metadata, problems + found)
 
     def _load_dir(self, path: Path) -> Model:
         """Read the directory written by ``save(..., zipped=False)``."""
         config = parse_json(read_json_file(path / CONFIG), CONFIG)
         with open_h5(str(path / WEIGHTS), WEIGHTS) as h5:
-            return _model(path, config, GroupWeights.of(child(h5, "layers")), {}, ())
+            source, found = weight_source(h5)
+            return _model(path, config, source, {}, found)
 
 
 def _check_member_count(path: Path) -> None:

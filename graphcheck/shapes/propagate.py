@@ -104,6 +104,8 @@ def _calls(
     for src, _, data in sub.graph.in_edges(name, data=True):
         shape = values.get((src, data["src_call"], data["src_tensor"]))
         _check_declared(shape, data.get("declared"), prefix + name, src, result)
+        if shape is None:  # past a layer without a shape function: Keras 3 recorded the shape
+            shape = data.get("declared")
         per_call[data["dst_call"]].append((data["arg"], data["slot"], shape))
     if not per_call:
         return [Call(layer=layer, inputs=())]
@@ -118,8 +120,17 @@ def _make_call(layer: Layer, edges: list[tuple[str, int, Shape | None]], index: 
     ordered = {arg: tuple(s for _, s in sorted(items, key=lambda i: i[0]))
                for arg, items in grouped.items()}
     positional = ordered.pop("inputs", ())
+    declared = layer.declared_input
+    if index == 0 and declared is not None and len(declared) == len(positional):
+        # Past a layer without a shape function: build_config recorded this call's inputs.
+        positional = tuple(want if got is None else got for got, want in zip(positional, declared))
     options = layer.call_options[index] if index < len(layer.call_options) else {}
     return Call(layer=layer, inputs=positional, kwargs=ordered, options=options)  # type: ignore[arg-type]
+
+
+# Keyword tensors whose shape never decides a layer's outputs: a mask (from Embedding's
+# mask_zero, a NotEqual op) leaves an LSTM's output shape as it is, known or not.
+SHAPE_FREE = frozenset({"mask"})
 
 
 def _run_call(call: Call, qualified: str, framework: str, result: Inference,
@@ -139,7 +150,7 @@ def _run_call(call: Call, qualified: str, framework: str, result: Inference,
             message=f"no shape function for {layer.type!r}: its outputs are unknown downstream"))
         return LayerShapes(outputs=(None,))
     if any(shape is None for shape in call.inputs) or any(
-            s is None for group in call.kwargs.values() for s in group):
+            s is None for arg, group in call.kwargs.items() if arg not in SHAPE_FREE for s in group):
         return LayerShapes(outputs=(None,))
     return _guarded(fn, call, qualified, result, first)
 
