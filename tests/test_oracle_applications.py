@@ -20,11 +20,6 @@ FAMILIES = ("ConvNeXtTiny", "DenseNet121", "EfficientNetB0", "EfficientNetV2B0",
             "InceptionResNetV2", "InceptionV3", "MobileNet", "MobileNetV2", "MobileNetV3Small",
             "NASNetMobile", "ResNet50", "ResNet50V2", "VGG16", "Xception")
 
-# Their hard-sigmoid/hard-swish is written `x + 3.0` and `x * (1/6)`: Keras 3 saves those as
-# op layers with a constant operand, which graphcheck reads only once op layers land (the
-# keras-real engineer's ops.py). Remove names from here when they pass.
-OP_LAYER_FAILURES = frozenset({"MobileNetV3Small", "MobileNetV3Large"})
-
 # Reading a .keras file seeks backwards through the zipped weights, each seek re-reading the
 # member from its start (the open performance issue), so the cost grows with layers x bytes:
 # past this bound the read hits its deadline. Those are checked as architecture JSON instead
@@ -56,10 +51,8 @@ def architectures() -> list[str]:
 
 
 def _cases() -> list[Any]:
-    """Return one parameter per architecture and size, op-layer failures as strict xfails."""
-    marks = {n: pytest.mark.xfail(strict=True, reason="op layers with constants (x + 3.0)")
-             for n in OP_LAYER_FAILURES}
-    return [pytest.param(name, size, id=f"{name}-{size}", marks=marks.get(name, ()))
+    """Return one parameter per architecture and size."""
+    return [pytest.param(name, size, id=f"{name}-{size}")
             for name in architectures() for size in (ODD_SIZE, EVEN_SIZE)
             if size == ODD_SIZE or name in FAMILIES]
 
@@ -72,9 +65,26 @@ def _check(net: Any, fmt: str, folder: Path) -> list[str]:
     else:
         net.save(path)
     try:
-        return [f"{fmt}: {m}" for m in mismatches(dict(keras_rows(net)), analyse(path))]
+        found = [f"{fmt}: {m}" for m in mismatches(dict(keras_rows(net)), analyse(path))]
+        return [m for m in found if not (UNLOADABLE_OPS in m and _keras_refuses(path))]
     finally:
         path.unlink()
+
+
+# Keras 3 writes op layers (MobileNetV3's `x + 3.0`) into a legacy .h5 without their module and
+# cannot load that file back; graphcheck says so in one finding, expected exactly when Keras fails.
+UNLOADABLE_OPS = "Fix: save the model as .keras"
+
+
+def _keras_refuses(path: Path) -> bool:
+    """Return whether Keras itself fails to load the file it saved."""
+    import keras
+
+    try:
+        keras.models.load_model(path, compile=False)
+    except Exception:
+        return True
+    return False
 
 
 @pytest.mark.parametrize(("name", "size"), _cases())
