@@ -13,8 +13,8 @@ from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.onnx import onnx_recurrent_calls
 from graphcheck.shapes.propagate import NodeResult
 
-RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN"})
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU"})
+GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "CuDNNLSTM": 4, "CuDNNGRU": 3}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,7 +22,7 @@ class RecurrentLayer:
     """One Keras recurrent layer (or one direction of a Bidirectional) and its first call."""
 
     node: str
-    kind: str  # "LSTM", "GRU", "SimpleRNN" or "RNN" (a generic RNN over cells)
+    kind: str  # "LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU" or "RNN" (over cells)
     config: Mapping[str, Any]
     direction: str | None  # "forward"/"backward" inside Bidirectional, else None
     shape: Shape | None  # the first call's sequence input

@@ -1,4 +1,4 @@
-"""Shape functions for recurrent layers: LSTM, GRU, SimpleRNN, RNN, Bidirectional, ConvLSTM."""
+"""Shape functions for recurrent layers: LSTM, GRU, SimpleRNN, CuDNN*, RNN, Bidirectional, ConvLSTM."""
 
 from __future__ import annotations
 
@@ -51,10 +51,21 @@ def _bias(cell: CellInfo, path: str, prefix: str) -> WeightSpec:
     if cell.kind == "GRU" and cell.config.get("reset_after", True):
         return WeightSpec(name=prefix + "bias", path=path, shape=(2, gates * units),
                           formula=f"(2, 3*units) = (2, 3*{units}): input and recurrent biases "
-                                  "(reset_after=True)")
+                                  "(reset_after=True)", hints=_cudnn_hint(cell))
     width, value = (f"{gates}*units", f"{gates}*{units}") if gates > 1 else ("units", str(units))
     return WeightSpec(name=prefix + "bias", path=path, shape=(gates * units,),
-                      formula=f"({width},) = ({value},)")
+                      formula=f"({width},) = ({value},)", hints=_cudnn_hint(cell))
+
+
+def _cudnn_hint(cell: CellInfo) -> dict[tuple[int, ...], str]:
+    """Name the CuDNN bias layout when an LSTM/GRU holds a CuDNNLSTM/CuDNNGRU's bias."""
+    if cell.kind not in ("LSTM", "GRU"):
+        return {}
+    size = 2 * cell.gates * cell.units
+    return {(size,): (f"({size},) is the CuDNN{cell.kind} bias layout (an input and a "
+                      "recurrent bias per gate): tf_keras/Keras 2 convert it when loading a legacy "
+                      ".h5 (the LSTM bias is the sum of the halves, the GRU bias needs "
+                      "reset_after=True); Keras 3 does not")}
 
 
 def cell_from(entry: object) -> CellInfo:
@@ -88,14 +99,21 @@ def recurrent_outputs(call: Call, units: Dim, states: int, batch: Dim, steps: Di
     return outputs
 
 
-def check_initial_state(call: Call, units: list[int], batch: Dim) -> None:
-    """Raise initial-state-mismatch when initial_state tensors are not (batch, units)."""
+def check_initial_state(call: Call, units: list[int], batch: Dim) -> tuple[ShapeError, ...]:
+    """Return an initial-state-mismatch problem when initial_state tensors are not (batch, units).
+
+    Keras 3 builds (and saves) such a layer with its usual output shape; only running it fails,
+    so the problem is reported while the outputs stay known.
+    """
     given = call.kwargs.get("initial_state", ()) or call.inputs[1:]
-    for index, (shape, want) in enumerate(zip(given, units)):
-        if len(shape) != 2 or (isinstance(shape[-1], int) and shape[-1] != want):
-            raise ShapeError("initial-state-mismatch",
-                             f"initial_state[{index}] is {format_shape(shape)}, but the layer has "
-                             f"units={want}, so every state must be {format_shape((batch, want))}")
+    wrong = [f"initial_state[{index}] is {format_shape(shape)}"
+             for index, (shape, want) in enumerate(zip(given, units))
+             if shape is None or len(shape) != 2 or (isinstance(shape[-1], int) and shape[-1] != want)]
+    if not wrong:
+        return ()
+    return (ShapeError("initial-state-mismatch",
+                       f"{' and '.join(wrong)}, but the layer has units={units[0]}, so every state "
+                       f"must be {format_shape((batch, units[0]))}"),)
 
 
 @register("keras", "LSTM", "GRU", "SimpleRNN")
@@ -106,9 +124,35 @@ def rnn_layer(call: Call) -> LayerShapes:
     for rate in ("dropout", "recurrent_dropout"):
         optional_number(call.config, rate)
     batch, steps, features = sequence_dims(call)
-    check_initial_state(call, [cell.units] * STATES[cell.kind], batch)
+    problems = check_initial_state(call, [cell.units] * STATES[cell.kind], batch)
     outputs = recurrent_outputs(call, cell.units, STATES[cell.kind], batch, steps)
-    return LayerShapes(outputs=tuple(outputs), weights=tuple(cell_weights(cell, features, "cell")))
+    return LayerShapes(outputs=tuple(outputs), weights=tuple(cell_weights(cell, features, "cell")),
+                       problems=problems)
+
+
+# cuDNN keeps an input bias and a recurrent bias per gate block: CuDNNLSTM's bias is
+# (8*units,), CuDNNGRU's (6*units,). The layers hold kernel, recurrent_kernel and bias
+# directly (no cell), and have no activation/use_bias/dropout settings: cuDNN fixes them.
+# Source: tensorflow/python/keras/layers/cudnn_recurrent.py (TF 2.x) and
+# tf_keras/src/layers/rnn/cudnn_lstm.py, cudnn_gru.py, whose build() creates these shapes.
+CUDNN_KINDS = {"CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
+
+
+@register("keras", "CuDNNLSTM", "CuDNNGRU")
+def cudnn_layer(call: Call) -> LayerShapes:
+    """CuDNNLSTM/CuDNNGRU (tf.keras 1.x/2.x, GPU only): shapes as LSTM/GRU, doubled biases."""
+    kind = CUDNN_KINDS[call.layer.type]
+    cell = CellInfo(kind=kind, units=positive_int(call.config, "units"), config=call.config)
+    batch, steps, features = sequence_dims(call)
+    problems = check_initial_state(call, [cell.units] * STATES[kind], batch)
+    outputs = recurrent_outputs(call, cell.units, STATES[kind], batch, steps)
+    specs = cell_weights(replace(cell, config={"use_bias": False}), features, "")
+    gates = cell.gates
+    bias = WeightSpec(name="bias", path="vars/2", shape=(2 * gates * cell.units,),
+                      formula=f"({2 * gates}*units,) = ({2 * gates}*{cell.units},): an input and a "
+                              f"recurrent bias for each of the {gates} gate blocks (cuDNN layout)")
+    specs = [replace(s, path=s.path.removeprefix("/")) for s in specs] + [bias]
+    return LayerShapes(outputs=tuple(outputs), weights=tuple(specs), problems=problems)
 
 
 def stacked_cells(config: Mapping[str, Any]) -> list[CellInfo]:
