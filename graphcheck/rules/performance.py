@@ -145,15 +145,20 @@ class FixedBatchSize(Rule):
     name = "fixed-batch-size"
     severity = Severity.NOTE
     confidence = Confidence.MEDIUM
-    summary = "A model input fixes the batch size although no layer is stateful"
-    template = "input {shape} fixes the batch size to {batch}"
+    summary = "A model input fixes the batch size: exports of the model will accept only that size"
+    template = "input {shape} fixes the batch size to {batch}; exports keep it"
     what = ("Notes a model input whose batch dimension is a number rather than None, in a "
             "model with no stateful layer (stateful layers need it).")
-    why = ("A fixed batch size is baked into the saved model and into every export of it "
-           "(SavedModel, ONNX, TFLite): serving one request at a time, or the last partial "
-           "batch of a dataset, fails with a shape error.")
+    why = ("Keras itself still runs `predict` and `fit` on other batch sizes for a model that "
+           "is not stateful, so the model works in Keras. But the number stays in the saved "
+           "input spec, and exports made from the model inherit it: a tf_keras SavedModel's "
+           "serving signature, `tf2onnx.convert.from_keras` and the TFLite converter all accept "
+           "batches of exactly that size, so serving one request, or a last partial batch, "
+           "fails there (onnxruntime: \"Got invalid dimensions for input ... Expected: 32\"). "
+           "Keras 3's `model.export()` is the exception: it writes a None batch.")
     example = "`Input(shape=(10, 3), batch_size=32)` or `batch_input_shape=(32, 10, 3)`."
-    fix = "Leave the batch size out: `Input(shape=(10, 3))`."
+    fix = ("Leave the batch size out: `Input(shape=(10, 3))`; or give the exporter an input "
+           "signature with a None batch.")
     VALID = (Case(model=sequential([None, 10, 3], lstm("lstm", 8))),
              Case(model=sequential([4, 10, 3], lstm("lstm", 8, stateful=True))))
     INVALID = (Case(model=sequential([32, 10, 3], lstm("lstm", 8)), nodes=("input",),
@@ -169,6 +174,9 @@ class FixedBatchSize(Rule):
             shape = node.outputs()[0] if node and node.outputs() else None
             if shape and isinstance(shape[0], int):
                 yield Hit(node=ref.layer, message=(
-                    f"this input is {format_shape(shape)}: the batch size is fixed to "
-                    f"{shape[0]} and no layer is stateful. Serving any other batch size (one "
-                    "sample, a last partial batch) fails; leave the batch dimension as None."))
+                    f"this input is {format_shape(shape)}: the batch size is fixed to {shape[0]} "
+                    "and no layer is stateful. Keras itself still predicts on other batch sizes, "
+                    f"but exports keep the {shape[0]}: a tf_keras SavedModel serving signature, "
+                    f"tf2onnx and TFLite conversions accept batches of exactly {shape[0]}, so one "
+                    "request or a last partial batch fails there. Leave the batch dimension as "
+                    "None (Keras 3's model.export() writes None already)."))

@@ -124,13 +124,16 @@ class UnitsEqualTimesteps(Rule):
                 "weights (and parameter count) do not depend on T. Choose units for capacity."))
 
 
+def given_state(node: NodeResult) -> bool:
+    """Return True when the layer's first call receives an initial state (keyword or folded)."""
+    call = node.calls[0] if node.calls else None
+    return call is not None and (bool(call.kwargs.get("initial_state")) or len(call.inputs) > 1)
+
+
 def steps_one_at_a_time(node: NodeResult) -> bool:
     """Return True for a layer built to be fed one step per call (stateful or step decoder)."""
     config = node.layer.config
-    call = node.calls[0] if node.calls else None
-    given_state = call is not None and (bool(call.kwargs.get("initial_state"))
-                                        or len(call.inputs) > 1)
-    return bool(config.get("stateful") or config.get("return_state")) or given_state
+    return bool(config.get("stateful") or config.get("return_state")) or given_state(node)
 
 
 class SingleTimestep(Rule):
