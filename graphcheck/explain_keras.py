@@ -116,8 +116,8 @@ def _input_words(part: Part, shape: Shape) -> str:
         return f"{order}, {steps_words(steps)}, {shape[2]} features per step"
     first = part.config.get("data_format") == "channels_first"
     grid, channels = (shape[3:], shape[2]) if first else (shape[2:-1], shape[-1])
-    return (f"{order}, {steps_words(steps)}, each a {format_shape(grid)} grid with {channels} "
-            "channels")
+    frame = f"a row of {grid[0]} positions" if len(grid) == 1 else f"a {format_shape(grid)} grid"
+    return f"{order}, {steps_words(steps)}, each {frame} with {channels} channels"
 
 
 def _part_lines(part: Part, shape: Shape, pad: str, per_direction: bool = False) -> list[str]:
@@ -181,14 +181,13 @@ def _conv_formula(part: Part, shape: Shape, plus: str) -> tuple[str, str]:
     kernel = part.specs[0].shape[:-2] if part.specs else ()
     positions = product(kernel)
     channels = shape[2] if part.config.get("data_format") == "channels_first" else shape[-1]
-    formula = f"4*filters*(k*channels + k*filters{plus}), k = kernel positions"
-    if not all(isinstance(n, int) for n in (filters, positions, channels)):
+    k = "*".join(str(d) for d in kernel) + (f" = {positions}" if len(kernel) > 1 else "")
+    formula = f"4*filters*(k*channels + k*filters{plus})"
+    if not (isinstance(filters, int) and isinstance(positions, int) and isinstance(channels, int)):
         return formula, "unknown (input channels unknown)"
-    assert isinstance(filters, int) and isinstance(positions, int) and isinstance(channels, int)
     value = 4 * filters * (positions * channels + positions * filters + (1 if plus else 0))
-    k = "*".join(str(d) for d in kernel)
-    return formula, (f"4*{filters}*({positions}*{channels} + {positions}*{filters}{plus}) "
-                     f"with k = {k} = {positions} = {value:,}")
+    return formula, (f"4*{filters}*({positions}*{channels} + {positions}*{filters}{plus}) = "
+                     f"{value:,}, where k = {k} kernel positions")
 
 
 def _stored_lines(view: NodeView, found: list[Part]) -> list[str]:

@@ -1,0 +1,119 @@
+"""``graphcheck explain`` never contradicts itself (or Keras) on Keras recurrent layers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from graphcheck.cli import main
+from graphcheck.engine import check_path
+from graphcheck.explain import NodeView, nodes, recurrent_story
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+KERAS_FILES = sorted(p for folder in ("keras", "tf_keras", "rules")
+                     for p in (FIXTURES / folder).iterdir() if p.suffix in (".keras", ".h5"))
+
+
+def views(relative: str | Path) -> dict[str, NodeView]:
+    """Return explain's views of a fixture, by layer name."""
+    result = check_path(FIXTURES / relative, str(relative))
+    assert result.model is not None and result.inference is not None, result.findings
+    return {v.name: v for v in nodes(result.model, result.inference)}
+
+
+def story(relative: str, layer: str) -> str:
+    """Return one layer's explanation as text."""
+    return "\n".join(recurrent_story(views(relative)[layer]))
+
+
+@pytest.mark.parametrize("path", KERAS_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_story_counts_what_the_table_counts(path: Path) -> None:
+    """Each story's parameter total is the table's, or it says why (stored weights differ)."""
+    for view in views(path).values():
+        text = recurrent_story(view)
+        if not text or view.node.layer.module == "onnx":
+            continue
+        assert "None timesteps" not in "\n".join(text)
+        totals = [line for line in text if line.startswith("  parameters")
+                  or line.startswith("  The table counts")]
+        assert view.params is not None and any(f"{view.params:,}" in t for t in totals), text
+
+
+def test_stored_weights_are_shown_beside_the_implied_ones() -> None:
+    """An LSTM edited from 32 to 16 units: both shapes per weight, and the table's count (stored) is named."""
+    view = views("keras/units16_weights32.keras")["lstm"]
+    text = "\n".join(recurrent_story(view))
+    assert "kernel                     implied (64, 64), stored (64, 128)" in text
+    assert f"The table counts the stored weights ({view.params:,} parameters)" in text
+    assert f"the config implies {4 * 16 * (64 + 16 + 1):,}" in text
+
+
+@pytest.mark.parametrize(("relative", "header"), [
+    ("keras/asymmetric_bidirectional.keras", "Bidirectional(forward LSTM, backward LSTM)"),
+    ("keras/functional.keras", "Bidirectional(forward LSTM, backward GRU)")])
+def test_asymmetric_bidirectional_is_explained_per_direction(relative: str, header: str) -> None:
+    """Different directions get a block each; forward + backward equals the table."""
+    view = views(relative)["bi"]
+    text = "\n".join(recurrent_story(view))
+    assert header in text and "  forward: " in text and "  backward: " in text
+    [(forward, backward, total)] = re.findall(
+        r"parameters = forward ([\d,]+) \+ backward ([\d,]+) = ([\d,]+)", text)
+    count = [int(n.replace(",", "")) for n in (forward, backward, total)]
+    assert count[0] + count[1] == count[2] == view.params
+
+
+def test_a_dynamic_time_axis_reads_variable() -> None:
+    """(None, None, 9) is 'a variable number of timesteps', never 'None timesteps'."""
+    text = story("rules/ok_seq2seq_teacher_forcing.keras", "decoder")
+    assert "a variable number of timesteps" in text and "None timesteps" not in text
+
+
+def test_conv_lstm_gets_the_recurrent_explanation() -> None:
+    """ConvLSTM1D/2D/3D: filters as units, kernel shapes and the formula with Keras's numbers."""
+    found = views("rules/ok_conv_lstm.keras")
+    for name in ("conv_lstm1d", "conv_lstm2d", "conv_lstm3d"):
+        text = "\n".join(recurrent_story(found[name]))
+        assert "plays the role of units" in text and "kernel_size + (channels, 4*filters)" in text
+        assert f"= {found[name].params:,}, where k = " in text
+    assert "each a row of 10 positions with 3 channels" in story(
+        "rules/ok_conv_lstm.keras", "conv_lstm1d")
+
+
+def test_a_wrong_initial_state_keeps_the_output_keras_gives() -> None:
+    """Keras builds LSTM(8) given 16-wide states as (None, 8): the table says so too."""
+    view = views("rules/initial_state_mismatch.keras")["decoder"]
+    assert view.output_shapes == ((None, 8),)
+    expected = json.loads((FIXTURES / "rules" / "expected.json").read_text())
+    assert expected["initial-state-mismatch"]["node"] == "decoder"
+
+
+def test_explain_json_carries_each_models_findings() -> None:
+    """`explain --format json` lists the model's findings with check's keys."""
+    out = CliRunner().invoke(main, ["explain", "--format", "json",
+                                    str(FIXTURES / "rules" / "initial_state_mismatch.keras"),
+                                    str(FIXTURES / "rules" / "ok_question.keras")]).stdout
+    broken, ok = json.loads(out)
+    assert [(f["rule"], f["node"], f["severity"]) for f in broken["findings"]] == [
+        ("initial-state-mismatch", "decoder", "error")]
+    assert ok["findings"] == []
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("relative", ["rules/ok_conv_lstm.keras", "rules/initial_state_mismatch.keras",
+                                      "rules/ok_seq2seq_teacher_forcing.keras"])
+def test_oracle_keras_agrees_with_the_table(relative: str) -> None:
+    """Keras 3 loads the file; each layer's shapes and parameters equal graphcheck's table."""
+    import keras
+
+    from tests.oracle_support import analyse, keras_rows, mismatches
+
+    net: Any = keras.saving.load_model(FIXTURES / relative, compile=False)
+    analysis = analyse(FIXTURES / relative)
+    if relative == "rules/initial_state_mismatch.keras":  # the error is the point of that file
+        analysis = type(analysis)(rows=analysis.rows, bad=[])
+    assert mismatches(dict(keras_rows(net)), analysis) == []
