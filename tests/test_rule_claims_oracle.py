@@ -41,3 +41,21 @@ def test_fixed_batch_size_exports_keep_the_batch(tmp_path: Path) -> None:
     (tmp_path / "m.tflite").write_bytes(lite)
     interpreter = tf.lite.Interpreter(model_path=str(tmp_path / "m.tflite"))
     assert list(interpreter.get_input_details()[0]["shape_signature"]) == [32, 10, 3]
+
+
+def test_gpu_only_layer_keras3_refuses_and_tf_keras_converts() -> None:
+    """gpu-only-layer: Keras 3 cannot load a CuDNN file; LSTM/GRU take its weights in tf_keras."""
+    import keras
+    import tf_keras
+
+    path = RULES.parent / "tf_keras" / "cudnn_sequential.h5"
+    assert {f.rule for f in check_path(path, "c").findings} == {"gpu-only-layer"}
+    with pytest.raises(Exception, match="CuDNNLSTM"):
+        keras.saving.load_model(path, compile=False)
+    L = tf_keras.layers
+    plain = tf_keras.Sequential([L.LSTM(8, return_sequences=True, input_shape=(10, 5)),
+                                 L.GRU(4, reset_after=True, recurrent_activation="sigmoid"),
+                                 L.Dense(2)])
+    plain.load_weights(path)
+    assert tuple(plain.layers[0].cell.bias.shape) == (4 * 8,)
+    assert tuple(plain.layers[1].cell.bias.shape) == (2, 3 * 4)

@@ -180,3 +180,47 @@ class FixedBatchSize(Rule):
                     f"tf2onnx and TFLite conversions accept batches of exactly {shape[0]}, so one "
                     "request or a last partial batch fails there. Leave the batch dimension as "
                     "None (Keras 3's model.export() writes None already)."))
+
+
+class GpuOnlyLayer(Rule):
+    """A CuDNNLSTM/CuDNNGRU layer: runs only on a GPU and only in tf.keras 1.x/2.x."""
+
+    code = "GC504"
+    name = "gpu-only-layer"
+    severity = Severity.NOTE
+    confidence = Confidence.HIGH
+    summary = "A CuDNNLSTM/CuDNNGRU layer runs only on a GPU, and Keras 3 cannot load it"
+    template = "{kind} runs only on a GPU; convert it to {plain} to run on a CPU or in Keras 3"
+    what = ("Notes each `CuDNNLSTM` and `CuDNNGRU` layer (tf.keras 1.x/2.x, Keras 2), also "
+            "inside `Bidirectional`.")
+    why = ("These layers call NVIDIA cuDNN directly and have no CPU kernel: on a CPU, predict "
+           "fails with \"No OpKernel was registered to support Op 'CudnnRNNV3'\". Keras 3 has "
+           "no such class, so `keras.saving.load_model` refuses the file. Since TF 2.0, `LSTM` "
+           "and `GRU` use the same cuDNN kernel on a GPU by themselves.")
+    example = "`CuDNNLSTM(64, return_sequences=True)` in a model trained on a GPU in 2019."
+    fix = ("Rebuild the model with `LSTM(units)` (or `GRU(units, reset_after=True, "
+           "recurrent_activation='sigmoid')`) in place of each CuDNN layer and load the old "
+           "`.h5` weights with tf_keras `model.load_weights`, which converts the cuDNN layout "
+           "(it sums the LSTM's two biases, reshapes the GRU's); then save in the new format.")
+    VALID = (Case(model=sequential([None, 10, 8], lstm("lstm", 16))),)
+    INVALID = (Case(model=sequential([None, 10, 8], layer("CuDNNLSTM", "fast", units=16)),
+                    nodes=("fast",), contains="LSTM(16)"),
+               Case(model=sequential([None, 10, 8], layer(
+                   "Bidirectional", "bi", layer=layer("CuDNNGRU", "g", units=4))),
+                    nodes=("bi",), contains="reset_after=True"))
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Note each node holding a CuDNN layer, once."""
+        seen: set[str] = set()
+        for use in keras_recurrent(ctx):
+            if not use.kind.startswith("CuDNN") or use.node in seen:
+                continue
+            seen.add(use.node)
+            units = use.config.get("units")
+            plain = (f"LSTM({units})" if use.kind == "CuDNNLSTM"
+                     else f"GRU({units}, reset_after=True, recurrent_activation='sigmoid')")
+            yield Hit(node=use.node, message=(
+                f"{use.kind} runs only on a GPU (it has no CPU kernel) and only tf.keras 1.x/2.x "
+                f"and Keras 2 know it; Keras 3 cannot load this file. To run it on a CPU or move "
+                f"to Keras 3, rebuild the layer as {plain} and load these .h5 weights with "
+                "tf_keras load_weights, which converts the cuDNN layout."))
