@@ -77,6 +77,7 @@ def story(view: NodeView) -> list[str]:
     lines.append(f"  input {format_shape(shape)}: {_input_words(found[0], shape)}.")
     if len(found) == 1 or _mirrored(found):
         lines += _part_lines(found[0], shape, "  ", per_direction=len(found) == 2)
+        lines += ["  backward/* weights: the same shapes."] if len(found) == 2 else []
     else:
         for part in found:
             lines += [f"  {part.label}: {part.kind}", *_part_lines(part, shape, "    ")]
@@ -220,8 +221,11 @@ def output_lines(view: NodeView, config: Mapping[str, Any]) -> list[str]:
     lines = [f"  output {format_shape(outputs[0] if outputs else None)}: {why}."]
     if view.node.layer.type == "Bidirectional":
         mode = view.node.layer.config.get("merge_mode", "concat")
+        widths = [p.config.get("units", p.config.get("filters")) for p in parts(view)]
         lines.append(f"  merge_mode={mode!r}: " + {
-            "concat": "forward and backward outputs side by side (widths add up)",
+            "concat": "forward and backward outputs side by side (widths add up: "
+                      + " + ".join(map(str, widths)) + (f" = {sum(widths)}" if all(
+                          isinstance(w, int) for w in widths) else "") + ")",
             "sum": "forward + backward", "mul": "forward * backward",
             "ave": "the mean of both directions"}.get(str(mode), "two separate outputs") + ".")
     if config.get("return_state"):

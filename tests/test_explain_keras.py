@@ -65,6 +65,10 @@ def test_asymmetric_bidirectional_is_explained_per_direction(relative: str, head
         r"parameters = forward ([\d,]+) \+ backward ([\d,]+) = ([\d,]+)", text)
     count = [int(n.replace(",", "")) for n in (forward, backward, total)]
     assert count[0] + count[1] == count[2] == view.params
+    widths = [v["config"]["units"] for v in (view.node.layer.config["layer"],
+                                          view.node.layer.config["backward_layer"])]
+    width = view.output_shapes[0][-1] if view.output_shapes[0] else None
+    assert f"widths add up: {widths[0]} + {widths[1]} = {width})" in text
 
 
 def test_a_dynamic_time_axis_reads_variable() -> None:
