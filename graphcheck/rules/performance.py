@@ -20,6 +20,13 @@ CUDNN_NEEDS: tuple[tuple[str, object, str], ...] = (
 )
 
 
+# Keras 2.3.0 and tf.keras 2.0 changed the default from hard_sigmoid (keras-team/keras 2.3.0
+# release notes: "Change default recurrent activation to sigmoid (from hard_sigmoid)").
+OLD_DEFAULT = ("recurrent_activation='hard_sigmoid' (cuDNN needs 'sigmoid'; hard_sigmoid was the "
+               "default before Keras 2.3 and tf.keras 2.0, and the saved config keeps it: the "
+               "weights were trained for it, so fine-tune after switching to 'sigmoid')")
+
+
 def _activation(value: object) -> object:
     """Return an activation's name whether stored as a string or a serialised object."""
     if isinstance(value, Mapping):
@@ -39,6 +46,8 @@ def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     config = use.config
     found = [text.format(_activation(config.get(key, want)))
              for key, want, text in CUDNN_NEEDS if _activation(config.get(key, want)) != want]
+    if _activation(config.get("recurrent_activation")) == "hard_sigmoid":
+        found = [OLD_DEFAULT if b.startswith("recurrent_activation=") else b for b in found]
     recurrent_dropout = typed(config, "recurrent_dropout", float) or 0.0
     if recurrent_dropout > 0:
         found.append(f"recurrent_dropout={config['recurrent_dropout']} (cuDNN needs 0)")
@@ -69,7 +78,10 @@ class CudnnIneligible(Rule):
     example = "`LSTM(64, activation='relu')` or `GRU(64, recurrent_dropout=0.2)`."
     fix = ("Keep the defaults (tanh, sigmoid, use_bias=True, unroll=False, reset_after=True); "
            "use `dropout` (on the inputs) instead of `recurrent_dropout`; use `LSTM(...)` "
-           "instead of `RNN(LSTMCell(...))`. Ignore this rule if the model never runs on a GPU.")
+           "instead of `RNN(LSTMCell(...))`. Models from Keras < 2.3 or tf.keras 1.x carry "
+           "`recurrent_activation='hard_sigmoid'`, the default then: switch to 'sigmoid' and "
+           "fine-tune, since the weights were trained for hard_sigmoid. Ignore this rule if the "
+           "model never runs on a GPU.")
     VALID = (Case(model=sequential([None, 10, 8], lstm("lstm", 16, dropout=0.2))),
              Case(model=sequential([None, 10, 8], layer("SimpleRNN", "rnn", units=4,
                                                         activation="relu"))))
@@ -77,7 +89,10 @@ class CudnnIneligible(Rule):
                     nodes=("lstm",), contains="activation='relu'"),
                Case(model=sequential([None, 10, 8], layer("GRU", "gru", units=4, reset_after=False,
                                                           recurrent_dropout=0.25)),
-                    nodes=("gru",), contains="recurrent_dropout=0.25"))
+                    nodes=("gru",), contains="recurrent_dropout=0.25"),
+               Case(model=sequential([None, 10, 8], lstm("lstm", 16,
+                                                         recurrent_activation="hard_sigmoid")),
+                    nodes=("lstm",), contains="default before Keras 2.3"))
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Note each layer with the settings that block the fused kernel."""
