@@ -74,11 +74,13 @@ def story(view: NodeView) -> list[str]:
         return []
     layer = view.node.layer
     lines = [f"{view.name}: {layer.type}" + _wrapped(layer.type, found)]
-    lines.append(f"  input {format_shape(shape)}: {_input_words(found[0], shape)}.")
+    given = f"  input {format_shape(shape)}: {_input_words(found[0], shape)}."
     if len(found) == 1 or _mirrored(found):
-        lines += _part_lines(found[0], shape, "  ", per_direction=len(found) == 2)
+        units, *rest = _part_lines(found[0], shape, "  ", per_direction=len(found) == 2)
+        lines += [units, given, *rest]  # units first: the question is what units means
         lines += ["  backward/* weights: the same shapes."] if len(found) == 2 else []
     else:
+        lines.append(given)
         for part in found:
             lines += [f"  {part.label}: {part.kind}", *_part_lines(part, shape, "    ")]
         counts = [p.implied for p in found]

@@ -29,6 +29,7 @@ def test_fixed_batch_size_keras_predicts_other_batches() -> None:
         assert model.predict(np.zeros((batch, 10, 3)), verbose=0).shape[0] == batch
 
 
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 def test_fixed_batch_size_exports_keep_the_batch(tmp_path: Path) -> None:
     """... and that exports keep it: TFLite from a tf_keras model takes exactly that batch."""
     import tensorflow as tf

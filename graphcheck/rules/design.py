@@ -55,7 +55,9 @@ class SequenceIntoDense(Rule):
             "It stays silent for `TimeDistributed(Dense)` (which says the per-step output is "
             "meant), for decoders fed by a `RepeatVector`, and for decoders called with an "
             "`initial_state` (the keras.io sequence-to-sequence pattern trained with teacher "
-            "forcing, whose decoder predicts the next token at every step).")
+            "forcing, whose decoder predicts the next token at every step), and for language "
+            "models whose output Dense has as many units as an upstream `Embedding` has "
+            "`input_dim` (one next-token prediction per step over the same vocabulary).")
     why = ("Keras's Dense acts on the last axis only, so a `(None, T, U)` sequence gives "
            "`(None, T, k)`: T predictions per sample. With one label per sequence the model "
            "trains against the label broadcast over every step (or fails on the target "
@@ -70,11 +72,18 @@ class SequenceIntoDense(Rule):
                                    lstm("b", 16), dense("dense", 2))),
              Case(model=sequential([None, 10, 8], lstm("enc", 16), layer("RepeatVector", "rep", n=5),
                                    lstm("dec", 16, return_sequences=True), dense("dense", 8))),
-             Case(model=seq2seq(state_given=True)))
+             Case(model=seq2seq(state_given=True)),
+             Case(model=sequential([None, None], layer("Embedding", "embed", input_dim=50,
+                                                       output_dim=8),
+                                   lstm("lstm", 16, return_sequences=True), dense("dense", 50))))
     INVALID = (Case(model=sequential([None, 10, 64], lstm("lstm", 32, return_sequences=True),
                                      layer("Dropout", "drop", rate=0.2), dense("dense", 2)),
                     nodes=("dense",), contains="(None, 10, 2)"),
-               Case(model=seq2seq(state_given=False), nodes=("dense",), contains="'dec'"))
+               Case(model=seq2seq(state_given=False), nodes=("dense",), contains="'dec'"),
+               Case(model=sequential([None, None], layer("Embedding", "embed", input_dim=50,
+                                                         output_dim=8),
+                                     lstm("lstm", 16, return_sequences=True), dense("dense", 2)),
+                    nodes=("dense",), contains="(None, None, 2)"))
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Report output Dense layers fed by a sequence-returning recurrent layer."""
@@ -83,7 +92,8 @@ class SequenceIntoDense(Rule):
             if node is None or node.layer.type != "Dense":
                 continue
             source = source_of(ctx, name)
-            if source is None or sequence_config(ctx, source) is None or _decoder(ctx, source):
+            if source is None or sequence_config(ctx, source) is None or _decoder(ctx, source) \
+                    or _next_token(ctx, source, node.layer.config.get("units")):
                 continue
             seq = ctx.inference.nodes[source].outputs()[0]
             steps = seq[1] if seq is not None and len(seq) == 3 else None
@@ -101,6 +111,17 @@ def _decoder(ctx: Context, source: str) -> bool:
     """Return True for a seq2seq decoder: given an initial state, or fed by a RepeatVector."""
     return given_state(ctx.inference.nodes[source]) or any(
         ctx.inference.nodes[a].layer.type == "RepeatVector" for a in ancestors(ctx, source))
+
+
+def _next_token(ctx: Context, source: str, units: object) -> bool:
+    """Return True for a language model: Dense(vocabulary) per step over Embedding(vocabulary).
+
+    Trained on targets shifted by one token, it predicts the next token at every step.
+    """
+    return isinstance(units, int) and any(
+        ctx.inference.nodes[a].layer.type == "Embedding"
+        and ctx.inference.nodes[a].layer.config.get("input_dim") == units
+        for a in ancestors(ctx, source))
 
 
 class FlattenAfterSequence(Rule):
