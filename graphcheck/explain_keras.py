@@ -153,19 +153,21 @@ def _part_lines(part: Part, shape: Shape, pad: str, per_direction: bool = False)
     return lines
 
 
-def _biases(part: Part) -> int:
-    """Return how many bias vectors per gate block the layer holds."""
-    if part.kind.startswith("CuDNN"):
-        return 2  # cuDNN keeps an input and a recurrent bias
-    if not part.config.get("use_bias", True):
-        return 0
-    return 2 if part.kind == "GRU" and part.config.get("reset_after", True) else 1
+def _biases(part: Part, gates: int) -> int:
+    """Return how many bias vectors per gate block the layer holds, read from its bias spec.
+
+    CuDNN layers and GRU(reset_after=True) hold two (input and recurrent), others one.
+    """
+    width = part.config.get("units", part.config.get("filters"))
+    bias = [s for s in part.specs if s.name.endswith("bias")]
+    size = product(bias[0].shape) if bias else 0
+    return size // (gates * width) if isinstance(size, int) and isinstance(width, int) else 0
 
 
 def param_formula(part: Part, shape: Shape) -> tuple[str, str]:
     """Return the parameter formula and the same with the layer's numbers substituted."""
     gates = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[BASE_KIND[part.kind]]
-    biases = _biases(part)
+    biases = _biases(part, gates)
     plus = f" + {biases}" if biases else ""
     times = f"{gates}*" if gates > 1 else ""
     if part.kind in CONV:

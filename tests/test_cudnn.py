@@ -1,4 +1,4 @@
-"""CuDNNLSTM / CuDNNGRU as tf.keras 1.x/2.x saved them: shapes, cuDNN biases, weight checks, explain."""
+"""Recurrent layers as older Keras saved them: CuDNNLSTM/CuDNNGRU (tf.keras 1.x/2.x), Keras 2.1 GRU."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ SAVED = [("cudnn_sequential.h5", "cudnn_sequential.expected.json"),
          ("cudnn_functional.h5", "cudnn_functional.expected.json")]
 
 
-@pytest.mark.parametrize(("name", "expected"), SAVED)
+@pytest.mark.parametrize(("name", "expected"), [
+    *SAVED, ("gru_keras212.h5", "gru_keras212.expected.json")])
 def test_shapes_and_params_equal_what_tf_keras_reported(name: str, expected: str) -> None:
     """Every layer (Bidirectional, encoder states, initial_state decoder) matches tf_keras."""
     result = check_path(TF_KERAS / name, name)
@@ -96,3 +97,20 @@ def test_oracle_tf_keras_converts_the_edited_bias(tfk: Any) -> None:
     net = tfk.models.load_model(TF_KERAS / "cudnn_config_edited_to_lstm.h5", compile=False)
     layer = net.get_layer("cudnn_lstm")
     assert type(layer).__name__ == "LSTM" and tuple(layer.cell.bias.shape) == (4 * layer.units,)
+
+
+def test_a_keras_212_gru_without_reset_after_reads_its_stored_layout() -> None:
+    """No reset_after key and (3*units,) biases: read as reset_after=False, explained so."""
+    result = check_path(TF_KERAS / "gru_keras212.h5", "old")
+    assert result.model is not None and result.inference is not None
+    views = {v.name: v for v in nodes(result.model, result.inference)}
+    text = "\n".join(recurrent_story(views["gru"]))
+    assert "(3*units,) = (3*5,)" in text and f"3*5*(4 + 5 + 1) = {views['gru'].params}" in text
+    assert {f.node for f in result.findings if f.rule == "cudnn-ineligible"} == {"gru", "bi"}
+
+
+@pytest.mark.oracle
+def test_oracle_tf_keras_reads_a_missing_reset_after_as_true(tfk: Any) -> None:
+    """Why the expected numbers come from the model before the edit: tf_keras refuses the file."""
+    with pytest.raises(ValueError, match="reset_after"):
+        tfk.models.load_model(TF_KERAS / "gru_keras212.h5", compile=False)

@@ -10,6 +10,7 @@ from graphcheck.graph import format_shape
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.recurrent import RecurrentLayer, keras_recurrent
+from graphcheck.shapes.keras.recurrent import gru_layout
 
 # What the fused cuDNN kernel accepts (keras/src/layers/rnn/lstm.py and gru.py docstrings).
 CUDNN_NEEDS: tuple[tuple[str, object, str], ...] = (
@@ -51,6 +52,9 @@ def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     recurrent_dropout = typed(config, "recurrent_dropout", float) or 0.0
     if recurrent_dropout > 0:
         found.append(f"recurrent_dropout={config['recurrent_dropout']} (cuDNN needs 0)")
+    units = typed(config, "units", int)
+    if use.kind == "GRU" and units is not None:
+        config = gru_layout(config, units, use.result.layer.weights or ())
     if use.kind == "GRU" and config.get("reset_after", True) is False:
         found.append("reset_after=False (cuDNN implements reset_after=True)")
     if config.get("use_cudnn") is False:

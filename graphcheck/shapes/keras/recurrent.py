@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from graphcheck.findings import ShapeError
-from graphcheck.graph import Dim, Layer, Shape, format_shape, snake_case
+from graphcheck.graph import Dim, Layer, Shape, StoredWeight, format_shape, snake_case
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import as_tuple, conv_length, optional_number, positive_int, require_rank
 
@@ -119,8 +119,11 @@ def check_initial_state(call: Call, units: list[int], batch: Dim) -> tuple[Shape
 @register("keras", "LSTM", "GRU", "SimpleRNN")
 def rnn_layer(call: Call) -> LayerShapes:
     """LSTM/GRU/SimpleRNN: (B, T, F) -> (B, U) or (B, T, U), plus states; weights never see T."""
-    cell = CellInfo(kind=call.layer.type, units=positive_int(call.config, "units"),
-                    config=call.config)
+    units = positive_int(call.config, "units")
+    config = call.config
+    if call.layer.type == "GRU":
+        config = gru_layout(config, units, call.layer.weights or ())
+    cell = CellInfo(kind=call.layer.type, units=units, config=config)
     for rate in ("dropout", "recurrent_dropout"):
         optional_number(call.config, rate)
     batch, steps, features = sequence_dims(call)
@@ -153,6 +156,17 @@ def cudnn_layer(call: Call) -> LayerShapes:
                               f"recurrent bias for each of the {gates} gate blocks (cuDNN layout)")
     specs = [replace(s, path=s.path.removeprefix("/")) for s in specs] + [bias]
     return LayerShapes(outputs=tuple(outputs), weights=tuple(specs), problems=problems)
+
+
+def gru_layout(config: Mapping[str, Any], units: int,
+               stored: tuple[StoredWeight, ...]) -> Mapping[str, Any]:
+    """Read reset_after=False where Keras <= 2.1.2 wrote no key and stored a (3*units,) bias.
+
+    That GRU had no such argument and one bias per gate; TF2 and Keras 3 default to True.
+    """
+    if "reset_after" in config or not any(w.shape == (3 * units,) for w in stored):
+        return config
+    return {**config, "reset_after": False}
 
 
 def stacked_cells(config: Mapping[str, Any]) -> list[CellInfo]:
@@ -195,12 +209,12 @@ def _is_stacked(config: Mapping[str, Any]) -> bool:
     return isinstance(cell, Mapping) and cell.get("class_name") == "StackedRNNCells"
 
 
-def inner_layer(entry: object, name: str) -> Layer:
+def inner_layer(entry: object, name: str, stored: tuple[StoredWeight, ...] | None = None) -> Layer:
     """Build a Layer from a wrapper's nested layer config (Bidirectional, TimeDistributed)."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
         raise ShapeError("unreadable-model", f"wrapped layer config is {entry!r}")
     return Layer(name=str(entry["config"].get("name", name)), type=str(entry.get("class_name")),
-                 config=entry["config"])
+                 config=entry["config"], weights=stored)
 
 
 def run_inner(layer: Layer, call: Call) -> LayerShapes:
@@ -222,9 +236,10 @@ def prefixed(specs: tuple[WeightSpec, ...], path: str, name: str) -> list[Weight
 @register("keras", "Bidirectional")
 def bidirectional(call: Call) -> LayerShapes:
     """Bidirectional: two recurrent layers whose outputs are merged (concat, sum, mul, ave, None)."""
-    forward = inner_layer(call.config.get("layer"), "forward")
+    # The wrapper's stored weights let each direction read its file's bias layout.
+    forward = inner_layer(call.config.get("layer"), "forward", call.layer.weights)
     backward_entry = call.config.get("backward_layer") or call.config.get("layer")
-    backward = inner_layer(backward_entry, "backward")
+    backward = inner_layer(backward_entry, "backward", call.layer.weights)
     fwd, bwd = run_inner(forward, call), run_inner(backward, call)
     if fwd.outputs[0] is None or bwd.outputs[0] is None:
         return LayerShapes(outputs=(None,))
