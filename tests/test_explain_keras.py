@@ -96,6 +96,13 @@ def test_a_wrong_initial_state_keeps_the_output_keras_gives() -> None:
     assert expected["initial-state-mismatch"]["node"] == "decoder"
 
 
+def test_a_sum_of_unequal_directions_keeps_the_shape_keras_gives() -> None:
+    """Bidirectional(LSTM(5), backward LSTM(3), merge_mode='sum'): an error, output still known."""
+    result = check_path(FIXTURES / "rules" / "bidirectional_sum_mismatch.keras", "sum")
+    assert [(f.rule, f.node) for f in result.findings] == [("input-dim-mismatch", "bi")]
+    assert views("rules/bidirectional_sum_mismatch.keras")["bi"].output_shapes == ((None, 5),)
+
+
 def test_explain_json_carries_each_models_findings() -> None:
     """`explain --format json` lists the model's findings with check's keys."""
     out = CliRunner().invoke(main, ["explain", "--format", "json",
@@ -109,7 +116,8 @@ def test_explain_json_carries_each_models_findings() -> None:
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("relative", ["rules/ok_conv_lstm.keras", "rules/initial_state_mismatch.keras",
-                                      "rules/ok_seq2seq_teacher_forcing.keras"])
+                                      "rules/ok_seq2seq_teacher_forcing.keras",
+                                      "rules/bidirectional_sum_mismatch.keras"])
 def test_oracle_keras_agrees_with_the_table(relative: str) -> None:
     """Keras 3 loads the file; each layer's shapes and parameters equal graphcheck's table."""
     import keras
@@ -118,6 +126,17 @@ def test_oracle_keras_agrees_with_the_table(relative: str) -> None:
 
     net: Any = keras.saving.load_model(FIXTURES / relative, compile=False)
     analysis = analyse(FIXTURES / relative)
-    if relative == "rules/initial_state_mismatch.keras":  # the error is the point of that file
+    if "mismatch" in relative:  # the error is the point of those files
         analysis = type(analysis)(rows=analysis.rows, bad=[])
     assert mismatches(dict(keras_rows(net)), analysis) == []
+
+
+@pytest.mark.oracle
+def test_oracle_keras_fails_to_run_the_sum_mismatch() -> None:
+    """The finding is an error because predict fails, though Keras built and saved the layer."""
+    import keras
+    import numpy as np
+
+    net: Any = keras.saving.load_model(FIXTURES / "rules" / "bidirectional_sum_mismatch.keras")
+    with pytest.raises(ValueError):
+        net.predict(np.zeros((1, 6, 4)), verbose=0)

@@ -248,21 +248,24 @@ def bidirectional(call: Call) -> LayerShapes:
     states = list(fwd.outputs[1:]) + list(bwd.outputs[1:])
     weights = prefixed(fwd.weights, "forward_layer", "forward") + prefixed(
         bwd.weights, "backward_layer", "backward")
-    return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights))
+    problems = fwd.problems + bwd.problems
+    if mode in ("sum", "mul", "ave") and fwd.outputs[0][-1] != bwd.outputs[0][-1]:
+        # Keras builds and saves this with the forward shape; only running it fails.
+        problems += (ShapeError(
+            "input-dim-mismatch", f"merge_mode={mode!r} needs both directions to have the same "
+            f"units, got forward {fwd.outputs[0][-1]} and backward {bwd.outputs[0][-1]}: Keras "
+            f"builds and saves the layer as {format_shape(fwd.outputs[0])}, but predict fails"),)
+    return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights), problems=problems)
 
 
 def _merge(fwd: Shape, bwd: Shape, mode: object) -> list[Shape]:
-    """Combine the two directions' outputs by merge_mode."""
+    """Combine the two directions' outputs by merge_mode (sum/mul/ave keep the forward shape)."""
     if mode is None:
         return [fwd, bwd]
     if mode == "concat":
         last = fwd[-1] + bwd[-1] if isinstance(fwd[-1], int) and isinstance(bwd[-1], int) else None
         return [(*fwd[:-1], last)]
     if mode in ("sum", "mul", "ave"):
-        if fwd[-1] != bwd[-1]:
-            raise ShapeError("input-dim-mismatch",
-                             f"merge_mode={mode!r} needs both directions to have the same units, "
-                             f"got forward {fwd[-1]} and backward {bwd[-1]}")
         return [fwd]
     raise ShapeError("unreadable-model", f"unknown merge_mode {mode!r}")
 
