@@ -222,17 +222,26 @@ def output_lines(view: NodeView, config: Mapping[str, Any]) -> list[str]:
     outputs = view.output_shapes
     why = ("return_sequences=True: one output per timestep" if config.get("return_sequences")
            else "return_sequences=False: only the last step's output")
-    lines = [f"  output {format_shape(outputs[0] if outputs else None)}: {why}."]
+    separate = (view.node.layer.type == "Bidirectional"
+                and view.node.layer.config.get("merge_mode", "concat") is None)
+    count = 2 if separate else 1  # merge_mode=None returns forward and backward apart
+    shown = ", ".join(format_shape(s) for s in outputs[:count]) if outputs else format_shape(None)
+    lines = [f"  output {shown}: {why}."]
     if view.node.layer.type == "Bidirectional":
-        mode = view.node.layer.config.get("merge_mode", "concat")
-        widths = [p.config.get("units", p.config.get("filters")) for p in parts(view)]
-        lines.append(f"  merge_mode={mode!r}: " + {
-            "concat": "forward and backward outputs side by side (widths add up: "
-                      + " + ".join(map(str, widths)) + (f" = {sum(widths)}" if all(
-                          isinstance(w, int) for w in widths) else "") + ")",
-            "sum": "forward + backward", "mul": "forward * backward",
-            "ave": "the mean of both directions"}.get(str(mode), "two separate outputs") + ".")
+        lines.append(_merge_line(view))
     if config.get("return_state"):
-        states = ", ".join(format_shape(s) for s in outputs[1:])
+        states = ", ".join(format_shape(s) for s in outputs[count:])
         lines.append(f"  return_state=True: the final states follow: {states}.")
     return lines
+
+
+def _merge_line(view: NodeView) -> str:
+    """Say how a Bidirectional combines its directions, with the widths for concat."""
+    mode = view.node.layer.config.get("merge_mode", "concat")
+    widths = [p.config.get("units", p.config.get("filters")) for p in parts(view)]
+    total = f" = {sum(widths)}" if all(isinstance(w, int) for w in widths) else ""
+    return f"  merge_mode={mode!r}: " + {
+        "concat": f"forward and backward outputs side by side (widths add up: "
+                  f"{' + '.join(map(str, widths))}{total})",
+        "sum": "forward + backward", "mul": "forward * backward",
+        "ave": "the mean of both directions"}.get(str(mode), "two separate outputs") + "."

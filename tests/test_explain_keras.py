@@ -103,6 +103,13 @@ def test_a_sum_of_unequal_directions_keeps_the_shape_keras_gives() -> None:
     assert views("rules/bidirectional_sum_mismatch.keras")["bi"].output_shapes == ((None, 5),)
 
 
+def test_separate_directions_are_two_outputs_then_four_states() -> None:
+    """merge_mode=None with return_state: forward and backward outputs, then 2 states each."""
+    text = story("rules/ok_bidirectional_separate.keras", "bi")
+    assert "output (None, 5), (None, 5): return_sequences=False" in text
+    assert "the final states follow: (None, 5), (None, 5), (None, 5), (None, 5)." in text
+
+
 def test_explain_json_carries_each_models_findings() -> None:
     """`explain --format json` lists the model's findings with check's keys."""
     out = CliRunner().invoke(main, ["explain", "--format", "json",
@@ -117,7 +124,8 @@ def test_explain_json_carries_each_models_findings() -> None:
 @pytest.mark.oracle
 @pytest.mark.parametrize("relative", ["rules/ok_conv_lstm.keras", "rules/initial_state_mismatch.keras",
                                       "rules/ok_seq2seq_teacher_forcing.keras",
-                                      "rules/bidirectional_sum_mismatch.keras"])
+                                      "rules/bidirectional_sum_mismatch.keras",
+                                      "rules/ok_bidirectional_separate.keras"])
 def test_oracle_keras_agrees_with_the_table(relative: str) -> None:
     """Keras 3 loads the file; each layer's shapes and parameters equal graphcheck's table."""
     import keras
