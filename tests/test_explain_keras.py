@@ -148,3 +148,42 @@ def test_oracle_keras_fails_to_run_the_sum_mismatch() -> None:
     net: Any = keras.saving.load_model(FIXTURES / "rules" / "bidirectional_sum_mismatch.keras")
     with pytest.raises(ValueError):
         net.predict(np.zeros((1, 6, 4)), verbose=0)
+
+
+def hostile_models() -> list[tuple[str, dict[str, Any]]]:
+    """Return the recurrent rule cases plus a ConvLSTM, a CuDNN and an asymmetric Bidirectional."""
+    from graphcheck.rules.cases import layer, lstm, sequential
+    from tests.test_hostile_rules import keras_cases
+
+    extra = [("conv_lstm", sequential([None, 3, 8, 8, 2], layer(
+                  "ConvLSTM2D", "c", filters=3, kernel_size=[3, 3], return_sequences=True))),
+             ("cudnn", sequential([None, 10, 5], layer("CuDNNGRU", "g", units=4))),
+             ("asymmetric", sequential([None, 6, 4], layer(
+                 "Bidirectional", "bi", layer=lstm("f", 5, return_state=True),
+                 backward_layer=layer("GRU", "b", units=3, go_backwards=True), merge_mode=None)))]
+    cases = [(name, dict(case.model)) for name, case in keras_cases()
+             if any(k in str(case.model) for k in ("LSTM", "GRU", "SimpleRNN", "Bidirectional"))]
+    return cases + extra
+
+
+def test_explain_never_raises_on_wrongly_typed_recurrent_configs() -> None:
+    """Each config value of those models retyped: explain answers, never raises."""
+    from graphcheck.findings import LoadError
+    from graphcheck.rules import Case
+    from tests.helpers import run_case
+    from tests.test_hostile_rules import retyped
+
+    failures, stories = [], 0
+    for name, model in hostile_models():
+        for edit, changed in retyped(model):
+            try:
+                result = run_case(Case(model=changed))
+            except LoadError:
+                continue
+            assert result.model is not None and result.inference is not None
+            for view in nodes(result.model, result.inference):
+                try:
+                    stories += bool(recurrent_story(view))
+                except Exception as exc:
+                    failures.append(f"{name} {edit}: {type(exc).__name__}: {exc}")
+    assert failures == [] and stories > 100
