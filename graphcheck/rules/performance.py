@@ -157,6 +157,14 @@ class UnrollLongSequence(Rule):
                 "and memory grow with T. Remove unroll=True for long sequences."))
 
 
+def _stateful(config: Mapping[str, Any]) -> bool:
+    """Return True for any stateful layer (RNN, ConvLSTM, CuDNN), wrapped ones included."""
+    wrapped = [config.get(k) for k in ("layer", "backward_layer")]
+    return config.get("stateful") is True or any(
+        isinstance(w, Mapping) and isinstance(w.get("config"), Mapping)
+        and w["config"].get("stateful") is True for w in wrapped)
+
+
 class FixedBatchSize(Rule):
     """A model input with a static batch size on a model that is not stateful."""
 
@@ -179,14 +187,16 @@ class FixedBatchSize(Rule):
     fix = ("Leave the batch size out: `Input(shape=(10, 3))`; or give the exporter an input "
            "signature with a None batch.")
     VALID = (Case(model=sequential([None, 10, 3], lstm("lstm", 8))),
-             Case(model=sequential([4, 10, 3], lstm("lstm", 8, stateful=True))))
+             Case(model=sequential([4, 10, 3], lstm("lstm", 8, stateful=True))),
+             Case(model=sequential([4, 3, 8, 8, 2], layer(
+                 "ConvLSTM2D", "conv", filters=2, kernel_size=3, stateful=True))))
     INVALID = (Case(model=sequential([32, 10, 3], lstm("lstm", 8)), nodes=("input",),
                     contains="32"),)
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Note the model's inputs with a static batch size, unless a layer is stateful."""
         if ctx.model.framework != "keras" or any(
-                use.config.get("stateful") for use in keras_recurrent(ctx)):
+                _stateful(node.layer.config) for node in ctx.inference.nodes.values()):
             return
         for ref in ctx.model.root.inputs:
             node = ctx.inference.nodes.get(ref.layer)
