@@ -107,7 +107,12 @@ def _wrapped(wrapper: str, found: list[Part]) -> str:
 
 def steps_words(steps: Dim) -> str:
     """Say how many timesteps there are; an unknown time axis is a variable number, not None."""
-    return f"{steps} timesteps" if isinstance(steps, int) else "a variable number of timesteps"
+    return plural(steps, "timestep") if isinstance(steps, int) else "a variable number of timesteps"
+
+
+def plural(count: object, noun: str) -> str:
+    """Return ``1 feature``, ``2 features``; an unknown count keeps the plural."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _input_words(part: Part, shape: Shape) -> str:
@@ -116,17 +121,18 @@ def _input_words(part: Part, shape: Shape) -> str:
     steps = shape[0] if time_major else shape[1]
     order = "timesteps first (time_major=True), then batch" if time_major else "batch"
     if part.kind not in CONV:
-        return f"{order}, {steps_words(steps)}, {shape[2]} features per step"
+        return f"{order}, {steps_words(steps)}, {plural(shape[2], 'feature')} per step"
     first = part.config.get("data_format") == "channels_first"
     grid, channels = (shape[3:], shape[2]) if first else (shape[2:-1], shape[-1])
     frame = f"a row of {grid[0]} positions" if len(grid) == 1 else f"a {format_shape(grid)} grid"
-    return f"{order}, {steps_words(steps)}, each {frame} with {channels} channels"
+    return f"{order}, {steps_words(steps)}, each {frame} with {plural(channels, 'channel')}"
 
 
 def _part_lines(part: Part, shape: Shape, pad: str, per_direction: bool = False) -> list[str]:
     """Explain units, the cell, the weights and the parameter arithmetic of one layer."""
     steps = shape[0] if part.config.get("time_major") else shape[1]
-    over = f"all {steps} timesteps" if isinstance(steps, int) else (
+    over = f"all {steps} timesteps" if isinstance(steps, int) and steps != 1 else (
+        "its single timestep" if steps == 1 else
         "every timestep, however many there are (a variable number of timesteps)")
     base = BASE_KIND[part.kind]
     if part.kind in CONV:
