@@ -90,7 +90,8 @@ class UnitsEqualTimesteps(Rule):
             "input, the classic belief that an LSTM has one neuron per timestep. It stays "
             "silent when units also equals the number of features (a square layer chosen for "
             "another reason) and when units is below `min-units` (default 5), where small "
-            "numbers coincide by chance.")
+            "numbers coincide by chance. In ONNX files exported from PyTorch it stays silent: "
+            "`nn.LSTM` never takes a sequence length, so T there is the export's example input.")
     why = ("`units` is the size of the hidden state, the width of what the layer outputs at "
            "each step; the same cell runs over every timestep whatever `units` is. "
            "`LSTM(32, input_shape=(10, 64))` has 32 units run over 10 timesteps of 64 features, "
@@ -114,6 +115,8 @@ class UnitsEqualTimesteps(Rule):
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Warn where units == T, unless units also equals features or both are tiny."""
         floor = int(self.option(ctx, "min-units"))
+        if str(ctx.model.metadata.get("producer", "")).startswith("pytorch"):
+            return
         for name, kind, units, steps, features in recurrent_calls(ctx):
             if steps is None or units != steps or units == features or units < floor:
                 continue
