@@ -70,8 +70,10 @@ def story(view: NodeView) -> list[str]:
     found = parts(view)
     call = view.node.calls[0] if view.node.calls else None
     shape = call.inputs[0] if call is not None and call.inputs else None
-    if not found or shape is None or len(shape) != _rank(found[0].kind):
+    if not found:
         return []
+    if shape is None or len(shape) != _rank(found[0].kind):
+        return _unknown_input(view, found)
     layer = view.node.layer
     lines = [f"{view.name}: {layer.type}" + _wrapped(layer.type, found)]
     given = f"  input {format_shape(shape)}: {_input_words(found[0], shape)}."
@@ -89,6 +91,21 @@ def story(view: NodeView) -> list[str]:
                          f"{sum(c or 0 for c in counts):,}.")
     lines += _stored_lines(view, found)
     return lines + output_lines(view, found[0].config)
+
+
+def _unknown_input(view: NodeView, found: list[Part]) -> list[str]:
+    """Explain a layer whose input shape is unknown from what the file stores; [] if nothing."""
+    if not view.node.layer.weights or view.params is None:
+        return []
+    size = "filters" if found[0].kind in CONV else "units"
+    return [f"{view.name}: {view.node.layer.type}" + _wrapped(view.node.layer.type, found),
+            f"  {size} = {found[0].config.get(size)}: the size of the hidden state, not the number "
+            "of timesteps.",
+            "  input unknown (a layer before it has no shape function), so the weights shown are "
+            "the file's:",
+            *[f"    {name:<26} {format_shape(shape)}" for name, shape in view.weights.items()],
+            f"  parameters (stored) = {view.params:,}; they do not depend on the number of "
+            "timesteps."]
 
 
 def _rank(kind: str) -> int:

@@ -187,3 +187,20 @@ def test_explain_never_raises_on_wrongly_typed_recurrent_configs() -> None:
                 except Exception as exc:
                     failures.append(f"{name} {edit}: {type(exc).__name__}: {exc}")
     assert failures == [] and stories > 100
+
+
+def test_an_unknown_input_is_explained_from_the_stored_weights() -> None:
+    """After a layer without a shape function, the story shows the file's weights and count."""
+    from dataclasses import replace
+
+    from graphcheck.engine import analyse, load
+
+    model = load(FIXTURES / "rules" / "ok_stacked.keras")
+    graph = model.root.graph
+    graph.nodes["lower"]["layer"] = replace(graph.nodes["lower"]["layer"], type="MysteryLayer")
+    result = analyse(model, "edited")
+    assert result.inference is not None
+    upper = {v.name: v for v in nodes(model, result.inference)}["upper"]
+    text = "\n".join(recurrent_story(upper))
+    assert "input unknown" in text and f"parameters (stored) = {upper.params:,}" in text
+    assert upper.params == 4 * 16 * (32 + 16 + 1)
