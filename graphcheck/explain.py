@@ -101,6 +101,16 @@ def total_params(views: list[NodeView]) -> int | None:
     return None if any(p is None for p in top) else sum(p or 0 for p in top)
 
 
+def steps_words(steps: Dim) -> str:
+    """Say how many timesteps there are; an unknown time axis is a variable number, not None."""
+    return plural(steps, "timestep") if isinstance(steps, int) else "a variable number of timesteps"
+
+
+def plural(count: object, noun: str) -> str:
+    """Return ``1 feature``, ``2 features``; an unknown count keeps the plural."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def recurrent_story(view: NodeView) -> list[str]:
     """Explain a recurrent layer in plain words, with the numbers; [] for other layers."""
     if view.node.layer.module == "onnx":

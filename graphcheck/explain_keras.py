@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphcheck.explain import NodeView
-from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.explain import NodeView, plural, steps_words
+from graphcheck.graph import Shape, format_shape
 from graphcheck.shapes import WeightSpec
 from graphcheck.shapes.dims import product
 
@@ -120,16 +120,6 @@ def _wrapped(wrapper: str, found: list[Part]) -> str:
     if _mirrored(found) or len(found) == 1:
         return f"({found[0].kind})"
     return "(" + ", ".join(f"{p.label} {p.kind}" for p in found) + ")"
-
-
-def steps_words(steps: Dim) -> str:
-    """Say how many timesteps there are; an unknown time axis is a variable number, not None."""
-    return plural(steps, "timestep") if isinstance(steps, int) else "a variable number of timesteps"
-
-
-def plural(count: object, noun: str) -> str:
-    """Return ``1 feature``, ``2 features``; an unknown count keeps the plural."""
-    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _input_words(part: Part, shape: Shape) -> str:
