@@ -176,7 +176,7 @@ class FixedBatchSize(Rule):
     template = "input {shape} fixes the batch size to {batch}; exports keep it"
     what = ("Notes a model input whose batch dimension is a number rather than None, in a "
             "model with no stateful layer (stateful layers need it).")
-    why = ("Keras itself still runs `predict` and `fit` on other batch sizes for a model that "
+    why = ("Keras itself still runs `predict` on other batch sizes for a model that "
            "is not stateful, so the model works in Keras. But the number stays in the saved "
            "input spec, and exports made from the model inherit it: a tf_keras SavedModel's "
            "serving signature, `tf2onnx.convert.from_keras` and the TFLite converter all accept "
