@@ -160,7 +160,7 @@ def cudnn_layer(call: Call) -> LayerShapes:
 
 def gru_layout(config: Mapping[str, Any], units: int,
                stored: tuple[StoredWeight, ...]) -> Mapping[str, Any]:
-    """Read reset_after=False where Keras <= 2.1.2 wrote no key and stored a (3*units,) bias.
+    """Read reset_after=False where old Keras 2 (files up to 2.1.3) wrote no key and a (3*units,) bias.
 
     That GRU had no such argument and one bias per gate; TF2 and Keras 3 default to True.
     """
