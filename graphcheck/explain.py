@@ -101,82 +101,22 @@ def total_params(views: list[NodeView]) -> int | None:
     return None if any(p is None for p in top) else sum(p or 0 for p in top)
 
 
-GATE_NAMES = {"LSTM": "4 gates (input, forget, cell, output)",
-              "GRU": "3 gates (update, reset, candidate)",
-              "SimpleRNN": "1 block (no gates)"}
-PARAM_FORMULAS = {"LSTM": "4*units*(features + units + 1)",
-                  "GRU": "3*units*(features + units + 2)",
-                  "SimpleRNN": "units*(features + units + 1)"}
+def steps_words(steps: Dim) -> str:
+    """Say how many timesteps there are; an unknown time axis is a variable number, not None."""
+    return plural(steps, "timestep") if isinstance(steps, int) else "a variable number of timesteps"
+
+
+def plural(count: object, noun: str) -> str:
+    """Return ``1 feature``, ``2 features``; an unknown count keeps the plural."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def recurrent_story(view: NodeView) -> list[str]:
-    """Explain a Keras recurrent layer in plain words, with the numbers; [] for other layers."""
-    layer = view.node.layer
-    if layer.module == "onnx":
+    """Explain a recurrent layer in plain words, with the numbers; [] for other layers."""
+    if view.node.layer.module == "onnx":
         from graphcheck.explain_onnx import story
 
         return story(view)
-    config, kind = layer.config, layer.type
-    if kind == "Bidirectional":
-        inner = config.get("layer")
-        if not isinstance(inner, dict):
-            return []
-        kind, config = str(inner.get("class_name")), inner.get("config", {})
-    if kind not in GATE_NAMES or not view.node.calls or not view.node.calls[0].inputs:
-        return []
-    shape = view.node.calls[0].inputs[0]
-    if shape is None or len(shape) != 3:
-        return []
-    steps, features = (shape[0], shape[2]) if config.get("time_major") else (shape[1], shape[2])
-    units = config.get("units")
-    lines = [
-        f"{view.name}: {layer.type}" + (f"({kind})" if layer.type != kind else ""),
-        f"  units = {units}: the size of the hidden state, i.e. how many values the layer "
-        "outputs per step. It is not the number of timesteps.",
-        f"  input {_fmt(shape)}: batch, {steps} timesteps, {features} features per step.",
-        f"  The same cell (with {GATE_NAMES[kind]}) runs over all {steps} timesteps.",
-        "  weights:",
-    ]
-    lines += [f"    {s.name:<26} {_fmt(s.shape):<14} {s.formula}" for s in view.specs]
-    lines += [f"  parameters = {PARAM_FORMULAS[kind]} = {_param_arithmetic(kind, units, features)}"
-              + (" per direction, x2 for Bidirectional" if layer.type == "Bidirectional" else "")
-              + "; it does not depend on the number of timesteps."]
-    lines += _output_lines(view, layer.type, config)
-    return lines
+    from graphcheck.explain_keras import story as keras_story
 
-
-def _param_arithmetic(kind: str, units: object, features: Dim) -> str:
-    """Write the parameter formula with the layer's numbers substituted."""
-    if not isinstance(units, int) or not isinstance(features, int):
-        return "unknown (input features unknown)"
-    if kind == "LSTM":
-        return f"4*{units}*({features} + {units} + 1) = {4 * units * (features + units + 1):,}"
-    if kind == "GRU":
-        return f"3*{units}*({features} + {units} + 2) = {3 * units * (features + units + 2):,}"
-    return f"{units}*({features} + {units} + 1) = {units * (features + units + 1):,}"
-
-
-def _output_lines(view: NodeView, wrapper: str, config: object) -> list[str]:
-    """Say what the layer outputs and why (return_sequences, states, merge mode)."""
-    assert isinstance(config, dict)
-    outputs = view.output_shapes
-    why = ("return_sequences=True: one output per timestep" if config.get("return_sequences")
-           else "return_sequences=False: only the last step's output")
-    lines = [f"  output {_fmt(outputs[0] if outputs else None)}: {why}."]
-    if wrapper == "Bidirectional":
-        mode = view.node.layer.config.get("merge_mode", "concat")
-        lines.append(f"  merge_mode={mode!r}: " + {
-            "concat": "forward and backward outputs side by side (widths add up)",
-            "sum": "forward + backward", "mul": "forward * backward",
-            "ave": "the mean of both directions"}.get(str(mode), "two separate outputs") + ".")
-    if config.get("return_state"):
-        states = ", ".join(_fmt(s) for s in outputs[1:])
-        lines.append(f"  return_state=True: the final states follow: {states}.")
-    return lines
-
-
-def _fmt(shape: object) -> str:
-    """Format a shape for the explain text."""
-    from graphcheck.graph import format_shape
-
-    return format_shape(shape) if isinstance(shape, tuple) or shape is None else str(shape)
+    return keras_story(view)

@@ -10,6 +10,7 @@ from graphcheck.engine import FileResult
 from graphcheck.explain import NodeView, nodes, recurrent_story, total_params
 from graphcheck.graph import Shape, format_shape
 from graphcheck.reporters import shorten
+from graphcheck.reporters.json import finding_dict
 
 # Long (nested, generated) layer names would push the table off the screen; JSON keeps them whole.
 NAME_WIDTH = 40
@@ -56,12 +57,13 @@ def render_text(results: Sequence[FileResult]) -> str:
 
 def model_dict(result: FileResult) -> dict[str, Any]:
     """Return the explain JSON contract for one model."""
+    findings = [finding_dict(f) for f in result.findings]
     if result.model is None or result.inference is None:
         return {"path": result.path, "format": None, "nodes": [], "outputs": [],
-                "error": "; ".join(f.message for f in result.findings)}
+                "error": "; ".join(f.message for f in result.findings), "findings": findings}
     views = list(nodes(result.model, result.inference))
     return {
-        "path": result.path, "format": result.model.format,
+        "path": result.path, "format": result.model.format, "findings": findings,
         "nodes": [{"name": v.name, "type": v.type, "inputs": list(v.inputs),
                    "output_shapes": [None if s is None else list(s) for s in v.output_shapes],
                    "params": v.params or 0,

@@ -8,13 +8,37 @@ from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
-from graphcheck.rules.recurrent import keras_recurrent
+from graphcheck.rules.recurrent import given_state, keras_recurrent
 from graphcheck.rules.topology import ancestors, followers, sequence_config, source_of
 
 
 def dense(name: str, units: int) -> dict[str, object]:
     """Return a Dense layer entry for the cases."""
     return layer("Dense", name, units=units)
+
+
+def _tensor(layer_name: str, index: int = 0) -> dict[str, object]:
+    """Return a Keras 3 ``__keras_tensor__`` reference to a layer's output."""
+    return {"class_name": "__keras_tensor__", "config": {"keras_history": [layer_name, 0, index]}}
+
+
+def _node(entry: dict[str, object], *args: str, **kwargs: object) -> dict[str, object]:
+    """Attach a Keras 3 inbound node (positional inputs by layer name) to a layer entry."""
+    return {**entry, "name": entry["config"]["name"],  # type: ignore[index]
+            "inbound_nodes": [{"args": [_tensor(a) for a in args], "kwargs": kwargs}]}
+
+
+def seq2seq(state_given: bool) -> dict[str, object]:
+    """Return the keras.io teacher-forcing model: encoder states initialise the decoder."""
+    states = {"initial_state": [_tensor("enc", 1), _tensor("enc", 2)]} if state_given else {}
+    entries = [_node(layer("InputLayer", "src", batch_shape=[None, None, 8])),
+               _node(layer("InputLayer", "tgt", batch_shape=[None, None, 9])),
+               _node(lstm("enc", 16, return_state=True), "src"),
+               _node(lstm("dec", 16, return_sequences=True), "tgt", **states),
+               _node(dense("dense", 9), "dec")]
+    return {"class_name": "Functional", "config": {
+        "name": "seq2seq", "layers": entries, "input_layers": [["src", 0, 0], ["tgt", 0, 0]],
+        "output_layers": [["dense", 0, 0]]}}
 
 
 class SequenceIntoDense(Rule):
@@ -29,7 +53,11 @@ class SequenceIntoDense(Rule):
     what = ("Warns when a recurrent layer with `return_sequences=True` feeds a `Dense` layer "
             "that is a model output, directly or through Dropout/Activation/normalisation. "
             "It stays silent for `TimeDistributed(Dense)` (which says the per-step output is "
-            "meant) and for decoders fed by a `RepeatVector` (sequence-to-sequence models).")
+            "meant), for decoders fed by a `RepeatVector`, and for decoders called with an "
+            "`initial_state` (the keras.io sequence-to-sequence pattern trained with teacher "
+            "forcing, whose decoder predicts the next token at every step), and for language "
+            "models whose output Dense has as many units as an upstream `Embedding` has "
+            "`input_dim` (one next-token prediction per step over the same vocabulary).")
     why = ("Keras's Dense acts on the last axis only, so a `(None, T, U)` sequence gives "
            "`(None, T, k)`: T predictions per sample. With one label per sequence the model "
            "trains against the label broadcast over every step (or fails on the target "
@@ -43,10 +71,19 @@ class SequenceIntoDense(Rule):
              Case(model=sequential([None, 10, 64], lstm("a", 32, return_sequences=True),
                                    lstm("b", 16), dense("dense", 2))),
              Case(model=sequential([None, 10, 8], lstm("enc", 16), layer("RepeatVector", "rep", n=5),
-                                   lstm("dec", 16, return_sequences=True), dense("dense", 8))))
+                                   lstm("dec", 16, return_sequences=True), dense("dense", 8))),
+             Case(model=seq2seq(state_given=True)),
+             Case(model=sequential([None, None], layer("Embedding", "embed", input_dim=50,
+                                                       output_dim=8),
+                                   lstm("lstm", 16, return_sequences=True), dense("dense", 50))))
     INVALID = (Case(model=sequential([None, 10, 64], lstm("lstm", 32, return_sequences=True),
                                      layer("Dropout", "drop", rate=0.2), dense("dense", 2)),
-                    nodes=("dense",), contains="(None, 10, 2)"),)
+                    nodes=("dense",), contains="(None, 10, 2)"),
+               Case(model=seq2seq(state_given=False), nodes=("dense",), contains="'dec'"),
+               Case(model=sequential([None, None], layer("Embedding", "embed", input_dim=50,
+                                                         output_dim=8),
+                                     lstm("lstm", 16, return_sequences=True), dense("dense", 2)),
+                    nodes=("dense",), contains="(None, None, 2)"))
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Report output Dense layers fed by a sequence-returning recurrent layer."""
@@ -55,19 +92,36 @@ class SequenceIntoDense(Rule):
             if node is None or node.layer.type != "Dense":
                 continue
             source = source_of(ctx, name)
-            if source is None or sequence_config(ctx, source) is None or any(
-                    ctx.inference.nodes[a].layer.type == "RepeatVector"
-                    for a in ancestors(ctx, source)):
+            if source is None or sequence_config(ctx, source) is None or _decoder(ctx, source) \
+                    or _next_token(ctx, source, node.layer.config.get("units")):
                 continue
             seq = ctx.inference.nodes[source].outputs()[0]
             steps = seq[1] if seq is not None and len(seq) == 3 else None
+            each = f"each of the {steps} timesteps" if isinstance(steps, int) else "every timestep"
             yield Hit(node=name, message=(
                 f"{source!r} has return_sequences=True and passes its whole sequence "
                 f"{format_shape(seq)} to this Dense({node.layer.config.get('units')}), which "
                 f"acts on the last axis only: the model outputs {format_shape(shape)}, one "
-                f"prediction for each of the {steps} timesteps. For one prediction per sequence "
+                f"prediction for {each}. For one prediction per sequence "
                 f"set return_sequences=False on {source!r}; for per-step labels use "
                 "TimeDistributed(Dense(...))."))
+
+
+def _decoder(ctx: Context, source: str) -> bool:
+    """Return True for a seq2seq decoder: given an initial state, or fed by a RepeatVector."""
+    return given_state(ctx.inference.nodes[source]) or any(
+        ctx.inference.nodes[a].layer.type == "RepeatVector" for a in ancestors(ctx, source))
+
+
+def _next_token(ctx: Context, source: str, units: object) -> bool:
+    """Return True for a language model: Dense(vocabulary) per step over Embedding(vocabulary).
+
+    Trained on targets shifted by one token, it predicts the next token at every step.
+    """
+    return isinstance(units, int) and any(
+        ctx.inference.nodes[a].layer.type == "Embedding"
+        and ctx.inference.nodes[a].layer.config.get("input_dim") == units
+        for a in ancestors(ctx, source))
 
 
 class FlattenAfterSequence(Rule):

@@ -10,6 +10,7 @@ from graphcheck.graph import format_shape
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.recurrent import RecurrentLayer, keras_recurrent
+from graphcheck.shapes.keras.recurrent import gru_layout
 
 # What the fused cuDNN kernel accepts (keras/src/layers/rnn/lstm.py and gru.py docstrings).
 CUDNN_NEEDS: tuple[tuple[str, object, str], ...] = (
@@ -18,6 +19,13 @@ CUDNN_NEEDS: tuple[tuple[str, object, str], ...] = (
     ("use_bias", True, "use_bias={!r} (cuDNN needs a bias)"),
     ("unroll", False, "unroll={!r} (cuDNN runs the loop itself)"),
 )
+
+
+# Keras 2.3.0 and tf.keras 2.0 changed the default from hard_sigmoid (keras-team/keras 2.3.0
+# release notes: "Change default recurrent activation to sigmoid (from hard_sigmoid)").
+OLD_DEFAULT = ("recurrent_activation='hard_sigmoid' (cuDNN needs 'sigmoid'; hard_sigmoid was the "
+               "default before Keras 2.3 and tf.keras 2.0, and the saved config keeps it: the "
+               "weights were trained for it, so fine-tune after switching to 'sigmoid')")
 
 
 def _activation(value: object) -> object:
@@ -39,9 +47,14 @@ def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     config = use.config
     found = [text.format(_activation(config.get(key, want)))
              for key, want, text in CUDNN_NEEDS if _activation(config.get(key, want)) != want]
+    if _activation(config.get("recurrent_activation")) == "hard_sigmoid":
+        found = [OLD_DEFAULT if b.startswith("recurrent_activation=") else b for b in found]
     recurrent_dropout = typed(config, "recurrent_dropout", float) or 0.0
     if recurrent_dropout > 0:
         found.append(f"recurrent_dropout={config['recurrent_dropout']} (cuDNN needs 0)")
+    units = typed(config, "units", int)
+    if use.kind == "GRU" and units is not None:
+        config = gru_layout(config, units, use.result.layer.weights or ())
     if use.kind == "GRU" and config.get("reset_after", True) is False:
         found.append("reset_after=False (cuDNN implements reset_after=True)")
     if config.get("use_cudnn") is False:
@@ -69,7 +82,10 @@ class CudnnIneligible(Rule):
     example = "`LSTM(64, activation='relu')` or `GRU(64, recurrent_dropout=0.2)`."
     fix = ("Keep the defaults (tanh, sigmoid, use_bias=True, unroll=False, reset_after=True); "
            "use `dropout` (on the inputs) instead of `recurrent_dropout`; use `LSTM(...)` "
-           "instead of `RNN(LSTMCell(...))`. Ignore this rule if the model never runs on a GPU.")
+           "instead of `RNN(LSTMCell(...))`. Models from Keras < 2.3 or tf.keras 1.x carry "
+           "`recurrent_activation='hard_sigmoid'`, the default then: switch to 'sigmoid' and "
+           "fine-tune, since the weights were trained for hard_sigmoid. Ignore this rule if the "
+           "model never runs on a GPU.")
     VALID = (Case(model=sequential([None, 10, 8], lstm("lstm", 16, dropout=0.2))),
              Case(model=sequential([None, 10, 8], layer("SimpleRNN", "rnn", units=4,
                                                         activation="relu"))))
@@ -77,7 +93,10 @@ class CudnnIneligible(Rule):
                     nodes=("lstm",), contains="activation='relu'"),
                Case(model=sequential([None, 10, 8], layer("GRU", "gru", units=4, reset_after=False,
                                                           recurrent_dropout=0.25)),
-                    nodes=("gru",), contains="recurrent_dropout=0.25"))
+                    nodes=("gru",), contains="recurrent_dropout=0.25"),
+               Case(model=sequential([None, 10, 8], lstm("lstm", 16,
+                                                         recurrent_activation="hard_sigmoid")),
+                    nodes=("lstm",), contains="default before Keras 2.3"))
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Note each layer with the settings that block the fused kernel."""
@@ -138,6 +157,14 @@ class UnrollLongSequence(Rule):
                 "and memory grow with T. Remove unroll=True for long sequences."))
 
 
+def _stateful(config: Mapping[str, Any]) -> bool:
+    """Return True for any stateful layer (RNN, ConvLSTM, CuDNN), wrapped ones included."""
+    wrapped = [config.get(k) for k in ("layer", "backward_layer")]
+    return config.get("stateful") is True or any(
+        isinstance(w, Mapping) and isinstance(w.get("config"), Mapping)
+        and w["config"].get("stateful") is True for w in wrapped)
+
+
 class FixedBatchSize(Rule):
     """A model input with a static batch size on a model that is not stateful."""
 
@@ -145,30 +172,84 @@ class FixedBatchSize(Rule):
     name = "fixed-batch-size"
     severity = Severity.NOTE
     confidence = Confidence.MEDIUM
-    summary = "A model input fixes the batch size although no layer is stateful"
-    template = "input {shape} fixes the batch size to {batch}"
+    summary = "A model input fixes the batch size: exports of the model will accept only that size"
+    template = "input {shape} fixes the batch size to {batch}; exports keep it"
     what = ("Notes a model input whose batch dimension is a number rather than None, in a "
             "model with no stateful layer (stateful layers need it).")
-    why = ("A fixed batch size is baked into the saved model and into every export of it "
-           "(SavedModel, ONNX, TFLite): serving one request at a time, or the last partial "
-           "batch of a dataset, fails with a shape error.")
+    why = ("Keras itself still runs `predict` on other batch sizes for a model that "
+           "is not stateful, so the model works in Keras. But the number stays in the saved "
+           "input spec, and exports made from the model inherit it: a tf_keras SavedModel's "
+           "serving signature, `tf2onnx.convert.from_keras` and the TFLite converter all accept "
+           "batches of exactly that size, so serving one request, or a last partial batch, "
+           "fails there (onnxruntime: \"Got invalid dimensions for input ... Expected: 32\"). "
+           "Keras 3's `model.export()` is the exception: it writes a None batch.")
     example = "`Input(shape=(10, 3), batch_size=32)` or `batch_input_shape=(32, 10, 3)`."
-    fix = "Leave the batch size out: `Input(shape=(10, 3))`."
+    fix = ("Leave the batch size out: `Input(shape=(10, 3))`; or give the exporter an input "
+           "signature with a None batch.")
     VALID = (Case(model=sequential([None, 10, 3], lstm("lstm", 8))),
-             Case(model=sequential([4, 10, 3], lstm("lstm", 8, stateful=True))))
+             Case(model=sequential([4, 10, 3], lstm("lstm", 8, stateful=True))),
+             Case(model=sequential([4, 3, 8, 8, 2], layer(
+                 "ConvLSTM2D", "conv", filters=2, kernel_size=3, stateful=True))))
     INVALID = (Case(model=sequential([32, 10, 3], lstm("lstm", 8)), nodes=("input",),
                     contains="32"),)
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Note the model's inputs with a static batch size, unless a layer is stateful."""
         if ctx.model.framework != "keras" or any(
-                use.config.get("stateful") for use in keras_recurrent(ctx)):
+                _stateful(node.layer.config) for node in ctx.inference.nodes.values()):
             return
         for ref in ctx.model.root.inputs:
             node = ctx.inference.nodes.get(ref.layer)
             shape = node.outputs()[0] if node and node.outputs() else None
             if shape and isinstance(shape[0], int):
                 yield Hit(node=ref.layer, message=(
-                    f"this input is {format_shape(shape)}: the batch size is fixed to "
-                    f"{shape[0]} and no layer is stateful. Serving any other batch size (one "
-                    "sample, a last partial batch) fails; leave the batch dimension as None."))
+                    f"this input is {format_shape(shape)}: the batch size is fixed to {shape[0]} "
+                    "and no layer is stateful. Keras itself still predicts on other batch sizes, "
+                    f"but exports keep the {shape[0]}: a tf_keras SavedModel serving signature, "
+                    f"tf2onnx and TFLite conversions accept batches of exactly {shape[0]}, so one "
+                    "request or a last partial batch fails there. Leave the batch dimension as "
+                    "None (Keras 3's model.export() writes None already)."))
+
+
+class GpuOnlyLayer(Rule):
+    """A CuDNNLSTM/CuDNNGRU layer: runs only on a GPU and only in tf.keras 1.x/2.x."""
+
+    code = "GC504"
+    name = "gpu-only-layer"
+    severity = Severity.NOTE
+    confidence = Confidence.HIGH
+    summary = "A CuDNNLSTM/CuDNNGRU layer runs only on a GPU, and Keras 3 cannot load it"
+    template = "{kind} runs only on a GPU; convert it to {plain} to run on a CPU or in Keras 3"
+    what = ("Notes each `CuDNNLSTM` and `CuDNNGRU` layer (tf.keras 1.x/2.x, Keras 2), also "
+            "inside `Bidirectional`.")
+    why = ("These layers call NVIDIA cuDNN directly and have no CPU kernel: on a CPU, predict "
+           "fails with \"No OpKernel was registered to support Op 'CudnnRNNV3'\". Keras 3 has "
+           "no such class, so `keras.saving.load_model` refuses the file. Since TF 2.0, `LSTM` "
+           "and `GRU` use the same cuDNN kernel on a GPU by themselves.")
+    example = "`CuDNNLSTM(64, return_sequences=True)` in a model trained on a GPU in 2019."
+    fix = ("Rebuild the model with `LSTM(units)` (or `GRU(units, reset_after=True, "
+           "recurrent_activation='sigmoid')`) in place of each CuDNN layer and load the old "
+           "`.h5` weights with tf_keras `model.load_weights`, which converts the cuDNN layout "
+           "(it sums the LSTM's two biases, reshapes the GRU's); then save in the new format.")
+    VALID = (Case(model=sequential([None, 10, 8], lstm("lstm", 16))),)
+    INVALID = (Case(model=sequential([None, 10, 8], layer("CuDNNLSTM", "fast", units=16)),
+                    nodes=("fast",), contains="LSTM(16)"),
+               Case(model=sequential([None, 10, 8], layer(
+                   "Bidirectional", "bi", layer=layer("CuDNNGRU", "g", units=4))),
+                    nodes=("bi",), contains="reset_after=True"))
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        """Note each node holding a CuDNN layer, once."""
+        seen: set[str] = set()
+        for use in keras_recurrent(ctx):
+            if not use.kind.startswith("CuDNN") or use.node in seen:
+                continue
+            seen.add(use.node)
+            units = use.config.get("units")
+            plain = (f"LSTM({units})" if use.kind == "CuDNNLSTM"
+                     else f"GRU({units}, reset_after=True, recurrent_activation='sigmoid')")
+            yield Hit(node=use.node, message=(
+                f"{use.kind} runs only on a GPU (it has no CPU kernel) and only tf.keras 1.x/2.x "
+                f"and Keras 2 know it; Keras 3 cannot load this file. To run it on a CPU or move "
+                f"to Keras 3, rebuild the layer as {plain} and load these .h5 weights with "
+                "tf_keras load_weights, which converts the cuDNN layout."))

@@ -13,8 +13,8 @@ from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.onnx import onnx_recurrent_calls
 from graphcheck.shapes.propagate import NodeResult
 
-RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN"})
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU"})
+GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "CuDNNLSTM": 4, "CuDNNGRU": 3}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,7 +22,7 @@ class RecurrentLayer:
     """One Keras recurrent layer (or one direction of a Bidirectional) and its first call."""
 
     node: str
-    kind: str  # "LSTM", "GRU", "SimpleRNN" or "RNN" (a generic RNN over cells)
+    kind: str  # "LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU" or "RNN" (over cells)
     config: Mapping[str, Any]
     direction: str | None  # "forward"/"backward" inside Bidirectional, else None
     shape: Shape | None  # the first call's sequence input
@@ -90,7 +90,8 @@ class UnitsEqualTimesteps(Rule):
             "input, the classic belief that an LSTM has one neuron per timestep. It stays "
             "silent when units also equals the number of features (a square layer chosen for "
             "another reason) and when units is below `min-units` (default 5), where small "
-            "numbers coincide by chance.")
+            "numbers coincide by chance. In ONNX files exported from PyTorch it stays silent: "
+            "`nn.LSTM` never takes a sequence length, so T there is the export's example input.")
     why = ("`units` is the size of the hidden state, the width of what the layer outputs at "
            "each step; the same cell runs over every timestep whatever `units` is. "
            "`LSTM(32, input_shape=(10, 64))` has 32 units run over 10 timesteps of 64 features, "
@@ -114,6 +115,8 @@ class UnitsEqualTimesteps(Rule):
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Warn where units == T, unless units also equals features or both are tiny."""
         floor = int(self.option(ctx, "min-units"))
+        if str(ctx.model.metadata.get("producer", "")).startswith("pytorch"):
+            return
         for name, kind, units, steps, features in recurrent_calls(ctx):
             if steps is None or units != steps or units == features or units < floor:
                 continue
@@ -124,13 +127,16 @@ class UnitsEqualTimesteps(Rule):
                 "weights (and parameter count) do not depend on T. Choose units for capacity."))
 
 
+def given_state(node: NodeResult) -> bool:
+    """Return True when the layer's first call receives an initial state (keyword or folded)."""
+    call = node.calls[0] if node.calls else None
+    return call is not None and (bool(call.kwargs.get("initial_state")) or len(call.inputs) > 1)
+
+
 def steps_one_at_a_time(node: NodeResult) -> bool:
     """Return True for a layer built to be fed one step per call (stateful or step decoder)."""
     config = node.layer.config
-    call = node.calls[0] if node.calls else None
-    given_state = call is not None and (bool(call.kwargs.get("initial_state"))
-                                        or len(call.inputs) > 1)
-    return bool(config.get("stateful") or config.get("return_state")) or given_state
+    return bool(config.get("stateful") or config.get("return_state")) or given_state(node)
 
 
 class SingleTimestep(Rule):

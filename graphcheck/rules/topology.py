@@ -56,6 +56,6 @@ def sequence_config(ctx: Context, name: str) -> Mapping[str, Any] | None:
     if layer.type == "Bidirectional":
         inner = config.get("layer")
         config = inner.get("config") if isinstance(inner, Mapping) else None
-    elif layer.type not in ("LSTM", "GRU", "SimpleRNN", "RNN"):
+    elif layer.type not in ("LSTM", "GRU", "SimpleRNN", "RNN", "CuDNNLSTM", "CuDNNGRU"):
         return None
     return config if isinstance(config, Mapping) and config.get("return_sequences") else None

@@ -1,4 +1,4 @@
-"""Shape functions for recurrent layers: LSTM, GRU, SimpleRNN, RNN, Bidirectional, ConvLSTM."""
+"""Shape functions for recurrent layers: LSTM, GRU, SimpleRNN, CuDNN*, RNN, Bidirectional, ConvLSTM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from graphcheck.findings import ShapeError
-from graphcheck.graph import Dim, Layer, Shape, format_shape, snake_case
+from graphcheck.graph import Dim, Layer, Shape, StoredWeight, format_shape, snake_case
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import as_tuple, conv_length, optional_number, positive_int, require_rank
 
@@ -51,10 +51,21 @@ def _bias(cell: CellInfo, path: str, prefix: str) -> WeightSpec:
     if cell.kind == "GRU" and cell.config.get("reset_after", True):
         return WeightSpec(name=prefix + "bias", path=path, shape=(2, gates * units),
                           formula=f"(2, 3*units) = (2, 3*{units}): input and recurrent biases "
-                                  "(reset_after=True)")
+                                  "(reset_after=True)", hints=_cudnn_hint(cell))
     width, value = (f"{gates}*units", f"{gates}*{units}") if gates > 1 else ("units", str(units))
     return WeightSpec(name=prefix + "bias", path=path, shape=(gates * units,),
-                      formula=f"({width},) = ({value},)")
+                      formula=f"({width},) = ({value},)", hints=_cudnn_hint(cell))
+
+
+def _cudnn_hint(cell: CellInfo) -> dict[tuple[int, ...], str]:
+    """Name the CuDNN bias layout when an LSTM/GRU holds a CuDNNLSTM/CuDNNGRU's bias."""
+    if cell.kind not in ("LSTM", "GRU"):
+        return {}
+    size = 2 * cell.gates * cell.units
+    return {(size,): (f"({size},) is the CuDNN{cell.kind} bias layout (an input and a "
+                      "recurrent bias per gate): tf_keras/Keras 2 convert it when loading a legacy "
+                      ".h5 (the LSTM bias is the sum of the halves, the GRU bias needs "
+                      "reset_after=True); Keras 3 does not")}
 
 
 def cell_from(entry: object) -> CellInfo:
@@ -88,27 +99,74 @@ def recurrent_outputs(call: Call, units: Dim, states: int, batch: Dim, steps: Di
     return outputs
 
 
-def check_initial_state(call: Call, units: list[int], batch: Dim) -> None:
-    """Raise initial-state-mismatch when initial_state tensors are not (batch, units)."""
+def check_initial_state(call: Call, units: list[int], batch: Dim) -> tuple[ShapeError, ...]:
+    """Return an initial-state-mismatch problem when initial_state tensors are not (batch, units).
+
+    Keras 3 builds (and saves) such a layer with its usual output shape; only running it fails,
+    so the problem is reported while the outputs stay known.
+    """
     given = call.kwargs.get("initial_state", ()) or call.inputs[1:]
-    for index, (shape, want) in enumerate(zip(given, units)):
-        if len(shape) != 2 or (isinstance(shape[-1], int) and shape[-1] != want):
-            raise ShapeError("initial-state-mismatch",
-                             f"initial_state[{index}] is {format_shape(shape)}, but the layer has "
-                             f"units={want}, so every state must be {format_shape((batch, want))}")
+    wrong = [f"initial_state[{index}] is {format_shape(shape)}"
+             for index, (shape, want) in enumerate(zip(given, units))
+             if shape is None or len(shape) != 2 or (isinstance(shape[-1], int) and shape[-1] != want)]
+    if not wrong:
+        return ()
+    return (ShapeError("initial-state-mismatch",
+                       f"{' and '.join(wrong)}, but the layer has units={units[0]}, so every state "
+                       f"must be {format_shape((batch, units[0]))}"),)
 
 
 @register("keras", "LSTM", "GRU", "SimpleRNN")
 def rnn_layer(call: Call) -> LayerShapes:
     """LSTM/GRU/SimpleRNN: (B, T, F) -> (B, U) or (B, T, U), plus states; weights never see T."""
-    cell = CellInfo(kind=call.layer.type, units=positive_int(call.config, "units"),
-                    config=call.config)
+    units = positive_int(call.config, "units")
+    config = call.config
+    if call.layer.type == "GRU":
+        config = gru_layout(config, units, call.layer.weights or ())
+    cell = CellInfo(kind=call.layer.type, units=units, config=config)
     for rate in ("dropout", "recurrent_dropout"):
         optional_number(call.config, rate)
     batch, steps, features = sequence_dims(call)
-    check_initial_state(call, [cell.units] * STATES[cell.kind], batch)
+    problems = check_initial_state(call, [cell.units] * STATES[cell.kind], batch)
     outputs = recurrent_outputs(call, cell.units, STATES[cell.kind], batch, steps)
-    return LayerShapes(outputs=tuple(outputs), weights=tuple(cell_weights(cell, features, "cell")))
+    return LayerShapes(outputs=tuple(outputs), weights=tuple(cell_weights(cell, features, "cell")),
+                       problems=problems)
+
+
+# cuDNN keeps an input bias and a recurrent bias per gate block: CuDNNLSTM's bias is
+# (8*units,), CuDNNGRU's (6*units,). The layers hold kernel, recurrent_kernel and bias
+# directly (no cell), and have no activation/use_bias/dropout settings: cuDNN fixes them.
+# Source: tensorflow/python/keras/layers/cudnn_recurrent.py (TF 2.x) and
+# tf_keras/src/layers/rnn/cudnn_lstm.py, cudnn_gru.py, whose build() creates these shapes.
+CUDNN_KINDS = {"CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
+
+
+@register("keras", "CuDNNLSTM", "CuDNNGRU")
+def cudnn_layer(call: Call) -> LayerShapes:
+    """CuDNNLSTM/CuDNNGRU (tf.keras 1.x/2.x, GPU only): shapes as LSTM/GRU, doubled biases."""
+    kind = CUDNN_KINDS[call.layer.type]
+    cell = CellInfo(kind=kind, units=positive_int(call.config, "units"), config=call.config)
+    batch, steps, features = sequence_dims(call)
+    problems = check_initial_state(call, [cell.units] * STATES[kind], batch)
+    outputs = recurrent_outputs(call, cell.units, STATES[kind], batch, steps)
+    specs = cell_weights(replace(cell, config={"use_bias": False}), features, "")
+    gates = cell.gates
+    bias = WeightSpec(name="bias", path="vars/2", shape=(2 * gates * cell.units,),
+                      formula=f"({2 * gates}*units,) = ({2 * gates}*{cell.units},): an input and a "
+                              f"recurrent bias for each of the {gates} gate blocks (cuDNN layout)")
+    specs = [replace(s, path=s.path.removeprefix("/")) for s in specs] + [bias]
+    return LayerShapes(outputs=tuple(outputs), weights=tuple(specs), problems=problems)
+
+
+def gru_layout(config: Mapping[str, Any], units: int,
+               stored: tuple[StoredWeight, ...]) -> Mapping[str, Any]:
+    """Read reset_after=False where old Keras 2 (files up to 2.1.3) wrote no key and a (3*units,) bias.
+
+    That GRU had no such argument and one bias per gate; TF2 and Keras 3 default to True.
+    """
+    if "reset_after" in config or not any(w.shape == (3 * units,) for w in stored):
+        return config
+    return {**config, "reset_after": False}
 
 
 def stacked_cells(config: Mapping[str, Any]) -> list[CellInfo]:
@@ -151,12 +209,12 @@ def _is_stacked(config: Mapping[str, Any]) -> bool:
     return isinstance(cell, Mapping) and cell.get("class_name") == "StackedRNNCells"
 
 
-def inner_layer(entry: object, name: str) -> Layer:
+def inner_layer(entry: object, name: str, stored: tuple[StoredWeight, ...] | None = None) -> Layer:
     """Build a Layer from a wrapper's nested layer config (Bidirectional, TimeDistributed)."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
         raise ShapeError("unreadable-model", f"wrapped layer config is {entry!r}")
     return Layer(name=str(entry["config"].get("name", name)), type=str(entry.get("class_name")),
-                 config=entry["config"])
+                 config=entry["config"], weights=stored)
 
 
 def run_inner(layer: Layer, call: Call) -> LayerShapes:
@@ -178,9 +236,10 @@ def prefixed(specs: tuple[WeightSpec, ...], path: str, name: str) -> list[Weight
 @register("keras", "Bidirectional")
 def bidirectional(call: Call) -> LayerShapes:
     """Bidirectional: two recurrent layers whose outputs are merged (concat, sum, mul, ave, None)."""
-    forward = inner_layer(call.config.get("layer"), "forward")
+    # The wrapper's stored weights let each direction read its file's bias layout.
+    forward = inner_layer(call.config.get("layer"), "forward", call.layer.weights)
     backward_entry = call.config.get("backward_layer") or call.config.get("layer")
-    backward = inner_layer(backward_entry, "backward")
+    backward = inner_layer(backward_entry, "backward", call.layer.weights)
     fwd, bwd = run_inner(forward, call), run_inner(backward, call)
     if fwd.outputs[0] is None or bwd.outputs[0] is None:
         return LayerShapes(outputs=(None,))
@@ -189,21 +248,24 @@ def bidirectional(call: Call) -> LayerShapes:
     states = list(fwd.outputs[1:]) + list(bwd.outputs[1:])
     weights = prefixed(fwd.weights, "forward_layer", "forward") + prefixed(
         bwd.weights, "backward_layer", "backward")
-    return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights))
+    problems = fwd.problems + bwd.problems
+    if mode in ("sum", "mul", "ave") and fwd.outputs[0][-1] != bwd.outputs[0][-1]:
+        # Keras builds and saves this with the forward shape; only running it fails.
+        problems += (ShapeError(
+            "input-dim-mismatch", f"merge_mode={mode!r} needs both directions to have the same "
+            f"units, got forward {fwd.outputs[0][-1]} and backward {bwd.outputs[0][-1]}: Keras "
+            f"builds and saves the layer as {format_shape(fwd.outputs[0])}, but predict fails"),)
+    return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights), problems=problems)
 
 
 def _merge(fwd: Shape, bwd: Shape, mode: object) -> list[Shape]:
-    """Combine the two directions' outputs by merge_mode."""
+    """Combine the two directions' outputs by merge_mode (sum/mul/ave keep the forward shape)."""
     if mode is None:
         return [fwd, bwd]
     if mode == "concat":
         last = fwd[-1] + bwd[-1] if isinstance(fwd[-1], int) and isinstance(bwd[-1], int) else None
         return [(*fwd[:-1], last)]
     if mode in ("sum", "mul", "ave"):
-        if fwd[-1] != bwd[-1]:
-            raise ShapeError("input-dim-mismatch",
-                             f"merge_mode={mode!r} needs both directions to have the same units, "
-                             f"got forward {fwd[-1]} and backward {bwd[-1]}")
         return [fwd]
     raise ShapeError("unreadable-model", f"unknown merge_mode {mode!r}")
 
