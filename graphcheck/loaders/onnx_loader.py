@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Layer, Model, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders import sniff_bytes
+from graphcheck.loaders.onnx_tensors import STATE_ROLES, Flow, Tensor, constant_tensor, stored_tensor
 from graphcheck.loaders.onnx_wire import count_nodes
 
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
@@ -105,6 +106,7 @@ def model_from_proto(proto: Any, path: str) -> Model:
     scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph))
     graph = GraphBuilder(scope)
     root = graph.build(inferred.graph, prefix="", outer=Names())
+    graph.finish()
     problems = list(scope.problems)
     if error is not None:
         problems.append(Problem(rule="onnx-inference-error", node=_failing_node(error, root),
@@ -182,16 +184,27 @@ class Scope:
 
 @dataclass(kw_only=True)
 class Names:
-    """What the tensor names visible in one graph refer to: node outputs or initializers."""
+    """What the tensor names visible in one graph refer to: node outputs or stored tensors."""
 
     producers: dict[str, tuple[str, int]] = field(default_factory=dict)
-    initializers: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    initializers: dict[str, Tensor] = field(default_factory=dict)
+    # Small integer values known for a name: initializers, Constant outputs, Identity/Cast of them.
+    values: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
-    def inner(self, proto: Any) -> Names:
+    def inner(self, proto: Any, prefix: str) -> Names:
         """Return the names a subgraph sees: the outer ones plus its own initializers."""
-        own = {t.name: tuple(int(d) for d in t.dims) for t in proto.initializer}
+        own = {t.name: stored_tensor(t, f"init:{prefix}{t.name}") for t in proto.initializer}
+        values = {k: v for k, v in self.values.items() if k not in own}
+        values.update({k: t.values for k, t in own.items() if t.values is not None})
         return Names(producers={k: v for k, v in self.producers.items() if k not in own},
-                     initializers={**self.initializers, **own})
+                     initializers={**self.initializers, **own}, values=values)
+
+    def tensor_id(self, name: str) -> str:
+        """Return the id of the tensor a name refers to ("" when undefined)."""
+        if name in self.producers:
+            key, index = self.producers[name]
+            return f"out:{key}:{index}"
+        return self.initializers[name].id if name in self.initializers else ""
 
 
 class GraphBuilder:
@@ -202,10 +215,15 @@ class GraphBuilder:
         self.scope = scope
         self.graph = new_graph()
         self.counters: dict[str, int] = {}
+        self.flow = Flow()
+        # The stored tensors each node reads or holds, and its inputs' tensor ids and roles.
+        self.held: dict[str, list[Tensor]] = {}
+        self.read: dict[str, list[tuple[str, str | None]]] = {}
 
     def build(self, proto: Any, prefix: str, outer: Names) -> ModelGraph:
         """Add the graph's inputs, nodes and outputs; return the ModelGraph of the root."""
-        names = outer.inner(proto)
+        names = outer.inner(proto, prefix)
+        self.flow.stored.update(t.id for t in names.initializers.values())
         own = {t.name for t in proto.initializer}
         # IR < 4 lists initializers among the inputs too: those are weights, not inputs.
         inputs = [self._add_input(info, prefix, names) for info in proto.input if info.name not in own]
@@ -215,13 +233,24 @@ class GraphBuilder:
         return ModelGraph(graph=self.graph, inputs=tuple(inputs), outputs=tuple(outputs),
                           name=proto.name or "model")
 
+    def finish(self) -> None:
+        """Record on each node the weights it reads or holds, and the recurrent states fed at run time."""
+        for key, tensors in self.held.items():
+            layer = self.graph.nodes[key]["layer"]
+            config = dict(layer.config)
+            config["params"] = {t.id: t.shape for t in tensors
+                                if t.is_weight and not self.flow.state_only(t.id)}
+            if layer.type in RECURRENT_INPUTS:
+                config["runtime_states"] = [role for tensor, role in self.read[key] if tensor and
+                                            role in STATE_ROLES and self.flow.runtime(tensor)]
+            self.graph.nodes[key]["layer"] = replace(layer, config=config)
+
     def _add_input(self, info: Any, prefix: str, names: Names) -> TensorRef:
         """Add a graph input as a node of type Input."""
         key = self.scope.unique(prefix + info.name)
         self._node(key, "Input", {"outputs": [info.name], "shapes": [self.scope.shapes.get(info.name)],
                                   "declared": [value_shape(info)]})
-        names.producers[info.name] = (key, 0)
-        names.initializers.pop(info.name, None)
+        self._define(info.name, key, 0, names)
         return TensorRef(layer=key)
 
     def _add_output(self, info: Any, prefix: str, names: Names) -> TensorRef:
@@ -236,32 +265,54 @@ class GraphBuilder:
     def _add_node(self, node: Any, prefix: str, names: Names) -> None:
         """Add one operator, its edges, stored weights and flattened subgraphs."""
         key = self.scope.unique(prefix + (node.name or self._generated(node.op_type)))
-        roles = RECURRENT_INPUTS.get(node.op_type, ()) if node.domain in ("", "ai.onnx") else ()
+        standard = node.domain in ("", "ai.onnx")
+        roles = RECURRENT_INPUTS.get(node.op_type, ()) if standard else ()
         weights: list[StoredWeight] = []
+        held: dict[str, Tensor] = {}
+        read = []
         for slot, name in enumerate(node.input):
             role = roles[slot] if slot < len(roles) else None
+            read.append((names.tensor_id(name) if name else "", role))
             if name in names.producers:
                 self._edge(names.producers[name], key, slot, role or "inputs")
             elif name in names.initializers:
+                tensor = held.setdefault(names.initializers[name].id, names.initializers[name])
                 if all(w.key != (role or name) for w in weights):
-                    weights.append(StoredWeight(key=role or name, shape=names.initializers[name]))
+                    weights.append(StoredWeight(key=role or name, shape=tensor.shape))
             elif name:  # ONNX nodes are topologically sorted: a later definition is an error too
                 self.scope.problems.append(Problem(rule="unreadable-model", node=key, message=(
                     f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
                     "initializer defines")))
-        self._node(key, node.op_type, self._config(node), weights=tuple(weights))
+        constant = constant_tensor(node, f"out:{key}:0") if standard and node.op_type == "Constant" else None
+        if constant is not None:
+            held[constant.id] = constant
+            self.flow.stored.add(constant.id)
+        self.held[key], self.read[key] = list(held.values()), read
+        self.flow.read(key, node.op_type, read,
+                       tuple(f"out:{key}:{i}" for i, n in enumerate(node.output) if n))
+        self._node(key, node.op_type, self._config(node, names), weights=tuple(weights))
+        known = _output_values(node, names, constant)
         for index, name in enumerate(node.output):
             if name:
-                names.producers[name] = (key, index)
-                names.initializers.pop(name, None)
+                self._define(name, key, index, names)
+        if known is not None and node.output:
+            names.values[node.output[0]] = known
         for attribute in node.attribute:
             for sub in _graphs_of(attribute):
                 self.build(sub, f"{key}/{attribute.name}/", names)
 
-    def _config(self, node: Any) -> dict[str, Any]:
-        """Return the node's domain, attributes, tensor names and their shapes."""
+    def _define(self, name: str, key: str, index: int, names: Names) -> None:
+        """Make ``name`` refer to output ``index`` of node ``key`` from here on."""
+        names.producers[name] = (key, index)
+        names.initializers.pop(name, None)
+        names.values.pop(name, None)
+
+    def _config(self, node: Any, names: Names) -> dict[str, Any]:
+        """Return the node's domain, attributes, tensor names, their shapes and known small values."""
         outputs = list(node.output)
         return {"domain": node.domain or "ai.onnx",
+                "values": {slot: list(names.values[n]) for slot, n in enumerate(node.input)
+                           if n in names.values},
                 "attributes": {a.name: attribute_value(a) for a in node.attribute},
                 "inputs": list(node.input), "outputs": outputs,
                 "shapes": [self.scope.shapes.get(n) if n else None for n in outputs],
@@ -283,6 +334,15 @@ class GraphBuilder:
         """Add an edge for one tensor; ``arg`` is the recurrent input's role, else "inputs"."""
         self.graph.add_edge(source[0], dst, src_call=0, src_tensor=source[1], dst_call=0,
                             slot=slot, arg=arg, declared=None)
+
+
+def _output_values(node: Any, names: Names, constant: Tensor | None) -> tuple[int, ...] | None:
+    """Return the small integer values of a node's first output, when the file fixes them."""
+    if constant is not None:
+        return constant.values
+    if node.op_type in ("Identity", "Cast") and node.input and node.input[0] in names.values:
+        return names.values[node.input[0]]
+    return None
 
 
 def attribute_value(attribute: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from graphcheck.findings import Confidence, Severity
 from graphcheck.rules import Case, Context, ProblemRule
 from graphcheck.shapes.onnx.recurrent import GATES, first_call_op
+from graphcheck.shapes.propagate import NodeResult
 
 # A rule case's ONNX model: one recurrent node "rnn" fed X, with initializers of these shapes.
 QUESTION: dict[str, Any] = {"onnx": "LSTM", "X": [10, 3, 64], "hidden_size": 32,
@@ -49,6 +50,15 @@ def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | No
         if op is not None and isinstance(op.hidden, int) and op.features is not None:
             yield (name, op.kind, op.hidden, op.steps if isinstance(op.steps, int) else None,
                    op.features if isinstance(op.features, int) else None)
+
+
+def onnx_state_fed(node: NodeResult) -> bool:
+    """Return True for an ONNX recurrent node whose initial_h/initial_c are computed at run time.
+
+    A graph input or another node's output (a streaming model's cache) means the node is fed one
+    step per call on purpose; a constant state (tf2onnx's zeros, an initializer) does not.
+    """
+    return bool(node.layer.module == "onnx" and node.layer.config.get("runtime_states"))
 
 
 class MissingHiddenSize(ProblemRule):

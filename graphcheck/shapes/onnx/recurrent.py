@@ -147,10 +147,10 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
     return problems
 
 
-def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
-    """Return specs for the stored initializers: W, R, B, P as the attributes imply, states as stored."""
+def implied_weights(op: RecurrentOp) -> dict[str, tuple[Shape, str]]:
+    """Return the shape (and its formula) the attributes and X imply for W, R, B and P."""
     d, k, h, i = op.directions, op.gates, op.hidden, op.features
-    expected: dict[str, tuple[Shape, str]] = {
+    return {
         "W": ((d, mul(k, h), i), f"[num_directions, {_k(k)}hidden_size, input_size] = "
                                  f"[{d}, {_k(k)}{h}, {i}]"),
         "R": ((d, mul(k, h), h), f"[num_directions, {_k(k)}hidden_size, hidden_size] = "
@@ -159,6 +159,11 @@ def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
                                   "Wb then Rb"),
         "P": ((d, mul(3, h)), f"[num_directions, 3*hidden_size] = [{d}, 3*{h}]: peepholes i, o, f"),
     }
+
+
+def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
+    """Return specs for the stored initializers: W, R, B, P as the attributes imply, states as stored."""
+    expected = implied_weights(op)
     roles = RECURRENT_INPUTS[op.kind]
     specs = []
     for weight in call.layer.weights or ():
