@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from graphcheck.explain import NodeView
@@ -39,14 +40,14 @@ def node_params(node: NodeResult) -> int | None:
     """Return a node's parameters: W/R/B/P of a recurrent node by any path, else its weight tensors."""
     op = first_call_op(node) if node.layer.type in GATE_ORDER else None
     if op is None:
-        return sum(product(shape) or 0 for shape in held_params(node).values())
+        return sum(math.prod(shape) for shape in held_params(node).values())
     total = 0
     for role in WEIGHT_ROLES:
         shape = recurrent_weight(node, op, role)
-        size = None if shape is None else product(shape)
-        if shape is not None and not isinstance(size, int):
+        size = 0 if shape is None else product(shape)
+        if not isinstance(size, int):
             return None
-        total += size or 0
+        total += size
     return total
 
 
@@ -69,7 +70,7 @@ def total(views: list[NodeView]) -> int:
     tensors: dict[str, tuple[int, ...]] = {}
     for view in views:
         tensors.update(held_params(view.node))
-    return sum(product(shape) or 0 for shape in tensors.values())
+    return sum(math.prod(shape) for shape in tensors.values())
 
 
 def story(view: NodeView) -> list[str]:
