@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import networkx as nx
 
 from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Layer, Model, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
@@ -15,6 +17,11 @@ from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.onnx_tensors import STATE_ROLES, Flow, Tensor, constant_tensor, stored_tensor
 from graphcheck.loaders.onnx_wire import count_nodes
 
+# A body input's outer tensor name and scanned axis; and what that name refers to outside.
+Feed = tuple[str, int | None]
+Source = tuple[tuple[str, int] | None, Tensor | None, int | None]
+# Ops whose first output holds their first input's values (1-D index lists stay 1-D lists).
+VALUE_PRESERVING = frozenset({"Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape"})
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
 ONNX_MODULE = "onnx"
 
@@ -109,6 +116,7 @@ def model_from_proto(proto: Any, path: str) -> Model:
     graph.finish()
     problems = list(scope.problems)
     if error is not None:
+        graph.distrust(_failing_node(error, root))
         problems.append(Problem(rule="onnx-inference-error", node=_failing_node(error, root),
                                 message=f"onnx.shape_inference (strict) fails: {error}"))
     metadata = {
@@ -220,13 +228,20 @@ class GraphBuilder:
         self.held: dict[str, list[Tensor]] = {}
         self.read: dict[str, list[tuple[str, str | None]]] = {}
 
-    def build(self, proto: Any, prefix: str, outer: Names) -> ModelGraph:
-        """Add the graph's inputs, nodes and outputs; return the ModelGraph of the root."""
+    def build(self, proto: Any, prefix: str, outer: Names, feeds: Sequence[Feed] = ()) -> ModelGraph:
+        """Add the graph's inputs, nodes and outputs; return the ModelGraph of the root.
+
+        ``feeds`` are the outer tensors a Loop/Scan passes to the body's inputs, in order.
+        """
+        sources = [(outer.producers.get(name), outer.initializers.get(name), axis)
+                   for name, axis in feeds]
         names = outer.inner(proto, prefix)
         self.flow.stored.update(t.id for t in names.initializers.values())
         own = {t.name for t in proto.initializer}
         # IR < 4 lists initializers among the inputs too: those are weights, not inputs.
-        inputs = [self._add_input(info, prefix, names) for info in proto.input if info.name not in own]
+        listed = [info for info in proto.input if info.name not in own]
+        inputs = [self._add_input(info, prefix, names, sources[i] if i < len(sources) else None)
+                  for i, info in enumerate(listed)]
         for node in proto.node:
             self._add_node(node, prefix, names)
         outputs = [self._add_output(info, prefix, names) for info in proto.output]
@@ -245,11 +260,19 @@ class GraphBuilder:
                                             role in STATE_ROLES and self.flow.runtime(tensor)]
             self.graph.nodes[key]["layer"] = replace(layer, config=config)
 
-    def _add_input(self, info: Any, prefix: str, names: Names) -> TensorRef:
-        """Add a graph input as a node of type Input."""
+    def _add_input(self, info: Any, prefix: str, names: Names, source: Source | None) -> TensorRef:
+        """Add a graph input as a node of type Input, fed by the outer tensor a Loop/Scan passes it."""
         key = self.scope.unique(prefix + info.name)
-        self._node(key, "Input", {"outputs": [info.name], "shapes": [self.scope.shapes.get(info.name)],
-                                  "declared": [value_shape(info)]})
+        config: dict[str, Any] = {"outputs": [info.name], "shapes": [self.scope.shapes.get(info.name)],
+                                  "declared": [value_shape(info)]}
+        producer, initializer, axis = source or (None, None, None)
+        if axis is not None:
+            config["scan_axis"] = axis
+        if initializer is not None:
+            config["fed"] = list(initializer.shape)
+        self._node(key, "Input", config)
+        if producer is not None:
+            self._edge(producer, key, 0, "inputs")
         self._define(info.name, key, 0, names)
         return TensorRef(layer=key)
 
@@ -299,7 +322,15 @@ class GraphBuilder:
             names.values[node.output[0]] = known
         for attribute in node.attribute:
             for sub in _graphs_of(attribute):
-                self.build(sub, f"{key}/{attribute.name}/", names)
+                self.build(sub, f"{key}/{attribute.name}/", names, body_feeds(node, attribute.name))
+
+    def distrust(self, failing: str | None) -> None:
+        """Mark the node onnx's strict inference failed on, and all after it: its shapes are suspect."""
+        if failing is None:
+            return
+        for key in {failing} | nx.descendants(self.graph, failing):
+            layer = self.graph.nodes[key]["layer"]
+            self.graph.nodes[key]["layer"] = replace(layer, config={**layer.config, "untrusted": True})
 
     def _define(self, name: str, key: str, index: int, names: Names) -> None:
         """Make ``name`` refer to output ``index`` of node ``key`` from here on."""
@@ -336,12 +367,29 @@ class GraphBuilder:
                             slot=slot, arg=arg, declared=None)
 
 
+def body_feeds(node: Any, attribute: str) -> list[Feed]:
+    """Return the outer tensor fed to each body input of a Loop or Scan (and the scanned axis)."""
+    if node.op_type == "Loop" and attribute == "body":
+        return [("", None), ("", None), *[(name, None) for name in node.input[2:]]]
+    if node.op_type != "Scan" or attribute != "body":
+        return []
+    attrs = {a.name: a for a in node.attribute}
+    scanned = attrs["num_scan_inputs"].i if "num_scan_inputs" in attrs else 0
+    states = len(node.input) - scanned
+    axes = list(attrs["scan_input_axes"].ints) if "scan_input_axes" in attrs else [0] * scanned
+    return [(name, None if i < states else (axes[i - states] if i - states < len(axes) else 0))
+            for i, name in enumerate(node.input)]
+
+
 def _output_values(node: Any, names: Names, constant: Tensor | None) -> tuple[int, ...] | None:
     """Return the small integer values of a node's first output, when the file fixes them."""
     if constant is not None:
         return constant.values
-    if node.op_type in ("Identity", "Cast") and node.input and node.input[0] in names.values:
-        return names.values[node.input[0]]
+    known = [names.values.get(n) for n in node.input]
+    if node.op_type in VALUE_PRESERVING and known and known[0] is not None:
+        return known[0]
+    if node.op_type == "Concat" and known and all(v is not None for v in known):
+        return tuple(v for values in known if values is not None for v in values)
     return None
 
 

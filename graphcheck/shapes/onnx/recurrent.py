@@ -13,9 +13,9 @@ from typing import Any
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
 from graphcheck.loaders.onnx_loader import RECURRENT_INPUTS
-from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
+from graphcheck.shapes import Call, LayerShapes, WeightSpec
 from graphcheck.shapes.dims import mul
-from graphcheck.shapes.onnx.generic import stored_shapes
+from graphcheck.shapes.onnx.generic import ANY_INPUTS, merged, trusted
 from graphcheck.shapes.propagate import NodeResult, compatible
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -109,17 +109,22 @@ def read_op(call: Call) -> RecurrentOp:
                        layout=int(layout), batch=batch, steps=steps, features=features)
 
 
-@register("onnx", "LSTM", "GRU", "RNN")
 def recurrent(call: Call) -> LayerShapes:
-    """LSTM/GRU/RNN: Y, Y_h (and Y_c), the weights the attributes imply, and what contradicts them."""
+    """LSTM/GRU/RNN: Y, Y_h (and Y_c), the weights the attributes imply, and what contradicts them.
+
+    Runs even when X's shape is unknown: direction and hidden_size alone give every output's
+    rank and last axis.
+    """
     op = read_op(call)
-    if role_shape(call, "X") is None:
-        return LayerShapes(outputs=stored_shapes(call))
     shapes = (op.output_shape(), op.state_shape(), op.state_shape())
-    outputs = tuple(shape if name else None for name, shape in zip(output_names(call), shapes))
+    own = tuple(shape if name else None for name, shape in zip(output_names(call), shapes))
+    outputs = merged(own, call) if role_shape(call, "X") is None else own
     problems = [*_attribute_problems(op, call), *_state_problems(op, call),
-                *_declared_problems(call, outputs)]
+                *_declared_problems(call, own)]
     return LayerShapes(outputs=outputs, weights=weight_specs(op, call), problems=tuple(problems))
+
+
+ANY_INPUTS.update(dict.fromkeys(GATES, recurrent))
 
 
 def output_names(call: Call) -> list[str]:
@@ -254,7 +259,9 @@ def _declared_problems(call: Call, outputs: tuple[Shape | None, ...]) -> list[Sh
     """Report outputs whose shape in the file (or from onnx's inference) contradicts ours."""
     problems = []
     for index, (name, mine) in enumerate(zip(output_names(call), outputs)):
-        for key, source in (("declared", "the file declares"), ("shapes", "onnx's inference gives")):
+        sources = [("declared", "the file declares")] + (
+            [("shapes", "onnx's inference gives")] if trusted(call) else [])
+        for key, source in sources:
             recorded = _nth(call.config.get(key), index)
             if mine is not None and recorded is not None and not compatible(mine, recorded):
                 problems.append(ShapeError("declared-shape-mismatch", (
