@@ -110,7 +110,8 @@ def _escaped(raw: bytes) -> str:
 def model_from_proto(proto: Any, path: str) -> Model:
     """Build a Model from a ModelProto (also used for rule cases built with onnx.helper)."""
     inferred, error = infer(proto)
-    scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph))
+    opset = next((int(i.version) for i in proto.opset_import if i.domain in ("", "ai.onnx")), None)
+    scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph), opset=opset)
     graph = GraphBuilder(scope)
     root = graph.build(inferred.graph, prefix="", outer=Names())
     graph.finish()
@@ -180,6 +181,8 @@ class Scope:
     declared: dict[str, Shape | None]
     taken: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
+    # The model's ai.onnx opset: which version of each standard op its nodes are.
+    opset: int | None = None
 
     def unique(self, name: str) -> str:
         """Return ``name``, suffixed when another node already has it."""
@@ -342,6 +345,7 @@ class GraphBuilder:
         """Return the node's domain, attributes, tensor names, their shapes and known small values."""
         outputs = list(node.output)
         return {"domain": node.domain or "ai.onnx",
+                "opset": self.scope.opset if node.domain in ("", "ai.onnx") else None,
                 "values": {slot: list(names.values[n]) for slot, n in enumerate(node.input)
                            if n in names.values},
                 "attributes": {a.name: attribute_value(a) for a in node.attribute},

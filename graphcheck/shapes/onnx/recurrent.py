@@ -19,6 +19,8 @@ from graphcheck.shapes.onnx.generic import ANY_INPUTS, merged, trusted
 from graphcheck.shapes.propagate import NodeResult, compatible
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+# LSTM-1, GRU-1/3 and RNN-1 have no ONNX Runtime kernel; version 7 removed output_sequence.
+FIRST_RUNNABLE_OPSET = 7
 STATES = ("initial_h", "initial_c", "sequence_lens")
 
 
@@ -134,8 +136,16 @@ def output_names(call: Call) -> list[str]:
 
 
 def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
-    """Report a missing hidden_size and the batch-major layout ONNX Runtime rejects."""
+    """Report an opset ONNX Runtime has no kernel for, a missing hidden_size and layout=1."""
     problems = []
+    opset = call.config.get("opset")
+    if isinstance(opset, int) and opset < FIRST_RUNNABLE_OPSET:
+        problems.append(ShapeError("old-recurrent-opset", (
+            f"the model imports ai.onnx opset {opset}, so this is {op.kind}-{_version(op.kind, opset)}: "
+            f"ONNX Runtime has no kernel below {op.kind}-7 (\"Could not find an implementation for "
+            f"{op.kind}({_version(op.kind, opset)})\"). onnx.version_converter has no adapter for it "
+            "either: re-export at opset 7 or later, or drop the node's output_sequence attribute "
+            "and raise the ai.onnx opset import to 7 (same inputs and outputs)")))
     if not op.hidden_given:
         source = (f"R {format_shape(role_shape(call, 'R'))} implies hidden_size = {op.hidden}, "
                   "which graphcheck uses" if op.hidden is not None else "nothing implies it")
@@ -164,6 +174,11 @@ def implied_weights(op: RecurrentOp) -> dict[str, tuple[Shape, str]]:
                                   "Wb then Rb"),
         "P": ((d, mul(3, h)), f"[num_directions, 3*hidden_size] = [{d}, 3*{h}]: peepholes i, o, f"),
     }
+
+
+def _version(kind: str, opset: int) -> int:
+    """Return the op version an opset below 7 selects (GRU changed at 3, the others at 1 only)."""
+    return 3 if kind == "GRU" and opset >= 3 else 1
 
 
 def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
