@@ -84,7 +84,11 @@ def expose(model: Any) -> list[tuple[str, str, int, str]]:
     axis; inside an If both branches get one more output (branch names which one fed it).
     """
     exposed = []
+    unnamed: dict[str, int] = {}
     for node in list(model.graph.node):
+        if not node.name:  # graphcheck names it LSTM_0, LSTM_1, ... in file order
+            node.name = f"{node.op_type}_{unnamed.setdefault(node.op_type, 0)}"
+            unnamed[node.op_type] += 1
         if node.op_type in RECURRENT:
             names = [t for t in node.output if t and t not in {o.name for o in model.graph.output}]
             _graph_outputs(model.graph, *names)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ STATE_ROLES = frozenset({"initial_h", "initial_c"})
 # Outputs that depend on an input's shape only, never on its values.
 SHAPE_ONLY = frozenset({"Shape", "Size", "ConstantOfShape", "EyeLike"})
 CONTROL_FLOW = frozenset({"Loop", "Scan", "If"})
+# Ops whose first output holds their first input's values (1-D index lists stay 1-D lists).
+VALUE_PRESERVING = frozenset({"Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +47,11 @@ class Tensor:
     def size(self) -> int:
         """Return the number of elements."""
         return math.prod(self.shape)
+
+
+# A body input's outer tensor name and scanned axis; and what that name refers to outside.
+Feed = tuple[str, int | None]
+Source = tuple[tuple[str, int] | None, "Tensor | None", int | None]
 
 
 def stored_tensor(proto: Any, id_: str) -> Tensor:
@@ -148,3 +155,30 @@ class Flow:
             return False
         seen.add(node)
         return any(self.runtime(t, seen) for t in self.inputs.get(node, ()) if t)
+
+
+def body_feeds(node: Any, attribute: str) -> list[Feed]:
+    """Return the outer tensor fed to each body input of a Loop or Scan (and the scanned axis)."""
+    if node.op_type == "Loop" and attribute == "body":
+        return [("", None), ("", None), *[(name, None) for name in node.input[2:]]]
+    if node.op_type != "Scan" or attribute != "body":
+        return []
+    attrs = {a.name: a for a in node.attribute}
+    scanned = attrs["num_scan_inputs"].i if "num_scan_inputs" in attrs else 0
+    states = len(node.input) - scanned
+    axes = list(attrs["scan_input_axes"].ints) if "scan_input_axes" in attrs else [0] * scanned
+    return [(name, None if i < states else (axes[i - states] if i - states < len(axes) else 0))
+            for i, name in enumerate(node.input)]
+
+
+def output_values(node: Any, values: Mapping[str, tuple[int, ...]],
+                  constant: Tensor | None) -> tuple[int, ...] | None:
+    """Return the small integer values of a node's first output, when the file fixes them."""
+    if constant is not None:
+        return constant.values
+    known = [values.get(n) for n in node.input]
+    if node.op_type in VALUE_PRESERVING and known and known[0] is not None:
+        return known[0]
+    if node.op_type == "Concat" and known and all(v is not None for v in known):
+        return tuple(v for values in known if values is not None for v in values)
+    return None

@@ -12,7 +12,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.onnx_loader import RECURRENT_INPUTS
+from graphcheck.loaders.onnx_graph import RECURRENT_INPUTS
 from graphcheck.shapes import Call, LayerShapes, WeightSpec
 from graphcheck.shapes.dims import mul
 from graphcheck.shapes.onnx.generic import ANY_INPUTS, merged, trusted
