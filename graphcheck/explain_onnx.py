@@ -81,11 +81,21 @@ def story(view: NodeView) -> list[str]:
     op = first_call_op(view.node) if layer.type in GATE_ORDER else None
     if op is None:
         return []
-    return [f"{view.name}: ONNX {op.kind}", *_ops_lines(op), "  weights:",
-            *[f"    {s.name:<4} {format_shape(view.weights.get(s.name)):<16} {s.formula}"
-              for s in view.specs if s.formula != "initializer"],
+    return [f"{view.name}: ONNX {op.kind}", *_ops_lines(op), "  weights:", *_weight_lines(op, view),
             f"  {_param_line(op, view)}", *_output_lines(view),
             f"  Keras equivalent: {keras_equivalent(op, view)}"]
+
+
+def _weight_lines(op: RecurrentOp, view: NodeView) -> list[str]:
+    """List W, R, B (P) with their shapes and formulas, saying which the graph computes."""
+    lines = []
+    for role in WEIGHT_ROLES:
+        shape = recurrent_weight(view.node, op, role)
+        if shape is None:
+            continue
+        computed = " (computed in the graph)" if role in view.node.calls[0].kwargs else ""
+        lines.append(f"    {role:<4} {format_shape(shape):<16} {implied_weights(op)[role][1]}{computed}")
+    return lines
 
 
 def _ops_lines(op: RecurrentOp) -> list[str]:

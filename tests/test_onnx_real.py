@@ -177,3 +177,21 @@ def test_old_opset_notes_fix_makes_onnxruntime_run_it(name: str) -> None:
     note = next(f for f in result.findings if f.rule == "old-recurrent-opset")
     assert note.severity == Severity.NOTE and "output_sequence" in note.message
     assert result.inference.nodes["rnn"].outputs()[0] == real
+
+
+def test_explain_lists_weights_the_graph_computes_with_onnxs_shapes() -> None:
+    """An unfolded torch export slices W/R/B together: explain lists them with onnx's inferred shapes."""
+    import onnx
+    from click.testing import CliRunner
+
+    from graphcheck.cli import main
+
+    path = FIXTURES / "real" / "torch_unfolded_lstm.onnx"
+    inferred = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    shapes = {v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim)
+              for v in inferred.graph.value_info}
+    lstm = next(n for n in inferred.graph.node if n.op_type == "LSTM")
+    text = CliRunner().invoke(main, ["explain", str(path)]).output
+    for role, tensor in zip(("W", "R", "B"), lstm.input[1:4]):
+        line = next(x for x in text.splitlines() if x.strip().startswith(f"{role} "))
+        assert str(shapes[tensor]) in line and "(computed in the graph)" in line
