@@ -116,6 +116,7 @@ class Flow:
     # Tensors whose values the file fixes (initializers, Constant outputs); others are runtime.
     stored: set[str] = field(default_factory=set)
     producers: dict[str, str] = field(default_factory=dict)
+    states: dict[str, bool] = field(default_factory=dict)
 
     def read(self, node: str, op: str, inputs: Iterable[tuple[str, str | None]],
              outputs: tuple[str, ...]) -> None:
@@ -131,12 +132,13 @@ class Flow:
 
     def state_only(self, tensor: str, depth: int = 0) -> bool:
         """Return True when every use of ``tensor`` ends in a recurrent node's initial_h/initial_c."""
-        uses = self.uses.get(tensor, [])
-        if not uses or depth > 64:
-            return False
-        return all(use.role in STATE_ROLES or (
-            use.op in PASS_THROUGH and (use.slot == 0 or use.op == "Concat") and use.outputs
-            and all(self.state_only(out, depth + 1) for out in use.outputs)) for use in uses)
+        if tensor not in self.states:  # remembered: diamonds of Concats must not multiply the walk
+            uses = self.uses.get(tensor, [])
+            self.states[tensor] = bool(uses) and depth <= 64 and all(
+                use.role in STATE_ROLES or (
+                    use.op in PASS_THROUGH and (use.slot == 0 or use.op == "Concat") and use.outputs
+                    and all(self.state_only(out, depth + 1) for out in use.outputs)) for use in uses)
+        return self.states[tensor]
 
     def runtime(self, tensor: str, seen: set[str] | None = None) -> bool:
         """Return True when the tensor's values depend on a graph input's values (not just its shape)."""
