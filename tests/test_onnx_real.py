@@ -195,3 +195,17 @@ def test_explain_lists_weights_the_graph_computes_with_onnxs_shapes() -> None:
     for role, tensor in zip(("W", "R", "B"), lstm.input[1:4]):
         line = next(x for x in text.splitlines() if x.strip().startswith(f"{role} "))
         assert str(shapes[tensor]) in line and "(computed in the graph)" in line
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (FIXTURES / "broken").glob("*.onnx")))
+def test_constant_initial_states_and_lengths_are_not_params(name: str) -> None:
+    """A stored initial_h/initial_c (float) or sequence_lens (int) is not counted; W/R/B/P are."""
+    import onnx
+
+    model = onnx.load(str(FIXTURES / "broken" / name))
+    node = model.graph.node[0]
+    sizes = {t.name: int(np.prod(t.dims)) for t in model.graph.initializer}
+    weights = [n for slot, n in enumerate(node.input) if slot in (1, 2, 3, 7) and n in sizes]
+    result = analyse(f"broken/{name}")
+    assert result.model is not None and result.inference is not None
+    assert total_params(list(nodes(result.model, result.inference))) == sum(sizes[n] for n in weights)
