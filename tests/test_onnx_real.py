@@ -209,3 +209,30 @@ def test_constant_initial_states_and_lengths_are_not_params(name: str) -> None:
     result = analyse(f"broken/{name}")
     assert result.model is not None and result.inference is not None
     assert total_params(list(nodes(result.model, result.inference))) == sum(sizes[n] for n in weights)
+
+
+def test_symbolic_batch_survives_a_value_info_that_baked_in_the_example_batch(tmp_path: Path) -> None:
+    """A declared [2, 1, H] after a Concat of Y_h with a 'batch' input keeps the symbol: ORT runs any batch.
+
+    torch's dynamo exporter (2.10, seen in a public weather-forecasting model) traces with batch 1
+    and records the intermediate shapes it saw.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.zeros(shape, np.float32), name) for name, shape in
+             (("W", (1, 64, 8)), ("R", (1, 64, 16)), ("B", (1, 128)))]
+    nodes_ = [helper.make_node("LSTM", ["x", "W", "R", "B"], ["", "h"], hidden_size=16, name="lstm"),
+              helper.make_node("Concat", ["h", "h"], ["both"], axis=0, name="concat")]
+    graph = helper.make_graph(
+        nodes_, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, "batch", 8])],
+        [helper.make_tensor_value_info("both", TensorProto.FLOAT, None)], inits,
+        value_info=[helper.make_tensor_value_info(n, TensorProto.FLOAT, shape)
+                    for n, shape in (("h", [1, 1, 16]), ("both", [2, 1, 16]))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "baked.onnx"
+    onnx.save_model(model, str(path))
+    real = _run(model, 0)["both"].shape  # dynamic dims fed as 2
+    ours = check_path(path, path.name).inference
+    assert ours is not None and real == (2, 2, 16)
+    assert ours.nodes["concat"].outputs()[0] == (2, "batch", 16)

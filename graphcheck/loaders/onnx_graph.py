@@ -50,7 +50,8 @@ def tensor_shapes(graph: Any) -> dict[str, Shape | None]:
     shapes: dict[str, Shape | None] = {}
     for sub in all_graphs(graph):
         for info in [*sub.input, *sub.output, *sub.value_info]:
-            shapes.setdefault(info.name, value_shape(info))
+            if shapes.get(info.name) is None:  # an output declared without a shape, in value_info with one
+                shapes[info.name] = value_shape(info)
         for tensor in sub.initializer:
             shapes[tensor.name] = tuple(int(d) for d in tensor.dims)
     return shapes

@@ -79,10 +79,27 @@ def _specific(dim: Dim) -> int:
 
 def merged(own: Sequence[Shape | None], call: Call) -> tuple[Shape | None, ...]:
     """Merge own output shapes with onnx's: onnx's win unless the node is past a failure."""
-    stored = stored_shapes(call)
+    stored, declared = stored_shapes(call), call.config.get("declared")
     count = max(len(own), len(stored))
-    return tuple(merge(own[i] if i < len(own) else None, stored[i] if i < len(stored) else None,
-                       prefer_mine=not trusted(call)) for i in range(count))
+    outputs = []
+    for i in range(count):
+        mine, theirs = own[i] if i < len(own) else None, stored[i] if i < len(stored) else None
+        if isinstance(declared, list) and i < len(declared) and declared[i] == theirs:
+            theirs = _unbaked(mine, theirs)
+        outputs.append(merge(mine, theirs, prefer_mine=not trusted(call)))
+    return tuple(outputs)
+
+
+def _unbaked(mine: Shape | None, declared: Shape | None) -> Shape | None:
+    """Put back the file's symbolic dims where a declared value_info baked in the export's size.
+
+    torch's dynamo exporter records intermediate shapes from the example input: a batch of 1
+    becomes a static 1 after the first concatenation, although the input's batch is symbolic.
+    """
+    if mine is None or declared is None or len(mine) != len(declared):
+        return declared
+    return tuple(m if isinstance(m, str) and not m.startswith("unk__") and isinstance(d, int)
+                 else d for m, d in zip(mine, declared))
 
 
 @register("onnx", "*")
