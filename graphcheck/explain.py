@@ -88,6 +88,10 @@ def _parents(inference: Inference) -> dict[str, str]:
 def _params(name: str, node: NodeResult, inference: Inference,
             weights: dict[str, tuple[Dim, ...]]) -> int | None:
     """Return a layer's parameters; a nested model counts the layers inside it."""
+    if node.layer.module == "onnx":  # ONNX counts by tensor, not by what a node reads
+        from graphcheck.explain_onnx import node_params
+
+        return node_params(node)
     if node.layer.subgraph is None:
         return param_count(weights)
     inner = [param_count(stored_or_expected(n)) for key, n in inference.nodes.items()
@@ -97,6 +101,10 @@ def _params(name: str, node: NodeResult, inference: Inference,
 
 def total_params(views: list[NodeView]) -> int | None:
     """Sum parameters over top-level layers (nested layers are inside their model's count)."""
+    if views and views[0].node.layer.module == "onnx":  # nodes share weights: count each once
+        from graphcheck.explain_onnx import total
+
+        return total(views)
     top = [v.params for v in views if v.parent is None]
     return None if any(p is None for p in top) else sum(p or 0 for p in top)
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 from graphcheck.explain import NodeView
-from graphcheck.graph import Dim, format_shape
+from graphcheck.graph import Dim, Shape, format_shape
 from graphcheck.shapes import Call
-from graphcheck.shapes.onnx.recurrent import RecurrentOp, attributes, first_call_op, output_names
+from graphcheck.shapes.dims import product
+from graphcheck.shapes.onnx.recurrent import (
+    RecurrentOp,
+    attributes,
+    first_call_op,
+    implied_weights,
+    output_names,
+    role_shape,
+)
+from graphcheck.shapes.propagate import NodeResult
 
 GATE_ORDER = {"LSTM": "4 gates, in ONNX order i, o, f, c; Keras orders them i, f, c, o",
               "GRU": "3 gates, in ONNX order z, r, h, as Keras does",
@@ -13,6 +25,52 @@ GATE_ORDER = {"LSTM": "4 gates, in ONNX order i, o, f, c; Keras orders them i, f
 KERAS_CLASS = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}
 OUTPUT_MEANING = {"Y": "every step's hidden state", "Y_h": "the last hidden state",
                   "Y_c": "the last cell state"}
+
+
+WEIGHT_ROLES = ("W", "R", "B", "P")
+
+
+def held_params(node: NodeResult) -> Mapping[str, tuple[int, ...]]:
+    """Return the weight tensors a node reads or holds, by tensor id (the loader decides which)."""
+    held = node.layer.config.get("params")
+    return held if isinstance(held, Mapping) else {}
+
+
+def node_params(node: NodeResult) -> int | None:
+    """Return a node's parameters: W/R/B/P of a recurrent node by any path, else its weight tensors."""
+    op = first_call_op(node) if node.layer.type in GATE_ORDER else None
+    if op is None:
+        return sum(math.prod(shape) for shape in held_params(node).values())
+    total = 0
+    for role in WEIGHT_ROLES:
+        shape = recurrent_weight(node, op, role)
+        size = 0 if shape is None else product(shape)
+        if not isinstance(size, int):
+            return None
+        total += size
+    return total
+
+
+def recurrent_weight(node: NodeResult, op: RecurrentOp, role: str) -> Shape | None:
+    """Return the shape of W, R, B or P as the node receives it (implied when unknown); None if absent."""
+    names = node.layer.config.get("inputs")
+    slot = {"W": 1, "R": 2, "B": 3, "P": 7}[role]
+    if not isinstance(names, list) or slot >= len(names) or not names[slot] or (
+            role == "P" and op.kind != "LSTM"):
+        return None
+    call = node.calls[0]
+    shape = role_shape(Call(layer=node.layer, inputs=(), kwargs=call.kwargs), role)  # type: ignore[arg-type]
+    if shape is not None and all(isinstance(d, int) for d in shape):
+        return shape
+    return implied_weights(op)[role][0]
+
+
+def total(views: list[NodeView]) -> int:
+    """Count every distinct weight tensor of the model once, whichever nodes read it."""
+    tensors: dict[str, tuple[int, ...]] = {}
+    for view in views:
+        tensors.update(held_params(view.node))
+    return sum(math.prod(shape) for shape in tensors.values())
 
 
 def story(view: NodeView) -> list[str]:
@@ -23,11 +81,21 @@ def story(view: NodeView) -> list[str]:
     op = first_call_op(view.node) if layer.type in GATE_ORDER else None
     if op is None:
         return []
-    return [f"{view.name}: ONNX {op.kind}", *_ops_lines(op), "  weights:",
-            *[f"    {s.name:<4} {format_shape(view.weights.get(s.name)):<16} {s.formula}"
-              for s in view.specs if s.formula != "initializer"],
+    return [f"{view.name}: ONNX {op.kind}", *_ops_lines(op), "  weights:", *_weight_lines(op, view),
             f"  {_param_line(op, view)}", *_output_lines(view),
             f"  Keras equivalent: {keras_equivalent(op, view)}"]
+
+
+def _weight_lines(op: RecurrentOp, view: NodeView) -> list[str]:
+    """List W, R, B (P) with their shapes and formulas, saying which the graph computes."""
+    lines = []
+    for role in WEIGHT_ROLES:
+        shape = recurrent_weight(view.node, op, role)
+        if shape is None:
+            continue
+        computed = " (computed in the graph)" if role in view.node.calls[0].kwargs else ""
+        lines.append(f"    {role:<4} {format_shape(shape):<16} {implied_weights(op)[role][1]}{computed}")
+    return lines
 
 
 def _ops_lines(op: RecurrentOp) -> list[str]:

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from graphcheck.findings import LoadError, Problem
-from graphcheck.graph import Layer, Model, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
+from graphcheck.graph import Model, ModelGraph
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders import onnx_wire, sniff_bytes
+from graphcheck.loaders.onnx_graph import (  # noqa: F401  (ONNX_MODULE, RECURRENT_INPUTS: re-exported)
+    ONNX_MODULE,
+    RECURRENT_INPUTS,
+    GraphBuilder,
+    Names,
+    Scope,
+    all_graphs,
+    tensor_shapes,
+)
 
-# The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
-ONNX_MODULE = "onnx"
-
-# Inputs of the recurrent ops by position: edges and stored weights are keyed by these roles.
-RECURRENT_INPUTS: Mapping[str, tuple[str, ...]] = {
-    "LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"),
-    "GRU": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
-    "RNN": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
-}
 # ModelProto fields a file can start with (ir_version, producer, graph, opset_import, ...).
 MODEL_FIELDS = frozenset(range(1, 21))
 WIRE_TYPES = frozenset({0, 1, 2, 5})
@@ -106,11 +105,14 @@ def _escaped(raw: bytes) -> str:
 def model_from_proto(proto: Any, path: str) -> Model:
     """Build a Model from a ModelProto (also used for rule cases built with onnx.helper)."""
     inferred, error = infer(proto)
-    scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph))
+    opset = next((int(i.version) for i in proto.opset_import if i.domain in ("", "ai.onnx")), None)
+    scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph), opset=opset)
     graph = GraphBuilder(scope)
     root = graph.build(inferred.graph, prefix="", outer=Names())
+    graph.finish()
     problems = list(scope.problems)
     if error is not None:
+        graph.distrust(_failing_node(error, root))
         problems.append(Problem(rule="onnx-inference-error", node=_failing_node(error, root),
                                 message=f"onnx.shape_inference (strict) fails: {error}"))
     metadata = {
@@ -143,205 +145,15 @@ def _failing_node(message: str, root: ModelGraph) -> str | None:
     return found.group(1) if found and found.group(1) in root.graph else None
 
 
-def value_shape(info: Any) -> Shape | None:
-    """Return a ValueInfoProto's tensor shape: ints, symbols, None for unknown dims."""
-    kind = info.type.WhichOneof("value")
-    if kind != "tensor_type" or not info.type.tensor_type.HasField("shape"):
-        return None
-    dims: list[int | str | None] = []
-    for dim in info.type.tensor_type.shape.dim:
-        which = dim.WhichOneof("value")
-        dims.append(dim.dim_value if which == "dim_value" else dim.dim_param if which else None)
-    return tuple(dims)
-
-
-def tensor_shapes(graph: Any) -> dict[str, Shape | None]:
-    """Map every tensor name in a graph and its subgraphs to the shape recorded for it."""
-    shapes: dict[str, Shape | None] = {}
-    for sub in _all_graphs(graph):
-        for info in [*sub.input, *sub.output, *sub.value_info]:
-            shapes.setdefault(info.name, value_shape(info))
-        for tensor in sub.initializer:
-            shapes[tensor.name] = tuple(int(d) for d in tensor.dims)
-    return shapes
-
-
-@dataclass(kw_only=True)
-class Scope:
-    """Shapes of every tensor, and the names already taken by nodes."""
-
-    shapes: dict[str, Shape | None]
-    declared: dict[str, Shape | None]
-    taken: set[str] = field(default_factory=set)
-    problems: list[Problem] = field(default_factory=list)
-
-    def unique(self, name: str) -> str:
-        """Return ``name``, suffixed when another node already has it."""
-        candidate, index = name, 1
-        while candidate in self.taken:
-            candidate, index = f"{name}#{index}", index + 1
-        self.taken.add(candidate)
-        return candidate
-
-
-@dataclass(kw_only=True)
-class Names:
-    """What the tensor names visible in one graph refer to: node outputs or initializers."""
-
-    producers: dict[str, tuple[str, int]] = field(default_factory=dict)
-    initializers: dict[str, tuple[int, ...]] = field(default_factory=dict)
-
-    def inner(self, proto: Any) -> Names:
-        """Return the names a subgraph sees: the outer ones plus its own initializers."""
-        own = {t.name: tuple(int(d) for d in t.dims) for t in proto.initializer}
-        return Names(producers={k: v for k, v in self.producers.items() if k not in own},
-                     initializers={**self.initializers, **own})
-
-
-class GraphBuilder:
-    """Turns a GraphProto (and the subgraphs of Loop/Scan/If) into one ModelGraph."""
-
-    def __init__(self, scope: Scope) -> None:
-        """Start with an empty graph; subgraphs are flattened into it under their node's name."""
-        self.scope = scope
-        self.graph = new_graph()
-        self.counters: dict[str, int] = {}
-
-    def build(self, proto: Any, prefix: str, outer: Names) -> ModelGraph:
-        """Add the graph's inputs, nodes and outputs; return the ModelGraph of the root."""
-        names = outer.inner(proto)
-        own = {t.name for t in proto.initializer}
-        # IR < 4 lists initializers among the inputs too: those are weights, not inputs.
-        inputs = [self._add_input(info, prefix, names) for info in proto.input if info.name not in own]
-        for node in proto.node:
-            self._add_node(node, prefix, names)
-        outputs = [self._add_output(info, prefix, names) for info in proto.output]
-        return ModelGraph(graph=self.graph, inputs=tuple(inputs), outputs=tuple(outputs),
-                          name=proto.name or "model")
-
-    def _add_input(self, info: Any, prefix: str, names: Names) -> TensorRef:
-        """Add a graph input as a node of type Input."""
-        key = self.scope.unique(prefix + info.name)
-        self._node(key, "Input", {"outputs": [info.name], "shapes": [self.scope.shapes.get(info.name)],
-                                  "declared": [value_shape(info)]})
-        names.producers[info.name] = (key, 0)
-        names.initializers.pop(info.name, None)
-        return TensorRef(layer=key)
-
-    def _add_output(self, info: Any, prefix: str, names: Names) -> TensorRef:
-        """Add a graph output as a node of type Output fed by the tensor's producer."""
-        key = self.scope.unique(prefix + info.name)
-        self._node(key, "Output", {"inputs": [info.name], "shapes": [self.scope.shapes.get(info.name)],
-                                   "declared": [value_shape(info)]})
-        if info.name in names.producers:
-            self._edge(names.producers[info.name], key, 0, "inputs")
-        return TensorRef(layer=key)
-
-    def _add_node(self, node: Any, prefix: str, names: Names) -> None:
-        """Add one operator, its edges, stored weights and flattened subgraphs."""
-        key = self.scope.unique(prefix + (node.name or self._generated(node.op_type)))
-        roles = RECURRENT_INPUTS.get(node.op_type, ()) if node.domain in ("", "ai.onnx") else ()
-        weights: list[StoredWeight] = []
-        for slot, name in enumerate(node.input):
-            role = roles[slot] if slot < len(roles) else None
-            if name in names.producers:
-                self._edge(names.producers[name], key, slot, role or "inputs")
-            elif name in names.initializers:
-                if all(w.key != (role or name) for w in weights):
-                    weights.append(StoredWeight(key=role or name, shape=names.initializers[name]))
-            elif name:  # ONNX nodes are topologically sorted: a later definition is an error too
-                self.scope.problems.append(Problem(rule="unreadable-model", node=key, message=(
-                    f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
-                    "initializer defines")))
-        self._node(key, node.op_type, self._config(node), weights=tuple(weights))
-        for index, name in enumerate(node.output):
-            if name:
-                names.producers[name] = (key, index)
-                names.initializers.pop(name, None)
-        for attribute in node.attribute:
-            for sub in _graphs_of(attribute):
-                self.build(sub, f"{key}/{attribute.name}/", names)
-
-    def _config(self, node: Any) -> dict[str, Any]:
-        """Return the node's domain, attributes, tensor names and their shapes."""
-        outputs = list(node.output)
-        return {"domain": node.domain or "ai.onnx",
-                "attributes": {a.name: attribute_value(a) for a in node.attribute},
-                "inputs": list(node.input), "outputs": outputs,
-                "shapes": [self.scope.shapes.get(n) if n else None for n in outputs],
-                "declared": [self.scope.declared.get(n) if n else None for n in outputs]}
-
-    def _generated(self, op_type: str) -> str:
-        """Return a stable name for an unnamed node: ``LSTM_0``, ``LSTM_1``, ... in file order."""
-        index = self.counters.get(op_type, 0)
-        self.counters[op_type] = index + 1
-        return f"{op_type}_{index}"
-
-    def _node(self, key: str, type_: str, config: dict[str, Any],
-              weights: tuple[StoredWeight, ...] = ()) -> None:
-        """Add a node carrying its Layer."""
-        layer = Layer(name=key, type=type_, config=config, module=ONNX_MODULE, weights=weights)
-        self.graph.add_node(key, layer=layer)
-
-    def _edge(self, source: tuple[str, int], dst: str, slot: int, arg: str) -> None:
-        """Add an edge for one tensor; ``arg`` is the recurrent input's role, else "inputs"."""
-        self.graph.add_edge(source[0], dst, src_call=0, src_tensor=source[1], dst_call=0,
-                            slot=slot, arg=arg, declared=None)
-
-
-def attribute_value(attribute: Any) -> Any:
-    """Return an attribute as plain data; tensors give only their shape, graphs a placeholder."""
-    from onnx import AttributeProto
-
-    kind = attribute.type
-    if kind == AttributeProto.INT:
-        return int(attribute.i)
-    if kind == AttributeProto.FLOAT:
-        return float(attribute.f)
-    if kind == AttributeProto.STRING:
-        return attribute.s.decode("utf-8", "replace")
-    if kind == AttributeProto.INTS:
-        return [int(v) for v in attribute.ints]
-    if kind == AttributeProto.FLOATS:
-        return [float(v) for v in attribute.floats]
-    if kind == AttributeProto.STRINGS:
-        return [s.decode("utf-8", "replace") for s in attribute.strings]
-    if kind == AttributeProto.TENSOR:
-        return {"tensor": [int(d) for d in attribute.t.dims]}
-    if kind in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
-        return {"graph": attribute.name}
-    return None
-
-
-def _graphs_of(attribute: Any) -> list[Any]:
-    """Return the subgraphs an attribute holds (Loop body, If branches, Scan body)."""
-    from onnx import AttributeProto
-
-    if attribute.type == AttributeProto.GRAPH:
-        return [attribute.g]
-    if attribute.type == AttributeProto.GRAPHS:
-        return list(attribute.graphs)
-    return []
-
-
-def _all_graphs(graph: Any) -> Iterable[Any]:
-    """Yield a graph and every subgraph inside it, depth first."""
-    yield graph
-    for node in graph.node:
-        for attribute in node.attribute:
-            for sub in _graphs_of(attribute):
-                yield from _all_graphs(sub)
-
-
 def _all_nodes(graph: Any) -> Iterable[Any]:
     """Yield every node of a graph and its subgraphs."""
-    for sub in _all_graphs(graph):
+    for sub in all_graphs(graph):
         yield from sub.node
 
 
 def _all_initializers(graph: Any) -> Iterable[Any]:
     """Yield every initializer of a graph and its subgraphs."""
-    for sub in _all_graphs(graph):
+    for sub in all_graphs(graph):
         yield from sub.initializer
 
 

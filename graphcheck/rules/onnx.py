@@ -9,6 +9,7 @@ from typing import Any
 from graphcheck.findings import Confidence, Severity
 from graphcheck.rules import Case, Context, ProblemRule
 from graphcheck.shapes.onnx.recurrent import GATES, first_call_op
+from graphcheck.shapes.propagate import NodeResult
 
 # A rule case's ONNX model: one recurrent node "rnn" fed X, with initializers of these shapes.
 QUESTION: dict[str, Any] = {"onnx": "LSTM", "X": [10, 3, 64], "hidden_size": 32,
@@ -37,7 +38,7 @@ def case_model(spec: Mapping[str, Any]) -> Any:
     graph = helper.make_graph(
         [node], "case", [helper.make_tensor_value_info("X", TensorProto.FLOAT, spec["X"])],
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs if o], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", spec.get("opset", 14))])
 
 
 def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, int | None]]:
@@ -49,6 +50,15 @@ def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | No
         if op is not None and isinstance(op.hidden, int) and op.features is not None:
             yield (name, op.kind, op.hidden, op.steps if isinstance(op.steps, int) else None,
                    op.features if isinstance(op.features, int) else None)
+
+
+def onnx_state_fed(node: NodeResult) -> bool:
+    """Return True for an ONNX recurrent node whose initial_h/initial_c are computed at run time.
+
+    A graph input or another node's output (a streaming model's cache) means the node is fed one
+    step per call on purpose; a constant state (tf2onnx's zeros, an initializer) does not.
+    """
+    return bool(node.layer.module == "onnx" and node.layer.config.get("runtime_states"))
 
 
 class MissingHiddenSize(ProblemRule):
@@ -109,3 +119,25 @@ class OnnxInferenceError(ProblemRule):
     fix = "Fix the node the message names; the other findings on it usually say how."
     VALID = (Case(model=onnx_case()),)
     INVALID = (Case(model=onnx_case(X=[3, 64]), nodes=("rnn",), contains="rank 3"),)
+
+
+class OldRecurrentOpset(ProblemRule):
+    """An ONNX recurrent node from an opset below 7, which ONNX Runtime cannot run."""
+
+    code = "GC404"
+    name = "old-recurrent-opset"
+    severity = Severity.NOTE
+    summary = "An ONNX LSTM/GRU/RNN from opset < 7, which ONNX Runtime has no kernel for"
+    template = "{op}-1 (opset {opset}): ONNX Runtime has no kernel below {op}-7"
+    what = ("Notes recurrent nodes of a model importing ai.onnx opset 1-6 (LSTM-1, GRU-1/3, "
+            "RNN-1, which still had the `output_sequence` attribute).")
+    why = ("The model is valid ONNX, but ONNX Runtime registers LSTM, GRU and RNN kernels from "
+           "version 7 only: loading fails with \"Could not find an implementation for LSTM(1)\". "
+           "`onnx.version_converter` has no adapter for these ops below 7 either.")
+    example = "A 2017-era export (CNTK, early PyTorch) stamped with opset 6."
+    fix = ("Re-export from the framework at opset 7 or later. With only the file: remove each "
+           "recurrent node's `output_sequence` attribute and set the ai.onnx opset import to 7 "
+           "(versions 1 and 7 take the same inputs and outputs), then convert the rest with "
+           "`onnx.version_converter.convert_version`.")
+    VALID = (Case(model=onnx_case(opset=7)),)
+    INVALID = (Case(model=onnx_case(opset=6), nodes=("rnn",), contains="LSTM-1"),)

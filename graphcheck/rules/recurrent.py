@@ -10,7 +10,7 @@ from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Dim, Shape
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
-from graphcheck.rules.onnx import onnx_recurrent_calls
+from graphcheck.rules.onnx import onnx_recurrent_calls, onnx_state_fed
 from graphcheck.shapes.propagate import NodeResult
 
 RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU"})
@@ -136,7 +136,8 @@ def given_state(node: NodeResult) -> bool:
 def steps_one_at_a_time(node: NodeResult) -> bool:
     """Return True for a layer built to be fed one step per call (stateful or step decoder)."""
     config = node.layer.config
-    return bool(config.get("stateful") or config.get("return_state")) or given_state(node)
+    return (bool(config.get("stateful") or config.get("return_state")) or given_state(node)
+            or onnx_state_fed(node))
 
 
 class SingleTimestep(Rule):
@@ -149,8 +150,9 @@ class SingleTimestep(Rule):
     summary = "A recurrent layer receives sequences of one timestep: the recurrence never runs"
     template = "T=1: {kind} sees one step of {features} features; recurrent_kernel {shape} is unused"
     what = ("Warns when a recurrent layer's input has a static number of timesteps T = 1. "
-            "Stateful layers, layers given an `initial_state` and layers that return their "
-            "state are left alone: those are usually fed one step per call on purpose.")
+            "Stateful layers, layers given an `initial_state` (ONNX: `initial_h`/`initial_c` "
+            "computed at run time, e.g. a cache fed as a graph input) and layers that return "
+            "their state are left alone: those are usually fed one step per call on purpose.")
     why = ("With one timestep the cell runs once, from a zero state: the recurrent kernel only "
            "ever multiplies zeros and the layer is an expensive Dense layer. It almost always "
            "means the data was reshaped `(samples, features) -> (samples, 1, features)` to "

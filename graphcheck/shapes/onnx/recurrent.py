@@ -12,13 +12,15 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.onnx_loader import RECURRENT_INPUTS
-from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
+from graphcheck.loaders.onnx_graph import RECURRENT_INPUTS
+from graphcheck.shapes import Call, LayerShapes, WeightSpec
 from graphcheck.shapes.dims import mul
-from graphcheck.shapes.onnx.generic import stored_shapes
+from graphcheck.shapes.onnx.generic import ANY_INPUTS, merged, trusted
 from graphcheck.shapes.propagate import NodeResult, compatible
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+# LSTM-1, GRU-1/3 and RNN-1 have no ONNX Runtime kernel; version 7 removed output_sequence.
+FIRST_RUNNABLE_OPSET = 7
 STATES = ("initial_h", "initial_c", "sequence_lens")
 
 
@@ -109,17 +111,22 @@ def read_op(call: Call) -> RecurrentOp:
                        layout=int(layout), batch=batch, steps=steps, features=features)
 
 
-@register("onnx", "LSTM", "GRU", "RNN")
 def recurrent(call: Call) -> LayerShapes:
-    """LSTM/GRU/RNN: Y, Y_h (and Y_c), the weights the attributes imply, and what contradicts them."""
+    """LSTM/GRU/RNN: Y, Y_h (and Y_c), the weights the attributes imply, and what contradicts them.
+
+    Runs even when X's shape is unknown: direction and hidden_size alone give every output's
+    rank and last axis.
+    """
     op = read_op(call)
-    if role_shape(call, "X") is None:
-        return LayerShapes(outputs=stored_shapes(call))
     shapes = (op.output_shape(), op.state_shape(), op.state_shape())
-    outputs = tuple(shape if name else None for name, shape in zip(output_names(call), shapes))
+    own = tuple(shape if name else None for name, shape in zip(output_names(call), shapes))
+    outputs = merged(own, call) if role_shape(call, "X") is None else own
     problems = [*_attribute_problems(op, call), *_state_problems(op, call),
-                *_declared_problems(call, outputs)]
+                *_declared_problems(call, own)]
     return LayerShapes(outputs=outputs, weights=weight_specs(op, call), problems=tuple(problems))
+
+
+ANY_INPUTS.update(dict.fromkeys(GATES, recurrent))
 
 
 def output_names(call: Call) -> list[str]:
@@ -129,8 +136,16 @@ def output_names(call: Call) -> list[str]:
 
 
 def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
-    """Report a missing hidden_size and the batch-major layout ONNX Runtime rejects."""
+    """Report an opset ONNX Runtime has no kernel for, a missing hidden_size and layout=1."""
     problems = []
+    opset = call.config.get("opset")
+    if isinstance(opset, int) and opset < FIRST_RUNNABLE_OPSET:
+        problems.append(ShapeError("old-recurrent-opset", (
+            f"the model imports ai.onnx opset {opset}, so this is {op.kind}-{_version(op.kind, opset)}: "
+            f"ONNX Runtime has no kernel below {op.kind}-7 (\"Could not find an implementation for "
+            f"{op.kind}({_version(op.kind, opset)})\"). onnx.version_converter has no adapter for it "
+            "either: re-export at opset 7 or later, or drop the node's output_sequence attribute "
+            "and raise the ai.onnx opset import to 7 (same inputs and outputs)")))
     if not op.hidden_given:
         source = (f"R {format_shape(role_shape(call, 'R'))} implies hidden_size = {op.hidden}, "
                   "which graphcheck uses" if op.hidden is not None else "nothing implies it")
@@ -147,10 +162,10 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
     return problems
 
 
-def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
-    """Return specs for the stored initializers: W, R, B, P as the attributes imply, states as stored."""
+def implied_weights(op: RecurrentOp) -> dict[str, tuple[Shape, str]]:
+    """Return the shape (and its formula) the attributes and X imply for W, R, B and P."""
     d, k, h, i = op.directions, op.gates, op.hidden, op.features
-    expected: dict[str, tuple[Shape, str]] = {
+    return {
         "W": ((d, mul(k, h), i), f"[num_directions, {_k(k)}hidden_size, input_size] = "
                                  f"[{d}, {_k(k)}{h}, {i}]"),
         "R": ((d, mul(k, h), h), f"[num_directions, {_k(k)}hidden_size, hidden_size] = "
@@ -159,6 +174,16 @@ def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
                                   "Wb then Rb"),
         "P": ((d, mul(3, h)), f"[num_directions, 3*hidden_size] = [{d}, 3*{h}]: peepholes i, o, f"),
     }
+
+
+def _version(kind: str, opset: int) -> int:
+    """Return the op version an opset below 7 selects (GRU changed at 3, the others at 1 only)."""
+    return 3 if kind == "GRU" and opset >= 3 else 1
+
+
+def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
+    """Return specs for the stored initializers: W, R, B, P as the attributes imply, states as stored."""
+    expected = implied_weights(op)
     roles = RECURRENT_INPUTS[op.kind]
     specs = []
     for weight in call.layer.weights or ():
@@ -249,7 +274,9 @@ def _declared_problems(call: Call, outputs: tuple[Shape | None, ...]) -> list[Sh
     """Report outputs whose shape in the file (or from onnx's inference) contradicts ours."""
     problems = []
     for index, (name, mine) in enumerate(zip(output_names(call), outputs)):
-        for key, source in (("declared", "the file declares"), ("shapes", "onnx's inference gives")):
+        sources = [("declared", "the file declares")] + (
+            [("shapes", "onnx's inference gives")] if trusted(call) else [])
+        for key, source in sources:
             recorded = _nth(call.config.get(key), index)
             if mine is not None and recorded is not None and not compatible(mine, recorded):
                 problems.append(ShapeError("declared-shape-mismatch", (

@@ -1,0 +1,299 @@
+"""Build graphcheck's graph from an ONNX GraphProto: nodes, edges, stored weights, subgraphs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import networkx as nx
+
+from graphcheck.findings import Problem
+from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
+from graphcheck.loaders.onnx_tensors import (
+    STATE_ROLES,
+    Feed,
+    Flow,
+    Source,
+    Tensor,
+    body_feeds,
+    constant_tensor,
+    output_values,
+    stored_tensor,
+)
+
+# The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
+ONNX_MODULE = "onnx"
+
+# Inputs of the recurrent ops by position: edges and stored weights are keyed by these roles.
+RECURRENT_INPUTS: Mapping[str, tuple[str, ...]] = {
+    "LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"),
+    "GRU": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
+    "RNN": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
+}
+
+
+def value_shape(info: Any) -> Shape | None:
+    """Return a ValueInfoProto's tensor shape: ints, symbols, None for unknown dims."""
+    kind = info.type.WhichOneof("value")
+    if kind != "tensor_type" or not info.type.tensor_type.HasField("shape"):
+        return None
+    dims: list[int | str | None] = []
+    for dim in info.type.tensor_type.shape.dim:
+        which = dim.WhichOneof("value")
+        dims.append(dim.dim_value if which == "dim_value" else dim.dim_param if which else None)
+    return tuple(dims)
+
+
+def tensor_shapes(graph: Any) -> dict[str, Shape | None]:
+    """Map every tensor name in a graph and its subgraphs to the shape recorded for it."""
+    shapes: dict[str, Shape | None] = {}
+    for sub in all_graphs(graph):
+        for info in [*sub.input, *sub.output, *sub.value_info]:
+            if shapes.get(info.name) is None:  # an output declared without a shape, in value_info with one
+                shapes[info.name] = value_shape(info)
+        for tensor in sub.initializer:
+            shapes[tensor.name] = tuple(int(d) for d in tensor.dims)
+    return shapes
+
+
+@dataclass(kw_only=True)
+class Scope:
+    """Shapes of every tensor, and the names already taken by nodes."""
+
+    shapes: dict[str, Shape | None]
+    declared: dict[str, Shape | None]
+    taken: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+    # The model's ai.onnx opset: which version of each standard op its nodes are.
+    opset: int | None = None
+
+    def unique(self, name: str) -> str:
+        """Return ``name``, suffixed when another node already has it."""
+        candidate, index = name, 1
+        while candidate in self.taken:
+            candidate, index = f"{name}#{index}", index + 1
+        self.taken.add(candidate)
+        return candidate
+
+
+@dataclass(kw_only=True)
+class Names:
+    """What the tensor names visible in one graph refer to: node outputs or stored tensors."""
+
+    producers: dict[str, tuple[str, int]] = field(default_factory=dict)
+    initializers: dict[str, Tensor] = field(default_factory=dict)
+    # Small integer values known for a name: initializers, Constant outputs, Identity/Cast of them.
+    values: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def inner(self, proto: Any, prefix: str) -> Names:
+        """Return the names a subgraph sees: the outer ones plus its own initializers."""
+        own = {t.name: stored_tensor(t, f"init:{prefix}{t.name}") for t in proto.initializer}
+        values = {k: v for k, v in self.values.items() if k not in own}
+        values.update({k: t.values for k, t in own.items() if t.values is not None})
+        return Names(producers={k: v for k, v in self.producers.items() if k not in own},
+                     initializers={**self.initializers, **own}, values=values)
+
+    def tensor_id(self, name: str) -> str:
+        """Return the id of the tensor a name refers to ("" when undefined)."""
+        if name in self.producers:
+            key, index = self.producers[name]
+            return f"out:{key}:{index}"
+        return self.initializers[name].id if name in self.initializers else ""
+
+
+class GraphBuilder:
+    """Turns a GraphProto (and the subgraphs of Loop/Scan/If) into one ModelGraph."""
+
+    def __init__(self, scope: Scope) -> None:
+        """Start with an empty graph; subgraphs are flattened into it under their node's name."""
+        self.scope = scope
+        self.graph = new_graph()
+        self.counters: dict[str, int] = {}
+        self.flow = Flow()
+        # The stored tensors each node reads or holds, and its inputs' tensor ids and roles.
+        self.held: dict[str, list[Tensor]] = {}
+        self.read: dict[str, list[tuple[str, str | None]]] = {}
+
+    def build(self, proto: Any, prefix: str, outer: Names, feeds: Sequence[Feed] = ()) -> ModelGraph:
+        """Add the graph's inputs, nodes and outputs; return the ModelGraph of the root.
+
+        ``feeds`` are the outer tensors a Loop/Scan passes to the body's inputs, in order.
+        """
+        sources = [(outer.producers.get(name), outer.initializers.get(name), axis)
+                   for name, axis in feeds]
+        names = outer.inner(proto, prefix)
+        self.flow.stored.update(t.id for t in names.initializers.values())
+        own = {t.name for t in proto.initializer}
+        # IR < 4 lists initializers among the inputs too: those are weights, not inputs.
+        listed = [info for info in proto.input if info.name not in own]
+        inputs = [self._add_input(info, prefix, names, sources[i] if i < len(sources) else None)
+                  for i, info in enumerate(listed)]
+        for node in proto.node:
+            self._add_node(node, prefix, names)
+        outputs = [self._add_output(info, prefix, names) for info in proto.output]
+        return ModelGraph(graph=self.graph, inputs=tuple(inputs), outputs=tuple(outputs),
+                          name=proto.name or "model")
+
+    def finish(self) -> None:
+        """Record on each node the weights it reads or holds, and the recurrent states fed at run time."""
+        for key, tensors in self.held.items():
+            layer = self.graph.nodes[key]["layer"]
+            config = dict(layer.config)
+            config["params"] = {t.id: t.shape for t in tensors
+                                if t.is_weight and not self.flow.state_only(t.id)}
+            if layer.type in RECURRENT_INPUTS:
+                config["runtime_states"] = [role for tensor, role in self.read[key] if tensor and
+                                            role in STATE_ROLES and self.flow.runtime(tensor)]
+            self.graph.nodes[key]["layer"] = replace(layer, config=config)
+
+    def _add_input(self, info: Any, prefix: str, names: Names, source: Source | None) -> TensorRef:
+        """Add a graph input as a node of type Input, fed by the outer tensor a Loop/Scan passes it."""
+        key = self.scope.unique(prefix + info.name)
+        config: dict[str, Any] = {"outputs": [info.name], "shapes": [self.scope.shapes.get(info.name)],
+                                  "declared": [value_shape(info)]}
+        producer, initializer, axis = source or (None, None, None)
+        if axis is not None:
+            config["scan_axis"] = axis
+        if initializer is not None:
+            config["fed"] = list(initializer.shape)
+        self._node(key, "Input", config)
+        if producer is not None:
+            self._edge(producer, key, 0, "inputs")
+        self._define(info.name, key, 0, names)
+        return TensorRef(layer=key)
+
+    def _add_output(self, info: Any, prefix: str, names: Names) -> TensorRef:
+        """Add a graph output as a node of type Output fed by the tensor's producer."""
+        key = self.scope.unique(prefix + info.name)
+        self._node(key, "Output", {"inputs": [info.name], "shapes": [self.scope.shapes.get(info.name)],
+                                   "declared": [value_shape(info)]})
+        if info.name in names.producers:
+            self._edge(names.producers[info.name], key, 0, "inputs")
+        return TensorRef(layer=key)
+
+    def _add_node(self, node: Any, prefix: str, names: Names) -> None:
+        """Add one operator, its edges, stored weights and flattened subgraphs."""
+        key = self.scope.unique(prefix + (node.name or self._generated(node.op_type)))
+        standard = node.domain in ("", "ai.onnx")
+        roles = RECURRENT_INPUTS.get(node.op_type, ()) if standard else ()
+        weights: list[StoredWeight] = []
+        held: dict[str, Tensor] = {}
+        read = []
+        for slot, name in enumerate(node.input):
+            role = roles[slot] if slot < len(roles) else None
+            read.append((names.tensor_id(name) if name else "", role))
+            if name in names.producers:
+                self._edge(names.producers[name], key, slot, role or "inputs")
+            elif name in names.initializers:
+                tensor = held.setdefault(names.initializers[name].id, names.initializers[name])
+                if all(w.key != (role or name) for w in weights):
+                    weights.append(StoredWeight(key=role or name, shape=tensor.shape))
+            elif name:  # ONNX nodes are topologically sorted: a later definition is an error too
+                self.scope.problems.append(Problem(rule="unreadable-model", node=key, message=(
+                    f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
+                    "initializer defines")))
+        constant = constant_tensor(node, f"out:{key}:0") if standard and node.op_type == "Constant" else None
+        if constant is not None:
+            held[constant.id] = constant
+            self.flow.stored.add(constant.id)
+        self.held[key], self.read[key] = list(held.values()), read
+        self.flow.read(key, node.op_type, read,
+                       tuple(f"out:{key}:{i}" for i, n in enumerate(node.output) if n))
+        self._node(key, node.op_type, self._config(node, names), weights=tuple(weights))
+        known = output_values(node, names.values, constant)
+        for index, name in enumerate(node.output):
+            if name:
+                self._define(name, key, index, names)
+        if known is not None and node.output:
+            names.values[node.output[0]] = known
+        for attribute in node.attribute:
+            for sub in _graphs_of(attribute):
+                self.build(sub, f"{key}/{attribute.name}/", names, body_feeds(node, attribute.name))
+
+    def distrust(self, failing: str | None) -> None:
+        """Mark the node onnx's strict inference failed on, and all after it: its shapes are suspect."""
+        if failing is None:
+            return
+        for key in {failing} | nx.descendants(self.graph, failing):
+            layer = self.graph.nodes[key]["layer"]
+            self.graph.nodes[key]["layer"] = replace(layer, config={**layer.config, "untrusted": True})
+
+    def _define(self, name: str, key: str, index: int, names: Names) -> None:
+        """Make ``name`` refer to output ``index`` of node ``key`` from here on."""
+        names.producers[name] = (key, index)
+        names.initializers.pop(name, None)
+        names.values.pop(name, None)
+
+    def _config(self, node: Any, names: Names) -> dict[str, Any]:
+        """Return the node's domain, attributes, tensor names, their shapes and known small values."""
+        outputs = list(node.output)
+        return {"domain": node.domain or "ai.onnx",
+                "opset": self.scope.opset if node.domain in ("", "ai.onnx") else None,
+                "values": {slot: list(names.values[n]) for slot, n in enumerate(node.input)
+                           if n in names.values},
+                "attributes": {a.name: attribute_value(a) for a in node.attribute},
+                "inputs": list(node.input), "outputs": outputs,
+                "shapes": [self.scope.shapes.get(n) if n else None for n in outputs],
+                "declared": [self.scope.declared.get(n) if n else None for n in outputs]}
+
+    def _generated(self, op_type: str) -> str:
+        """Return a stable name for an unnamed node: ``LSTM_0``, ``LSTM_1``, ... in file order."""
+        index = self.counters.get(op_type, 0)
+        self.counters[op_type] = index + 1
+        return f"{op_type}_{index}"
+
+    def _node(self, key: str, type_: str, config: dict[str, Any],
+              weights: tuple[StoredWeight, ...] = ()) -> None:
+        """Add a node carrying its Layer."""
+        layer = Layer(name=key, type=type_, config=config, module=ONNX_MODULE, weights=weights)
+        self.graph.add_node(key, layer=layer)
+
+    def _edge(self, source: tuple[str, int], dst: str, slot: int, arg: str) -> None:
+        """Add an edge for one tensor; ``arg`` is the recurrent input's role, else "inputs"."""
+        self.graph.add_edge(source[0], dst, src_call=0, src_tensor=source[1], dst_call=0,
+                            slot=slot, arg=arg, declared=None)
+
+
+def attribute_value(attribute: Any) -> Any:
+    """Return an attribute as plain data; tensors give only their shape, graphs a placeholder."""
+    from onnx import AttributeProto
+
+    kind = attribute.type
+    if kind == AttributeProto.INT:
+        return int(attribute.i)
+    if kind == AttributeProto.FLOAT:
+        return float(attribute.f)
+    if kind == AttributeProto.STRING:
+        return attribute.s.decode("utf-8", "replace")
+    if kind == AttributeProto.INTS:
+        return [int(v) for v in attribute.ints]
+    if kind == AttributeProto.FLOATS:
+        return [float(v) for v in attribute.floats]
+    if kind == AttributeProto.STRINGS:
+        return [s.decode("utf-8", "replace") for s in attribute.strings]
+    if kind == AttributeProto.TENSOR:
+        return {"tensor": [int(d) for d in attribute.t.dims]}
+    if kind in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
+        return {"graph": attribute.name}
+    return None
+
+
+def _graphs_of(attribute: Any) -> list[Any]:
+    """Return the subgraphs an attribute holds (Loop body, If branches, Scan body)."""
+    from onnx import AttributeProto
+
+    if attribute.type == AttributeProto.GRAPH:
+        return [attribute.g]
+    if attribute.type == AttributeProto.GRAPHS:
+        return list(attribute.graphs)
+    return []
+
+
+def all_graphs(graph: Any) -> Iterable[Any]:
+    """Yield a graph and every subgraph inside it, depth first."""
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            for sub in _graphs_of(attribute):
+                yield from all_graphs(sub)
