@@ -8,6 +8,7 @@ names. A misspelt key, selector or option is a ``ConfigError`` (the CLI exits 2)
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from graphcheck import limits as bounds
 from graphcheck.findings import Severity
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
+from graphcheck.safe_io import read_text
 
 if TYPE_CHECKING:
     from graphcheck.engine import Settings
@@ -203,7 +205,7 @@ def _layer_table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
 def load_file(path: Path) -> Config:
     """Read and validate one configuration file (pyproject.toml or graphcheck.toml)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read configuration {path}: {error}") from error
     if path.name == "pyproject.toml" or "tool" in data:
@@ -229,7 +231,7 @@ def find_config(folder: Path) -> Path | None:
 def _has_table(pyproject: Path) -> bool:
     """Return True when a pyproject.toml has a [tool.graphcheck] table (others are skipped)."""
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(pyproject))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read configuration {pyproject}: {error}") from error
     return "graphcheck" in data.get("tool", {})
@@ -251,11 +253,11 @@ class Request:
         if not self.use_config:
             return Config()
         if self.config_file is not None:
-            return load_file(self.config_file.resolve())
-        start = self.cwd if path is None else path.resolve()
+            return load_file(real(self.config_file))
+        start = self.cwd if path is None else real(path)
         found = find_config(start if start.is_dir() else start.parent)
         if found is None and path is not None:
-            found = find_config(self.cwd.resolve())
+            found = find_config(real(self.cwd))
         return load_file(found) if found else Config()
 
     def settings_for(self, path: Path, base: Settings) -> Settings:
@@ -300,11 +302,18 @@ def _names(selectors: Iterable[str], where: str) -> set[str]:
 
 def _relative(path: Path, root: Path) -> str:
     """Return ``path`` relative to ``root`` in posix form, or absolute when outside it."""
-    resolved = path.resolve()
+    resolved = real(path)
     try:
-        return resolved.relative_to(root.resolve()).as_posix()
+        return resolved.relative_to(real(root)).as_posix()
     except ValueError:
         return resolved.as_posix()
+
+
+def real(path: Path) -> Path:
+    """Resolve symlinks in a file's folder, never raising (a link loop stays as it is)."""
+    if path.is_dir():
+        return Path(os.path.realpath(path))
+    return Path(os.path.realpath(path.parent or ".")) / path.name
 
 
 def _glob_match(pattern: str, relative: str) -> bool:

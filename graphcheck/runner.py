@@ -36,8 +36,17 @@ def default_jobs() -> int:
 
 def check_target(settings: Settings, target: Target) -> FileResult:
     """Check one model and keep only its findings (graphs stay in the worker)."""
+    if target.note:
+        return noted(target, settings)
     result = check_path(target.path, target.display, settings, weights=target.weights)
     return FileResult(path=result.path, findings=result.findings, rules=result.rules)
+
+
+def noted(target: Target, settings: Settings) -> FileResult:
+    """Report an entry the folder walk did not check (a link out, a FIFO, an unreadable one)."""
+    problem = Problem(rule=target.note_rule, node=None, message=target.note)
+    found = finding(target.display, problem)
+    return FileResult(path=target.display, findings=[found] if settings.allows(found) else [])
 
 
 def check_failed(target: Target, error: BaseException) -> FileResult:
@@ -49,6 +58,8 @@ def check_failed(target: Target, error: BaseException) -> FileResult:
 
 def explain_target(settings: Settings, fmt: str, target: Target) -> Any:
     """Explain one model in the worker, so no graph crosses processes."""
+    if target.note:
+        return _explained(noted(target, settings), fmt)
     return _explained(check_path(target.path, target.display, settings), fmt)
 
 

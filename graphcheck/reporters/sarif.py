@@ -20,6 +20,7 @@ from urllib.parse import quote
 from graphcheck.engine import FileResult
 from graphcheck.findings import Confidence, Finding, Severity
 from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.escape import json_value
 from graphcheck.reporters.github import workspace_path
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
@@ -149,7 +150,7 @@ class SarifReporter:
                                 or f.severity >= Severity.WARNING], index),
         }
         log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-        return json.dumps(log, indent=2) + "\n"
+        return json.dumps(json_value(log), indent=2) + "\n"
 
 
 REPORTER = SarifReporter()
