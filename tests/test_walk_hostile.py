@@ -114,3 +114,23 @@ def test_backtracking_patterns_are_dropped_and_matching_stays_fast() -> None:
     assert spec.check("a" * 250) is None and spec.check("x.tmp") is True
     assert time.monotonic() - started < 5
     assert spec.dropped == ("*a*a*a*a*a*b",)
+
+
+def test_fifos_and_devices_in_model_folders_are_refused_unopened(tmp_path: Path) -> None:
+    unzipped = Path(__file__).resolve().parent.parent / "fixtures" / "keras" / "question_unzipped"
+    keras = tmp_path / "k.keras"
+    keras.mkdir()
+    (keras / "config.json").write_bytes((unzipped / "config.json").read_bytes())
+    os.mkfifo(keras / "model.weights.h5")
+    for name, make in (("fifo", os.mkfifo), ("zero", lambda p: p.symlink_to("/dev/zero")),
+                       ("kmsg", lambda p: p.symlink_to("/proc/self/status"))):
+        (tmp_path / name).mkdir()
+        make(tmp_path / name / "keras_metadata.pb")
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["--format", "json", str(tmp_path)])
+    assert time.monotonic() - started < 15  # nothing waited out the 20 s read deadline
+    found = {Path(f["path"]).name: f["message"] for f in json.loads(result.output)["findings"]}
+    assert "not a regular file (a FIFO)" in found["k.keras"]
+    assert "not a regular file (a FIFO)" in found["fifo"]
+    assert "a character device" in found["zero"]
+    assert "pseudo-file" in found["kmsg"]

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from graphcheck.engine import FileResult
 from graphcheck.findings import Confidence, Finding, Severity
 from graphcheck.reporters import RenderOptions
-from graphcheck.reporters.escape import json_value
+from graphcheck.reporters.escape import clean_finding, json_value, surrogates
 from graphcheck.reporters.github import workspace_path
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
@@ -137,7 +137,7 @@ class SarifReporter:
         rules = all_rules()
         index = {rule.code: i for i, rule in enumerate(rules)}
         analysis = {rule.code for rule in rules if rule.category == "analysis"}
-        findings = [f for r in results_ for f in r.findings]
+        findings = [clean_finding(f, surrogates) for r in results_ for f in r.findings]
         page = rules_page(options.version)
         run = {
             "tool": {"driver": {"name": "graphcheck", "version": options.version,
