@@ -171,7 +171,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
         shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet)
         emit(known[fmt].render(results, shown), output, shown.color)
     threshold = fail_threshold(request, fail_on)
-    failed = any(f.severity >= threshold for r in results for f in r.findings)
+    failed = any(request.fails(f, threshold) for r in results for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)
 
 

@@ -23,13 +23,25 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from graphcheck import limits as bounds
-from graphcheck.findings import Severity
+from graphcheck.findings import Finding, Severity
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
 from graphcheck.safe_io import read_text
 
 if TYPE_CHECKING:
     from graphcheck.engine import Settings
+
+# Hard ceilings: no configuration file can lift a limit above these (it may lower any of them).
+# A scanned repository writes its own pyproject.toml; without a ceiling it could give a FIFO
+# a year to answer or let a zip bomb inflate to gigabytes.
+CEILINGS = bounds.Limits(max_json_bytes=256 * bounds.MIB, max_json_depth=500,
+                         max_member_bytes=1024 * bounds.MIB, max_zip_members=100_000,
+                         max_nodes=1_000_000, max_rank=64, max_dim=2**62, max_h5_objects=2_000_000,
+                         max_onnx_bytes=2048 * bounds.MIB, max_code_bytes=16 * bounds.MIB,
+                         max_read_seconds=120)
+# Findings that say the model would run code or is not there at all: a configuration found in
+# the scanned tree cannot silence them (a pull request could add one); see docs/security.md.
+PROTECTED = frozenset({"unsafe-code", "lfs-pointer"})
 
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "per-layer-ignores", "fail-on",
         "rules", "limits", "exclude", "extend-exclude")
@@ -186,9 +198,16 @@ def _limits(value: object, where: str) -> bounds.Limits:
             raise ConfigError(f"{where}: unknown limit {key.replace('_', '-')!r}"
                               f"{suggest(key.replace('_', '-'), kebab)} (known: {', '.join(kebab)})")
     try:
-        return bounds.from_mapping(values)
+        return capped(bounds.from_mapping(values))
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None
+
+
+def capped(limits: bounds.Limits) -> bounds.Limits:
+    """Return limits with every value at most its hard ceiling."""
+    names = bounds.keys()
+    return replace(limits, **{key: min(getattr(limits, key), getattr(CEILINGS, key))
+                              for key in names})
 
 
 def _layer_table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
@@ -246,6 +265,9 @@ class Request:
     extend_select: tuple[str, ...] = ()
     config_file: Path | None = None
     use_config: bool = True
+    # True when the invoking side vouches for discovered configuration (--trust-config); a
+    # file pinned with --config is the invoker's own and always trusted.
+    trust_config: bool = False
     cwd: Path = field(default_factory=Path.cwd)
 
     def config_for(self, path: Path | None) -> Config:
@@ -265,7 +287,10 @@ class Request:
         config = self.config_for(path)
         relative = _relative(path, config.root)
         enabled = self.enabled(config, _matching(config.per_file_ignores, relative))
-        layers = {key.rpartition(":")[2]: frozenset(_names(selectors, "per-layer-ignores"))
+        if not self.trusts(config):
+            enabled |= PROTECTED & self.enabled(Config(), ())
+        spared = frozenset() if self.trusts(config) else PROTECTED
+        layers = {key.rpartition(":")[2]: frozenset(_names(selectors, "per-layer-ignores")) - spared
                   for key, selectors in config.per_layer_ignores.items()
                   if _glob_match(key.rpartition(":")[0], relative)}
         return replace(base, enabled=enabled, options=config.options, ignored_layers=layers,
@@ -279,6 +304,17 @@ class Request:
             chosen |= {r.name for r in all_rules() if r.category == "analysis"}
         chosen |= _names((*config.extend_select, *self.extend_select), "extend-select")
         return frozenset(chosen - _names((*config.ignore, *self.ignore, *file_ignores), "ignore"))
+
+    def trusts(self, config: Config) -> bool:
+        """Return True when a configuration may silence protected rules: pinned, or vouched for."""
+        return config.source is None or self.trust_config or self.config_file is not None
+
+    def fails(self, found: Finding, threshold: Severity) -> bool:
+        """Return True when a finding fails the run; protected ones fail whatever fail-on says."""
+        if found.severity >= threshold:
+            return True
+        protected = found.rule in PROTECTED and not self.trusts(self.config_for(None))
+        return protected and found.severity >= Severity.WARNING
 
     def fail_on(self, flag: str | None) -> Severity:
         """Return the --fail-on severity: the flag, else the configuration's, else warning."""
