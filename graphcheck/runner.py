@@ -92,10 +92,62 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
         stream: TextIO | None = None) -> list[T]:
     """Apply ``work`` to every target; results come back in target order whatever happens."""
     stream = sys.stderr if stream is None else stream
-    with progress(len(targets), stream) as tick:
+    with interruptible(len(targets)), progress(len(targets), stream) as tick:
         if jobs <= 1 or len(targets) < POOL_MIN_FILES:
             return [_guarded(work, failed, target, tick) for target in targets]
         return _pooled(targets, work, failed, min(jobs, len(targets)), tick)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived during a run (a BaseException: no file's handler eats it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def interruptible(total: int) -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into Interrupted, then into exit 130/143 with a message on stderr.
+
+    No report is written: a partial one would pass off unchecked files as clean.
+    """
+    import signal
+    import threading
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, stop) for s in signals} if in_main else {}
+    try:
+        yield
+    except (Interrupted, KeyboardInterrupt) as error:
+        signum = error.signum if isinstance(error, Interrupted) else signal.SIGINT
+        name = signal.Signals(signum).name
+        print(f"graphcheck: interrupted by {name} before all {total} files were checked; "
+              "no report written", file=sys.stderr)
+        raise SystemExit(128 + signum) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def worker_init() -> None:
+    """Prepare a pool worker: the parent handles Ctrl-C, and the worker dies with its parent."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal sends it to the whole group
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler
+    if sys.platform == "linux":
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
 
 
 def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],
@@ -119,7 +171,7 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
     results: dict[int, T] = {}
     retry: list[int] = []
     unsent: list[int] = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=worker_init)
     try:
         futures: dict[Future[T], int] = {}
         for index, target in enumerate(targets):
@@ -134,13 +186,25 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
             except Exception:  # a dead worker breaks the pool and fails every pending file
                 retry.append(futures[future])
             tick()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:  # Interrupted, KeyboardInterrupt: stop now, queued files dropped
+        _terminate(pool)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
     for index in sorted(retry + unsent):
         results[index] = _isolated(work, failed, targets[index])
         if index in unsent:
             tick()
     return [results[i] for i in range(len(targets))]
+
+
+def _terminate(pool: Any) -> None:
+    """Cancel queued work and kill the workers at once (a running file may take seconds)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public way to reach them
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _context() -> BaseContext | None:
@@ -163,7 +227,7 @@ def _isolated(work: Callable[[Target], T], failed: Callable[[Target, BaseExcepti
     from concurrent.futures import ProcessPoolExecutor
 
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
+        with ProcessPoolExecutor(max_workers=1, initializer=worker_init) as pool:
             return pool.submit(work, target).result()
     except Exception as error:
         return failed(target, error)
