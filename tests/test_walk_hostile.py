@@ -134,3 +134,17 @@ def test_fifos_and_devices_in_model_folders_are_refused_unopened(tmp_path: Path)
     assert "not a regular file (a FIFO)" in found["fifo"]
     assert "a character device" in found["zero"]
     assert "pseudo-file" in found["kmsg"]
+
+
+def test_discovery_reads_only_a_zips_directory(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "model.bin", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", '{"class_name": "Sequential"}')
+        archive.writestr("bomb", b"\0" * 50_000_000)  # inflating it would cost 50 MB
+    with zipfile.ZipFile(tmp_path / "wheel.bin", "w") as archive:
+        archive.writestr("pkg/__init__.py", "")
+    lying = bytearray((tmp_path / "wheel.bin").read_bytes())
+    lying[-10:-2] = (0xFFFFFFF0).to_bytes(4, "little") * 2  # a 4 GiB directory past the end
+    (tmp_path / "lying.bin").write_bytes(bytes(lying))
+    assert [t.display.rsplit("/", 1)[-1] for t in discover([str(tmp_path)])] == ["model.bin"]
