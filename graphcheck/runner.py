@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -98,6 +99,17 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
         return _pooled(targets, work, failed, min(jobs, len(targets)), tick)
 
 
+@dataclass
+class _Stop:
+    """The signal that asked the run to stop, and the pool whose workers it must kill."""
+
+    signum: int | None = None
+    pool: Any = None
+
+
+_STOP = _Stop()
+
+
 class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived during a run (a BaseException: no file's handler eats it)."""
 
@@ -116,11 +128,19 @@ def interruptible(total: int) -> Iterator[None]:
     import threading
 
     def stop(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
+        _STOP.signum = signum
+        if _STOP.pool is None:
+            raise Interrupted(signum)
+        # Raising here could leave a lock of the pool's held (submit, as_completed) and hang
+        # its shutdown: kill the workers instead; the broken pool ends the wait at once.
+        for process in list(getattr(_STOP.pool, "_processes", {}).values()):
+            if process.pid:
+                _kill_group(process.pid)
 
     signals = (signal.SIGINT, signal.SIGTERM)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {s: signal.signal(s, stop) for s in signals} if in_main else {}
+    _STOP.signum, _STOP.pool = None, None
     try:
         yield
     except (Interrupted, KeyboardInterrupt) as error:
@@ -130,6 +150,7 @@ def interruptible(total: int) -> Iterator[None]:
               "no report written", file=sys.stderr)
         raise SystemExit(128 + signum) from None
     finally:
+        _STOP.pool = None
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -140,6 +161,7 @@ def worker_init() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal sends it to the whole group
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler
+    os.setpgid(0, 0)  # its own group: stopping it kills the HDF5 reader it may have forked
     if sys.platform == "linux":
         import ctypes
 
@@ -172,6 +194,7 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
     retry: list[int] = []
     unsent: list[int] = []
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=worker_init)
+    _STOP.pool = pool
     try:
         futures: dict[Future[T], int] = {}
         for index, target in enumerate(targets):
@@ -181,14 +204,18 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
                 unsent = list(range(index, len(targets)))
                 break
         for future in as_completed(futures):
+            _check_stop()
             try:
                 results[futures[future]] = future.result()
             except Exception:  # a dead worker breaks the pool and fails every pending file
                 retry.append(futures[future])
             tick()
+        _check_stop()
     except BaseException:  # Interrupted, KeyboardInterrupt: stop now, queued files dropped
         _terminate(pool)
         raise
+    finally:
+        _STOP.pool = None
     pool.shutdown(wait=True, cancel_futures=True)
     for index in sorted(retry + unsent):
         results[index] = _isolated(work, failed, targets[index])
@@ -197,11 +224,27 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
     return [results[i] for i in range(len(targets))]
 
 
+def _kill_group(pid: int) -> None:
+    """Kill a worker and the process group it leads (children it forked), if still there."""
+    import signal
+
+    for kill in (os.killpg, os.kill):
+        with suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+
+
+def _check_stop() -> None:
+    """Raise Interrupted when a signal arrived while the pool was running."""
+    if _STOP.signum is not None:
+        raise Interrupted(_STOP.signum)
+
+
 def _terminate(pool: Any) -> None:
     """Cancel queued work and kill the workers at once (a running file may take seconds)."""
     processes = list(getattr(pool, "_processes", {}).values())  # no public way to reach them
     for process in processes:
-        process.terminate()
+        if process.pid:
+            _kill_group(process.pid)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.join(timeout=5)

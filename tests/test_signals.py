@@ -38,12 +38,13 @@ def alive(pid: int) -> bool:
 
 def start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
     """Start a pooled check of many models; return it once its workers are running."""
+    (tmp_path / "models").mkdir()
     for i in range(400):
-        shutil.copy(MODEL, tmp_path / f"m{i}.keras")
+        shutil.copy(MODEL, tmp_path / "models" / f"m{i}.keras")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "graphcheck", "check", "--jobs", "2",
-                                str(tmp_path)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+                                str(tmp_path / "models")], env=env, stdout=subprocess.DEVNULL,
+                               stderr=(tmp_path / "stderr").open("wb"))
     deadline = time.monotonic() + 60
     while len(children(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -57,20 +58,36 @@ def start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
 def test_a_signal_stops_the_run_and_its_workers(tmp_path: Path, signum: int, code: int) -> None:
     process, workers = start(tmp_path)
     process.send_signal(signum)
-    _, err = process.communicate(timeout=30)
+    process.wait(timeout=30)
+    err = (tmp_path / "stderr").read_bytes()
     assert process.returncode == code, err.decode()
     assert b"Traceback" not in err and b"no report written" in err
     deadline = time.monotonic() + 10
     while any(alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(w) for w in workers)
+    assert not any(group_alive(w) for w in workers)  # nor the HDF5 readers they forked
+
+
+def group_alive(pgid: int) -> bool:
+    """Return True while a process group has a live member."""
+    return any(alive(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()
+               and _pgid(int(p.name)) == pgid)
+
+
+def _pgid(pid: int) -> int | None:
+    """Return a process's group, or None when it is gone."""
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     process, workers = start(tmp_path)
     process.kill()  # no handler runs: only the parent-death signal can stop the workers
-    process.communicate(timeout=30)
+    process.wait(timeout=30)
     deadline = time.monotonic() + 10
     while any(alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
