@@ -57,7 +57,6 @@ def kind(mode: int) -> str:
 
 def escape_name(name: str) -> str:
     """Show a file name that is not valid UTF-8 (surrogate-escaped bytes) as escaped bytes."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in name):
-        return name
-    raw = name.encode("utf-8", "surrogateescape")
-    return raw.decode("utf-8", "backslashreplace")
+    from graphcheck.reporters.escape import surrogates
+
+    return surrogates(name)

@@ -148,3 +148,14 @@ def test_discovery_reads_only_a_zips_directory(tmp_path: Path) -> None:
     lying[-10:-2] = (0xFFFFFFF0).to_bytes(4, "little") * 2  # a 4 GiB directory past the end
     (tmp_path / "lying.bin").write_bytes(bytes(lying))
     assert [t.display.rsplit("/", 1)[-1] for t in discover([str(tmp_path)])] == ["model.bin"]
+
+
+def test_a_walk_past_its_time_bound_stops_with_a_note(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphcheck import discovery
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "m.onnx").write_bytes(tiny_onnx())
+    monkeypatch.setattr(discovery, "MAX_WALK_SECONDS", -1.0)
+    (found,) = discover([str(tmp_path)])
+    assert "the folder walk stopped" in found.note
