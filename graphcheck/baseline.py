@@ -14,10 +14,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from graphcheck.config import real
 from graphcheck.engine import FileResult
 from graphcheck.findings import Finding
+from graphcheck.safe_io import read_text
 
 VERSION = 1
+# A baseline lists findings, a few hundred bytes each: 64 MiB is hundreds of thousands.
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
 Fingerprint = tuple[str, str, str]
 
 
@@ -29,7 +33,7 @@ def fingerprint(finding: Finding, root: Path) -> Fingerprint:
     """Return what identifies a finding across runs: relative path, rule and layer."""
     path = Path(finding.path)
     try:
-        shown = path.resolve().relative_to(root.resolve()).as_posix()
+        shown = real(path).relative_to(real(root)).as_posix()
     except ValueError:
         shown = path.as_posix()
     return (shown, finding.rule, finding.node or "")
@@ -52,9 +56,12 @@ def write(baseline: Path, results: Sequence[FileResult]) -> int:
 def read(baseline: Path) -> Counter[Fingerprint]:
     """Read a baseline file's fingerprints, or raise BaselineError saying what is wrong."""
     try:
-        document = json.loads(baseline.read_text(encoding="utf-8"))
+        document = json.loads(read_text(baseline, MAX_BASELINE_BYTES))
         entries = document["findings"]
         return Counter((str(e["path"]), str(e["rule"]), str(e["layer"])) for e in entries)
+    except RecursionError:
+        raise BaselineError(f"cannot read baseline {baseline}: its JSON is nested too deeply; "
+                            "rewrite it with --write-baseline") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise BaselineError(f"cannot read baseline {baseline}: {error}; delete it or "
                             "rewrite it with --write-baseline") from error

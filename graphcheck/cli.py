@@ -171,7 +171,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
         shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet)
         emit(known[fmt].render(results, shown), output, shown.color)
     threshold = fail_threshold(request, fail_on)
-    failed = any(f.severity >= threshold for r in results for f in r.findings)
+    failed = any(request.fails(f, threshold) for r in results for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)
 
 
@@ -179,7 +179,10 @@ def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Seq
            output: str | None) -> bool:
     """Handle --show-files and --show-settings; return True when one of them ran."""
     if options["show_files"]:
-        emit("".join(f"{t.display}\n" for t in targets), output)
+        from graphcheck.reporters.escape import terminal
+
+        emit("".join(terminal(f"# {t.display}: {t.note}" if t.note else t.display) + "\n"
+                     for t in targets), output)
     elif options["show_settings"]:
         emit("\n".join(show_settings(request, settings, t) for t in targets), output)
     return bool(options["show_files"] or options["show_settings"])
@@ -201,7 +204,9 @@ def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | No
     targets = _targets(paths, walk_for(None, options))
     done = explain_all(targets, Settings(), jobs or default_jobs(), fmt)
     if fmt == "json":  # the same document as reporters.explain.render_json
-        emit(json.dumps(done, indent=2) + "\n", output)
+        from graphcheck.reporters.escape import json_value
+
+        emit(json.dumps(json_value(done), indent=2) + "\n", output)
     else:
         emit("\n".join(done), output)
 

@@ -35,6 +35,9 @@ def to_stdout(output: str | None) -> bool:
 
 def emit(text: str, output: str | None, color: bool = False) -> None:
     """Write to ``--output`` (creating its folders) or stdout; a write that fails exits 2."""
+    from graphcheck.reporters.escape import surrogates
+
+    text = surrogates(text)  # the last guard: whatever a reporter missed still encodes
     if to_stdout(output):
         click.echo(text, nl=False, color=color or None)  # None: click's own terminal check
         return

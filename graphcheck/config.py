@@ -8,6 +8,7 @@ names. A misspelt key, selector or option is a ``ConfigError`` (the CLI exits 2)
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,12 +23,25 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from graphcheck import limits as bounds
-from graphcheck.findings import Severity
+from graphcheck.findings import Finding, Severity
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
+from graphcheck.safe_io import read_text
 
 if TYPE_CHECKING:
     from graphcheck.engine import Settings
+
+# Hard ceilings: no configuration file can lift a limit above these (it may lower any of them).
+# A scanned repository writes its own pyproject.toml; without a ceiling it could give a FIFO
+# a year to answer or let a zip bomb inflate to gigabytes.
+CEILINGS = bounds.Limits(max_json_bytes=256 * bounds.MIB, max_json_depth=500,
+                         max_member_bytes=1024 * bounds.MIB, max_zip_members=100_000,
+                         max_nodes=1_000_000, max_rank=64, max_dim=2**62, max_h5_objects=2_000_000,
+                         max_onnx_bytes=2048 * bounds.MIB, max_code_bytes=16 * bounds.MIB,
+                         max_read_seconds=120)
+# Findings that say the model would run code or is not there at all: a configuration found in
+# the scanned tree cannot silence them (a pull request could add one); see docs/security.md.
+PROTECTED = frozenset({"unsafe-code", "lfs-pointer"})
 
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "per-layer-ignores", "fail-on",
         "rules", "limits", "exclude", "extend-exclude")
@@ -184,9 +198,16 @@ def _limits(value: object, where: str) -> bounds.Limits:
             raise ConfigError(f"{where}: unknown limit {key.replace('_', '-')!r}"
                               f"{suggest(key.replace('_', '-'), kebab)} (known: {', '.join(kebab)})")
     try:
-        return bounds.from_mapping(values)
+        return capped(bounds.from_mapping(values))
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None
+
+
+def capped(limits: bounds.Limits) -> bounds.Limits:
+    """Return limits with every value at most its hard ceiling."""
+    names = bounds.keys()
+    return replace(limits, **{key: min(getattr(limits, key), getattr(CEILINGS, key))
+                              for key in names})
 
 
 def _layer_table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
@@ -203,7 +224,7 @@ def _layer_table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
 def load_file(path: Path) -> Config:
     """Read and validate one configuration file (pyproject.toml or graphcheck.toml)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read configuration {path}: {error}") from error
     if path.name == "pyproject.toml" or "tool" in data:
@@ -229,7 +250,7 @@ def find_config(folder: Path) -> Path | None:
 def _has_table(pyproject: Path) -> bool:
     """Return True when a pyproject.toml has a [tool.graphcheck] table (others are skipped)."""
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(pyproject))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read configuration {pyproject}: {error}") from error
     return "graphcheck" in data.get("tool", {})
@@ -244,6 +265,9 @@ class Request:
     extend_select: tuple[str, ...] = ()
     config_file: Path | None = None
     use_config: bool = True
+    # True when the invoking side vouches for discovered configuration (--trust-config); a
+    # file pinned with --config is the invoker's own and always trusted.
+    trust_config: bool = False
     cwd: Path = field(default_factory=Path.cwd)
 
     def config_for(self, path: Path | None) -> Config:
@@ -251,11 +275,11 @@ class Request:
         if not self.use_config:
             return Config()
         if self.config_file is not None:
-            return load_file(self.config_file.resolve())
-        start = self.cwd if path is None else path.resolve()
+            return load_file(real(self.config_file))
+        start = self.cwd if path is None else real(path)
         found = find_config(start if start.is_dir() else start.parent)
         if found is None and path is not None:
-            found = find_config(self.cwd.resolve())
+            found = find_config(real(self.cwd))
         return load_file(found) if found else Config()
 
     def settings_for(self, path: Path, base: Settings) -> Settings:
@@ -263,7 +287,10 @@ class Request:
         config = self.config_for(path)
         relative = _relative(path, config.root)
         enabled = self.enabled(config, _matching(config.per_file_ignores, relative))
-        layers = {key.rpartition(":")[2]: frozenset(_names(selectors, "per-layer-ignores"))
+        if not self.trusts(config):
+            enabled |= PROTECTED & self.enabled(Config(), ())
+        spared = frozenset() if self.trusts(config) else PROTECTED
+        layers = {key.rpartition(":")[2]: frozenset(_names(selectors, "per-layer-ignores")) - spared
                   for key, selectors in config.per_layer_ignores.items()
                   if _glob_match(key.rpartition(":")[0], relative)}
         return replace(base, enabled=enabled, options=config.options, ignored_layers=layers,
@@ -277,6 +304,17 @@ class Request:
             chosen |= {r.name for r in all_rules() if r.category == "analysis"}
         chosen |= _names((*config.extend_select, *self.extend_select), "extend-select")
         return frozenset(chosen - _names((*config.ignore, *self.ignore, *file_ignores), "ignore"))
+
+    def trusts(self, config: Config) -> bool:
+        """Return True when a configuration may silence protected rules: pinned, or vouched for."""
+        return config.source is None or self.trust_config or self.config_file is not None
+
+    def fails(self, found: Finding, threshold: Severity) -> bool:
+        """Return True when a finding fails the run; protected ones fail whatever fail-on says."""
+        if found.severity >= threshold:
+            return True
+        protected = found.rule in PROTECTED and not self.trusts(self.config_for(None))
+        return protected and found.severity >= Severity.WARNING
 
     def fail_on(self, flag: str | None) -> Severity:
         """Return the --fail-on severity: the flag, else the configuration's, else warning."""
@@ -300,11 +338,18 @@ def _names(selectors: Iterable[str], where: str) -> set[str]:
 
 def _relative(path: Path, root: Path) -> str:
     """Return ``path`` relative to ``root`` in posix form, or absolute when outside it."""
-    resolved = path.resolve()
+    resolved = real(path)
     try:
-        return resolved.relative_to(root.resolve()).as_posix()
+        return resolved.relative_to(real(root)).as_posix()
     except ValueError:
         return resolved.as_posix()
+
+
+def real(path: Path) -> Path:
+    """Resolve symlinks in a file's folder, never raising (a link loop stays as it is)."""
+    if path.is_dir():
+        return Path(os.path.realpath(path))
+    return Path(os.path.realpath(path.parent or ".")) / path.name
 
 
 def _glob_match(pattern: str, relative: str) -> bool:

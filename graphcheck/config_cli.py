@@ -34,6 +34,9 @@ def config_options(command: Command) -> Command:
         click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
                      help="Use this pyproject.toml or graphcheck.toml for every file."),
         click.option("--no-config", is_flag=True, help="Ignore every configuration file."),
+        click.option("--trust-config", is_flag=True,
+                     help="Let configuration found in the checked folders silence unsafe-code "
+                          "and lfs-pointer (off: a pull request could add such a file)."),
         click.option("--baseline", type=click.Path(dir_okay=False), metavar="FILE",
                      help="Report only findings not in FILE; when FILE does not exist, write "
                           "today's findings to it and exit 0."),
@@ -52,7 +55,8 @@ def request_for(options: Mapping[str, Any]) -> Any:
         request = Request(select=select, ignore=cli_selectors(options["ignore"], "--ignore"),
                           extend_select=cli_selectors(options["extend_select"], "--extend-select"),
                           config_file=Path(options["config_file"]) if options["config_file"] else None,
-                          use_config=not options["no_config"])
+                          use_config=not options["no_config"],
+                          trust_config=options["trust_config"])
         request.config_for(None)
     except ConfigError as error:
         raise click.UsageError(str(error)) from error

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import zipfile
+import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
+from graphcheck.findings import LoadError
 from graphcheck.loaders import read_head, sniff_bytes
 from graphcheck.loaders.h5_kind import file_kind
-
-if TYPE_CHECKING:  # imported where used: checking one file should not pay for it
-    import pathspec
+from graphcheck.patterns import IgnoreSpec, compile_spec
+from graphcheck.safe_io import escape_name, kind, read_text
 
 MODEL_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".onnx"})
 HDF5_SUFFIXES = frozenset({".h5", ".hdf5"})
@@ -34,6 +33,8 @@ class Target:
     path: Path
     display: str
     weights: Path | None = None  # a save_weights file to check against the architecture at path
+    note: str = ""  # set when the walk could not or would not check this entry: why
+    note_rule: str = "not-a-model"  # the rule the note is reported under
 
 
 def normalise(pattern: str) -> str:
@@ -58,11 +59,9 @@ class Patterns:
     base: Path | None = None
 
     @cached_property
-    def spec(self) -> pathspec.GitIgnoreSpec:
-        """Compile the patterns once."""
-        import pathspec
-
-        return pathspec.GitIgnoreSpec.from_lines([normalise(p) for p in self.patterns])
+    def spec(self) -> IgnoreSpec:
+        """Compile the patterns once (too complex ones are dropped: see graphcheck.patterns)."""
+        return compile_spec([normalise(p) for p in self.patterns])
 
     def match(self, path: Path, relative: str, is_dir: bool) -> bool:
         """Return True when a pattern matches; ``relative`` is the path below the walked folder."""
@@ -103,7 +102,7 @@ def discover(paths: Sequence[str], walk: Walk = Walk()) -> list[Target]:
         elif walk.force_exclude and walk.excluded(root, _as_given(given), root.is_dir()):
             continue
         else:  # named explicitly: checked whatever it is and whatever .gitignore says
-            targets = iter([Target(path=root, display=given)])
+            targets = iter([Target(path=root, display=escape_name(given))])
         for target in targets:
             found.setdefault(os.path.normpath(target.path), target)
     return sorted(found.values(), key=lambda t: t.display)
@@ -145,55 +144,63 @@ def is_model_file(path: Path) -> bool:
 
 
 def _is_keras_zip(path: Path) -> bool:
-    """Return True for a zip whose directory lists config.json (not .npz, wheels, jars)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return "config.json" in archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
+    """Return True for a zip whose directory lists config.json (not .npz, wheels, jars).
+
+    Only the end record and the central directory are read, and only up to a bound: a huge
+    archive in a repository costs the walk a few reads, never its inflation or a full listing.
+    """
+    from graphcheck.zip_sniff import lists_member
+
+    return lists_member(path, "config.json")
+
+
+
+# A walk that takes longer than this stops with a note: a hostile tree (millions of entries,
+# a slow network mount) must not hold a CI job for hours.
+MAX_WALK_SECONDS = 120.0
+WALK_ERRORS = (OSError, LoadError, RuntimeError, ValueError)
 
 
 @dataclass
 class _Ignores:
-    """The .gitignore specs that apply in one folder, deepest last."""
+    """The .gitignore specs that apply in one folder, deepest last; bases are lexical paths."""
 
-    specs: list[tuple[Path, pathspec.GitIgnoreSpec]] = field(default_factory=list)
+    specs: list[tuple[str, IgnoreSpec]] = field(default_factory=list)
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
+    def ignored(self, path: str, is_dir: bool) -> bool:
         """Apply git's rule: the deepest .gitignore with a matching pattern decides."""
         for base, spec in reversed(self.specs):
-            rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-            verdict = spec.check_file(rel).include
+            rel = os.path.relpath(path, base).replace(os.sep, "/")
+            if rel.startswith("../"):
+                continue
+            verdict = spec.check(rel + ("/" if is_dir else ""))
             if verdict is not None:
                 return verdict
         return False
 
-    def below(self, folder: Path) -> _Ignores:
+    def below(self, folder: str) -> _Ignores:
         """Return the specs for a subfolder: these plus its own .gitignore, if any."""
-        spec = _read_spec(folder / ".gitignore")
+        spec = _read_spec(Path(folder, ".gitignore"))
         return _Ignores([*self.specs, (folder, spec)]) if spec else self
 
 
-def _read_spec(file: Path) -> pathspec.GitIgnoreSpec | None:
-    """Parse one ignore file; a missing or unreadable one ignores nothing."""
+def _read_spec(file: Path) -> IgnoreSpec | None:
+    """Parse one ignore file; a missing, unreadable or non-regular one ignores nothing."""
     try:
-        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        lines = read_text(file).splitlines()
+    except (OSError, UnicodeDecodeError):
         return None
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return compile_spec(lines)
 
 
-def _ancestor_ignores(root: Path) -> _Ignores:
+def _ancestor_ignores(root: str) -> _Ignores:
     """Collect .gitignore files (and .git/info/exclude) from the repository root down to root."""
-    root = root.resolve()
-    chain = [root, *root.parents]
-    top = next((i for i, folder in enumerate(chain) if (folder / ".git").exists()), None)
+    chain = [root, *(str(p) for p in Path(root).parents)]
+    top = next((i for i, folder in enumerate(chain) if os.path.lexists(Path(folder, ".git"))), None)
     if top is None:
         return _Ignores().below(root)
     ignores = _Ignores()
-    exclude = _read_spec(chain[top] / ".git" / "info" / "exclude")
+    exclude = _read_spec(Path(chain[top], ".git", "info", "exclude"))
     if exclude:
         ignores = _Ignores([(chain[top], exclude)])
     for folder in reversed(chain[: top + 1]):
@@ -203,35 +210,118 @@ def _ancestor_ignores(root: Path) -> _Ignores:
 
 @dataclass(frozen=True)
 class _Walker:
-    """Walks one folder named on the command line."""
+    """Walks one folder named on the command line, iteratively, never following a link out."""
 
     root: Path
     given: str
     walk: Walk
 
-    def display(self, path: Path) -> str:
+    def display(self, path: str) -> str:
         """Name a path as the user would: the folder as given, then the path below it."""
-        return str(PurePosixPath(self.given) / path.relative_to(self.root).as_posix())
+        below = os.path.relpath(path, self.top).replace(os.sep, "/")
+        return escape_name(str(PurePosixPath(self.given) / below))
 
-    def keep(self, path: Path, ignore: _Ignores, is_dir: bool) -> bool:
+    @cached_property
+    def top(self) -> str:
+        """The walked folder as an absolute lexical path (symlinks in it are not resolved)."""
+        return os.path.abspath(self.root)
+
+    @cached_property
+    def real_top(self) -> str:
+        """The walked folder with symlinks resolved: links may point anywhere inside it."""
+        return os.path.realpath(self.root)
+
+    def keep(self, path: str, ignore: _Ignores, is_dir: bool) -> bool:
         """Return True unless an exclude glob or a .gitignore drops this entry."""
-        if self.walk.excluded(path, path.relative_to(self.root).as_posix(), is_dir):
+        relative = os.path.relpath(path, self.top).replace(os.sep, "/")
+        if self.walk.excluded(Path(path), relative, is_dir):
             return False
-        return not (self.walk.gitignore and ignore.ignored(path.resolve(), is_dir))
+        return not (self.walk.gitignore and ignore.ignored(path, is_dir))
+
+    def note(self, path: str, why: str) -> Target:
+        """Return an entry the walk reports instead of checking."""
+        return Target(path=Path(path), display=self.display(path), note=why)
 
     def targets(self) -> Iterator[Target]:
-        """Yield the models below the folder, pruning dropped folders and model folders."""
-        top = _ancestor_ignores(self.root) if self.walk.gitignore else _Ignores()
-        ignores = {self.root.resolve(): top}
-        for folder, dirs, files in os.walk(self.root):
-            here = Path(folder)
-            ignore = ignores[here.resolve()]
-            dirs[:] = sorted(d for d in dirs if self.keep(here / d, ignore, True))
-            models = [d for d in dirs if is_model_dir(here / d)]
-            models += [f for f in files if self.keep(here / f, ignore, False)
-                       and is_model_file(here / f)]
-            yield from (Target(path=here / m, display=self.display(here / m)) for m in sorted(models))
-            dirs[:] = [d for d in dirs if d not in models]
-            for d in dirs:
-                sub = (here / d).resolve()
-                ignores[sub] = ignore.below(sub) if self.walk.gitignore else ignore
+        """Yield the models below the folder: depth first, each real folder visited once."""
+        import time
+
+        deadline = time.monotonic() + MAX_WALK_SECONDS
+        top = _ancestor_ignores(self.top) if self.walk.gitignore else _Ignores()
+        stack: list[tuple[str, _Ignores]] = [(self.top, top)]
+        visited: set[tuple[int, int]] = set()
+        while stack:
+            if time.monotonic() > deadline:
+                yield self.note(stack[-1][0], f"the folder walk stopped after {MAX_WALK_SECONDS:g} s"
+                                " (max walk time): files below here were not checked")
+                return
+            folder, ignore = stack.pop()
+            yield from self._folder(folder, ignore, stack, visited)
+
+    def _folder(self, folder: str, ignore: _Ignores, stack: list[tuple[str, _Ignores]],
+                visited: set[tuple[int, int]]) -> Iterator[Target]:
+        """Yield the models in one folder and push its subfolders; errors become notes."""
+        try:
+            info = os.stat(folder)
+            with os.scandir(folder) as scan:
+                names = sorted(entry.name for entry in scan)
+        except OSError as error:
+            yield replace(self.note(folder, f"this folder cannot be read: {_reason(error)}"),
+                          note_rule="unreadable-model")
+            return
+        if (info.st_dev, info.st_ino) in visited:  # a link back to a folder already walked
+            return
+        visited.add((info.st_dev, info.st_ino))
+        for name in reversed(names):
+            path = os.path.join(folder, name)
+            try:
+                yield from self._entry(path, ignore, stack)
+            except WALK_ERRORS as error:  # vanished, unreadable, undecodable mid-walk
+                if Path(name).suffix.lower() in MODEL_SUFFIXES:
+                    yield replace(self.note(path, f"this file cannot be read: {_reason(error)}"),
+                                  note_rule="unreadable-model")
+
+    def _entry(self, path: str, ignore: _Ignores,
+               stack: list[tuple[str, _Ignores]]) -> Iterator[Target]:
+        """Classify one entry: a model, a folder to walk, a link to report, or nothing."""
+        if os.path.islink(path):
+            outside = self._outside(path)
+            if outside:
+                if self.keep(path, ignore, os.path.isdir(path)) and self._worth_noting(path):
+                    yield self.note(path, outside)
+                return
+        info = os.stat(path)  # follows an in-tree link; raises for a broken one
+        is_dir = stat.S_ISDIR(info.st_mode)
+        if not self.keep(path, ignore, is_dir):
+            return
+        if is_dir and is_model_dir(Path(path)):
+            yield Target(path=Path(path), display=self.display(path))
+        elif is_dir:
+            stack.append((path, ignore.below(path) if self.walk.gitignore else ignore))
+        elif not stat.S_ISREG(info.st_mode):
+            if Path(path).suffix.lower() in MODEL_SUFFIXES:
+                yield self.note(path, f"not checked: this is {kind(info.st_mode)}, not a regular "
+                                "file (reading it could block)")
+        elif is_model_file(Path(path)):
+            yield Target(path=Path(path), display=self.display(path))
+
+    def _outside(self, link: str) -> str:
+        """Return why a symlink is not followed (it leaves the walked folder), or ""."""
+        real = os.path.realpath(link)
+        if real == self.real_top or real.startswith(self.real_top.rstrip("/") + "/"):
+            return ""
+        target = escape_name(os.readlink(link))
+        return (f"not followed: this symlink points to {target}, outside the folder being "
+                "checked (name the target on the command line to check it)")
+
+    @staticmethod
+    def _worth_noting(path: str) -> bool:
+        """Return True for a link named like a model or pointing at a folder."""
+        return Path(path).suffix.lower() in MODEL_SUFFIXES or os.path.isdir(path)
+
+
+def _reason(error: BaseException) -> str:
+    """Say why an entry could not be read, in a few words."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__

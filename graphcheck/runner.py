@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -13,6 +14,7 @@ from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import FileResult, Settings, check_path, finding
 from graphcheck.findings import Problem
+from graphcheck.loaders.isolation import die_with_parent
 from graphcheck.rules.registry import all_rules
 
 if TYPE_CHECKING:  # pools are imported where used: one file needs none
@@ -36,8 +38,17 @@ def default_jobs() -> int:
 
 def check_target(settings: Settings, target: Target) -> FileResult:
     """Check one model and keep only its findings (graphs stay in the worker)."""
+    if target.note:
+        return noted(target, settings)
     result = check_path(target.path, target.display, settings, weights=target.weights)
     return FileResult(path=result.path, findings=result.findings, rules=result.rules)
+
+
+def noted(target: Target, settings: Settings) -> FileResult:
+    """Report an entry the folder walk did not check (a link out, a FIFO, an unreadable one)."""
+    problem = Problem(rule=target.note_rule, node=None, message=target.note)
+    found = finding(target.display, problem)
+    return FileResult(path=target.display, findings=[found] if settings.allows(found) else [])
 
 
 def check_failed(target: Target, error: BaseException) -> FileResult:
@@ -49,6 +60,8 @@ def check_failed(target: Target, error: BaseException) -> FileResult:
 
 def explain_target(settings: Settings, fmt: str, target: Target) -> Any:
     """Explain one model in the worker, so no graph crosses processes."""
+    if target.note:
+        return _explained(noted(target, settings), fmt)
     return _explained(check_path(target.path, target.display, settings), fmt)
 
 
@@ -81,10 +94,76 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
         stream: TextIO | None = None) -> list[T]:
     """Apply ``work`` to every target; results come back in target order whatever happens."""
     stream = sys.stderr if stream is None else stream
-    with progress(len(targets), stream) as tick:
+    with interruptible(len(targets)), progress(len(targets), stream) as tick:
         if jobs <= 1 or len(targets) < POOL_MIN_FILES:
             return [_guarded(work, failed, target, tick) for target in targets]
         return _pooled(targets, work, failed, min(jobs, len(targets)), tick)
+
+
+@dataclass
+class _Stop:
+    """The signal that asked the run to stop, and the pool whose workers it must kill."""
+
+    signum: int | None = None
+    pool: Any = None
+
+
+_STOP = _Stop()
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived during a run (a BaseException: no file's handler eats it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def interruptible(total: int) -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into Interrupted, then into exit 130/143 with a message on stderr.
+
+    No report is written: a partial one would pass off unchecked files as clean.
+    """
+    import signal
+    import threading
+
+    def stop(signum: int, frame: object) -> None:
+        _STOP.signum = signum
+        if _STOP.pool is None:
+            raise Interrupted(signum)
+        # Raising here could leave a lock of the pool's held (submit, as_completed) and hang
+        # its shutdown: kill the workers instead; the broken pool ends the wait at once.
+        for process in list(getattr(_STOP.pool, "_processes", {}).values()):
+            if process.pid:
+                _kill_group(process.pid)
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, stop) for s in signals} if in_main else {}
+    _STOP.signum, _STOP.pool = None, None
+    try:
+        yield
+    except (Interrupted, KeyboardInterrupt) as error:
+        signum = error.signum if isinstance(error, Interrupted) else signal.SIGINT
+        name = signal.Signals(signum).name
+        print(f"graphcheck: interrupted by {name} before all {total} files were checked; "
+              "no report written", file=sys.stderr)
+        raise SystemExit(128 + signum) from None
+    finally:
+        _STOP.pool = None
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def worker_init() -> None:
+    """Prepare a pool worker: the parent handles Ctrl-C, and the worker dies with its parent."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal sends it to the whole group
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler
+    os.setpgid(0, 0)  # its own group: stopping it kills the HDF5 reader it may have forked
+    die_with_parent()
 
 
 def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],
@@ -108,7 +187,8 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
     results: dict[int, T] = {}
     retry: list[int] = []
     unsent: list[int] = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=worker_init)
+    _STOP.pool = pool
     try:
         futures: dict[Future[T], int] = {}
         for index, target in enumerate(targets):
@@ -118,18 +198,50 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
                 unsent = list(range(index, len(targets)))
                 break
         for future in as_completed(futures):
+            _check_stop()
             try:
                 results[futures[future]] = future.result()
             except Exception:  # a dead worker breaks the pool and fails every pending file
                 retry.append(futures[future])
             tick()
+        _check_stop()
+    except BaseException:  # Interrupted, KeyboardInterrupt: stop now, queued files dropped
+        _terminate(pool)
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        _STOP.pool = None
+    pool.shutdown(wait=True, cancel_futures=True)
     for index in sorted(retry + unsent):
         results[index] = _isolated(work, failed, targets[index])
         if index in unsent:
             tick()
     return [results[i] for i in range(len(targets))]
+
+
+def _kill_group(pid: int) -> None:
+    """Kill a worker and the process group it leads (children it forked), if still there."""
+    import signal
+
+    for kill in (os.killpg, os.kill):
+        with suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+
+
+def _check_stop() -> None:
+    """Raise Interrupted when a signal arrived while the pool was running."""
+    if _STOP.signum is not None:
+        raise Interrupted(_STOP.signum)
+
+
+def _terminate(pool: Any) -> None:
+    """Cancel queued work and kill the workers at once (a running file may take seconds)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public way to reach them
+    for process in processes:
+        if process.pid:
+            _kill_group(process.pid)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _context() -> BaseContext | None:
@@ -152,7 +264,7 @@ def _isolated(work: Callable[[Target], T], failed: Callable[[Target, BaseExcepti
     from concurrent.futures import ProcessPoolExecutor
 
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
+        with ProcessPoolExecutor(max_workers=1, initializer=worker_init) as pool:
             return pool.submit(work, target).result()
     except Exception as error:
         return failed(target, error)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -84,3 +86,44 @@ def test_models_come_back_whole_from_the_child() -> None:
     lstm = model.root.layer("lstm")
     assert lstm.weights is not None and [w.shape for w in lstm.weights] == [
         (64, 128), (32, 128), (128,)]
+
+
+def _spin_and_tell(where: Path) -> None:
+    """Say which process reads, then hang like a looping HDF5 read."""
+    where.write_text(str(os.getpid()))
+    _spin()
+
+
+def _alive(pid: int) -> bool:
+    """Return whether ``pid`` runs (a zombie awaiting its reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the reader is forked on Linux only")
+def test_the_reader_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    """A worker killed outright (SIGKILL) takes its HDF5 reader with it, not at the deadline."""
+    where = tmp_path / "reader.pid"
+    middle = os.fork()
+    if middle == 0:  # pragma: no cover - the worker stand-in, killed below
+        try:
+            isolated(lambda: _spin_and_tell(where), 60)
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 20
+    while not where.exists() or not where.read_text():
+        assert time.monotonic() < deadline, "the reader never started"
+        time.sleep(0.05)
+    reader = int(where.read_text())
+    os.kill(middle, signal.SIGKILL)
+    os.waitpid(middle, 0)
+    try:
+        while _alive(reader):
+            assert time.monotonic() < deadline, "the reader outlived its parent"
+            time.sleep(0.05)
+    finally:  # an orphan would spin forever, holding the test run's output open
+        if _alive(reader):
+            os.kill(reader, signal.SIGKILL)

@@ -93,3 +93,20 @@ def test_reader_refuses_garbage_quickly(data: bytes) -> None:
     """Truncated, oversized, self-referencing and deeply nested data raise MarshalError only."""
     with pytest.raises(MarshalError):
         read_code(data)
+
+
+def test_a_code_object_referenced_many_times_is_summarised_once() -> None:
+    """30k references to one code object with 30k names: linear, bounded (quadratic before)."""
+    script = (
+        "import marshal, sys\n"
+        "from graphcheck.loaders.marshal_reader import MAX_KEPT, read_code\n"
+        "names = tuple(f'n{i}' for i in range(30000))\n"
+        "inner = compile('0', 'x', 'eval').replace(co_names=names)\n"
+        "outer = compile('0', 'y', 'eval').replace(co_consts=(inner,) * 30000)\n"
+        "code = read_code(marshal.dumps(outer))\n"
+        "assert len(code.names) == MAX_KEPT, len(code.names)\n"
+        "print('ok')\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          timeout=120, check=False)
+    assert done.stdout.strip() == b"ok", done.stderr.decode()

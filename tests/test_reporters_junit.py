@@ -70,5 +70,6 @@ def test_severity_decides_the_outcome_and_hostile_text_stays_valid_xml() -> None
     error = case["GC101 weight-shape-mismatch (<lstm>)"].find("error")
     assert error is not None and error.text == '<lstm>: kernel "&" (1, 2)'
     assert case["GC301 units-equal-timesteps (lstm)"].find("failure") is not None
-    note = case["GC002 unsupported-layer (bad\ufffdname)"]
-    assert note.find("failure") is None and "Evil" in (note.findtext("system-out") or "")
+    note = case["GC002 unsupported-layer (bad\\x00name)"]  # shown escaped, not dropped
+    assert note.find("failure") is None
+    assert "\\x1bEvil" in (note.findtext("system-out") or "")

@@ -33,10 +33,11 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
     if sys.platform != "linux":  # fork is only safe to rely on here; elsewhere run in-process
         return work()
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
         os.close(read_fd)
-        _child(work, write_fd)
+        _child(work, write_fd, parent)
     os.close(write_fd)
     try:
         data = _collect(read_fd, pid, seconds)
@@ -46,8 +47,25 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
     return result
 
 
-def _child(work: Callable[[], object], write_fd: int) -> None:  # pragma: no cover - child
+def die_with_parent(parent: int | None = None) -> None:
+    """Have the kernel kill this (forked) process when its parent dies, so none is orphaned."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    parent = os.getppid() if parent is None else parent
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    # The parent died before prctl took effect (compared by pid: in a container the parent
+    # may itself be pid 1).
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _child(work: Callable[[], object], write_fd: int, parent: int) -> None:  # pragma: no cover
     """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+    # A worker killed outright (SIGKILL) must not leave its HDF5 reader running to its deadline.
+    die_with_parent(parent)
     # The parent reports a crash as a finding; a fault dump from the child (pytest and
     # python -X faulthandler enable one) would only read as graphcheck itself crashing.
     faulthandler.disable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import zipfile
 import zlib
@@ -39,7 +40,7 @@ class KerasZipLoader:
     def sniff(self, path: Path, head: bytes) -> bool:
         """Accept a zip archive, or a directory holding config.json and weights."""
         if path.is_dir():
-            return (path / CONFIG).is_file() and (path / WEIGHTS).exists()
+            return (path / CONFIG).is_file() and os.path.lexists(path / WEIGHTS)
         return sniff_bytes(head).kind == "zip" and path.suffix != ".onnx"
 
     @isolated_load
@@ -68,9 +69,20 @@ class KerasZipLoader:
     def _load_dir(self, path: Path) -> Model:
         """Read the directory written by ``save(..., zipped=False)``."""
         config = parse_json(read_json_file(path / CONFIG), CONFIG)
+        _check_regular(path / WEIGHTS)
         with open_h5(str(path / WEIGHTS), WEIGHTS) as h5:
             source, found = weight_source(h5)
             return _model(path, config, source, {}, found)
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse a FIFO or device in an unzipped model folder before opening it (it could block)."""
+    from graphcheck.safe_io import check_regular
+
+    try:
+        check_regular(path.name, os.stat(path))
+    except OSError as error:
+        raise LoadError(str(error.strerror or error)) from None
 
 
 def _check_member_count(path: Path) -> None:
@@ -132,11 +144,15 @@ def _weights_member(path: Path, archive: zipfile.ZipFile) -> Iterator[IO[bytes]]
 
 
 def read_json_file(path: Path) -> bytes:
-    """Read a JSON file of a directory model within the size limit."""
+    """Read a JSON file of a directory model: a regular file only, within the size limit."""
+    from graphcheck.safe_io import read_bounded
+
     limit = current_limits().max_json_bytes
-    if path.stat().st_size > limit:
-        raise LoadError(f"{path.name} is over the {limit}-byte limit (max_json_bytes)")
-    return path.read_bytes()
+    try:
+        return read_bounded(path, limit)
+    except OSError as error:
+        raise LoadError(f"{path.name} cannot be read: {error.strerror or error} "
+                        "(max_json_bytes bounds its size)") from None
 
 
 def parse_json(data: bytes, where: str) -> dict[str, Any]:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from graphcheck.limits import current as current_limits
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
+# Names and strings kept per code object (describe shows 20 and 10): a nested code object
+# referenced 49k times, each with 49k names, would otherwise make summaries quadratic.
+MAX_KEPT = 64
 FLAG_REF = 0x80
 # The fields of a marshalled code object before ``co_code``, per CPython version family.
 # 3.11+: argcount, posonlyargcount, kwonlyargcount, stacksize, flags.
@@ -162,15 +166,31 @@ class _Reader:
 
 def _summary(name: str, qualname: str, filename: str, line: int, names: tuple[object, ...],
              consts: tuple[object, ...]) -> Code:
-    """Combine a code object's own names and strings with those of the code nested in it."""
-    used = [n for n in names if isinstance(n, str)]
-    strings = [c for c in consts if isinstance(c, str)]
+    """Combine a code object's own names and strings with those of the code nested in it.
+
+    Linear whatever the input: a nested code object counts once however often it is referenced
+    (marshal refs return the same object), and at most MAX_KEPT of each are kept.
+    """
+    used: dict[str, None] = {}
+    strings: dict[str, None] = {}
+    _keep(used, (n for n in names if isinstance(n, str)))
+    _keep(strings, (c for c in consts if isinstance(c, str)))
+    seen: set[int] = set()
     for inner in consts:
-        if isinstance(inner, Code):
-            used += inner.names
-            strings += inner.strings
+        if isinstance(inner, Code) and id(inner) not in seen:
+            seen.add(id(inner))
+            _keep(used, inner.names)
+            _keep(strings, inner.strings)
     return Code(name=name, qualname=qualname, filename=filename, line=line,
-                names=tuple(dict.fromkeys(used)), strings=tuple(dict.fromkeys(strings)))
+                names=tuple(used), strings=tuple(strings))
+
+
+def _keep(kept: dict[str, None], values: Iterable[str]) -> None:
+    """Add distinct values to ``kept`` until it holds MAX_KEPT."""
+    for value in values:
+        if len(kept) >= MAX_KEPT:
+            return
+        kept[value] = None
 
 
 def read_code(data: bytes) -> Code:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,8 +69,8 @@ class SavedModelLoader:
     name = "savedmodel"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        """Accept a directory holding keras_metadata.pb."""
-        return path.is_dir() and (path / METADATA).is_file()
+        """Accept a directory holding keras_metadata.pb (a FIFO or device there: load refuses it)."""
+        return path.is_dir() and os.path.lexists(path / METADATA)
 
     def load(self, path: Path) -> Model:
         """Decode the root metadata and build the graph (weight shapes are not read)."""

@@ -10,6 +10,7 @@ from graphcheck.engine import FileResult
 from graphcheck.explain import NodeView, nodes, recurrent_story, total_params
 from graphcheck.graph import Shape, format_shape
 from graphcheck.reporters import shorten
+from graphcheck.reporters.escape import json_value, terminal
 from graphcheck.reporters.json import finding_dict
 
 # Long (nested, generated) layer names would push the table off the screen; JSON keeps them whole.
@@ -52,7 +53,7 @@ def render_text(results: Sequence[FileResult]) -> str:
             where = f"{finding.node}: " if finding.node else ""
             out.append(f"{finding.severity}: {where}{finding.code} {finding.rule} {finding.message}")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(terminal(line) for line in out)
 
 
 def model_dict(result: FileResult) -> dict[str, Any]:
@@ -76,4 +77,4 @@ def model_dict(result: FileResult) -> dict[str, Any]:
 
 def render_json(results: Sequence[FileResult]) -> str:
     """Return the explain JSON array."""
-    return json.dumps([model_dict(r) for r in results], indent=2) + "\n"
+    return json.dumps(json_value([model_dict(r) for r in results]), indent=2) + "\n"

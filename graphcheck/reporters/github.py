@@ -9,6 +9,7 @@ from pathlib import Path
 from graphcheck.engine import FileResult
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.escape import clean_finding, terminal
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
@@ -35,7 +36,9 @@ def escape_property(text: str) -> str:
 
 
 def command(finding: Finding) -> str:
-    """Format one finding as an annotation on its file."""
+    """Format one finding as an annotation on its file (control characters shown escaped)."""
+    # Line breaks stay: the runner's own %0A escape shows them as multi-line annotations.
+    finding = clean_finding(finding, lambda text: terminal(text, keep="\r\n"))
     where = f"{finding.node}: " if finding.node else ""
     props = (f"file={escape_property(workspace_path(finding.path))},"
              f"title={escape_property(f'{finding.code} {finding.rule}')}")

@@ -9,6 +9,7 @@ from typing import Any
 from graphcheck.engine import FileResult
 from graphcheck.findings import Finding
 from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.escape import json_value
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -26,7 +27,8 @@ class JsonReporter:
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the JSON document."""
         findings = [finding_dict(f) for r in results for f in r.findings]
-        return json.dumps({"version": options.version, "findings": findings}, indent=2) + "\n"
+        return json.dumps(json_value({"version": options.version, "findings": findings}),
+                          indent=2) + "\n"
 
 
 REPORTER = JsonReporter()

@@ -7,23 +7,21 @@ testcase, so that the report still lists it as checked.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from graphcheck.engine import FileResult
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.escape import terminal
 
-# Characters XML 1.0 cannot hold at all, not even escaped (names from hostile files may have them).
-NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 OUTCOMES = {Severity.ERROR: "error", Severity.WARNING: "failure"}
 CLEAN = "graphcheck: no findings"
 
 
 def clean(text: str) -> str:
-    """Replace characters XML cannot represent."""
-    return NOT_XML.sub("\ufffd", text)
+    """Show escaped what XML 1.0 cannot hold (and what would drive a terminal showing it)."""
+    return terminal(text)
 
 
 def testcase(finding: Finding) -> ET.Element:

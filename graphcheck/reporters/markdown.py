@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from graphcheck.engine import FileResult
 from graphcheck.findings import Finding
 from graphcheck.reporters import RenderOptions, shorten
+from graphcheck.reporters.escape import terminal
 from graphcheck.reporters.text import summary
 
 # Layer and file names can be long (nested models) or hostile; the JSON report keeps them whole.
@@ -19,7 +20,7 @@ SPECIAL = re.compile(r"([\\|`*_\[\]<>#])")
 
 def cell(text: str) -> str:
     """Escape text for one table cell: markup characters quoted, line breaks flattened."""
-    return SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return SPECIAL.sub(r"\\\1", " ".join(terminal(text).split()))
 
 
 def row(finding: Finding) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from graphcheck.engine import FileResult
 from graphcheck.findings import Confidence, Finding, Severity
 from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.escape import clean_finding, json_value, surrogates
 from graphcheck.reporters.github import workspace_path
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
@@ -136,7 +137,7 @@ class SarifReporter:
         rules = all_rules()
         index = {rule.code: i for i, rule in enumerate(rules)}
         analysis = {rule.code for rule in rules if rule.category == "analysis"}
-        findings = [f for r in results_ for f in r.findings]
+        findings = [clean_finding(f, surrogates) for r in results_ for f in r.findings]
         page = rules_page(options.version)
         run = {
             "tool": {"driver": {"name": "graphcheck", "version": options.version,
@@ -149,7 +150,7 @@ class SarifReporter:
                                 or f.severity >= Severity.WARNING], index),
         }
         log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-        return json.dumps(log, indent=2) + "\n"
+        return json.dumps(json_value(log), indent=2) + "\n"
 
 
 REPORTER = SarifReporter()

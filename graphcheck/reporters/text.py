@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from graphcheck.engine import FileResult
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.escape import clean_finding
 
 COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOTE: "\x1b[36m"}
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
@@ -20,6 +21,7 @@ def plural(count: int, noun: str) -> str:
 
 def line(finding: Finding, color: bool) -> str:
     """Format one finding; the severity is spelt out so that plain CI logs carry it too."""
+    finding = clean_finding(finding)
     where = f"{finding.path}:{finding.node}" if finding.node else finding.path
     code, severity = finding.code, f"[{finding.severity}]"
     if color:
