@@ -156,14 +156,14 @@ def interruptible(total: int) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def worker_init() -> None:
+def worker_init(parent: int) -> None:
     """Prepare a pool worker: the parent handles Ctrl-C, and the worker dies with its parent."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal sends it to the whole group
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler
     os.setpgid(0, 0)  # its own group: stopping it kills the HDF5 reader it may have forked
-    die_with_parent()
+    die_with_parent(parent)
 
 
 def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],
@@ -187,7 +187,8 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
     results: dict[int, T] = {}
     retry: list[int] = []
     unsent: list[int] = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=worker_init)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=worker_init,
+                               initargs=(os.getpid(),))
     _STOP.pool = pool
     try:
         futures: dict[Future[T], int] = {}
@@ -264,7 +265,8 @@ def _isolated(work: Callable[[Target], T], failed: Callable[[Target, BaseExcepti
     from concurrent.futures import ProcessPoolExecutor
 
     try:
-        with ProcessPoolExecutor(max_workers=1, initializer=worker_init) as pool:
+        with ProcessPoolExecutor(max_workers=1, initializer=worker_init,
+                                 initargs=(os.getpid(),)) as pool:
             return pool.submit(work, target).result()
     except Exception as error:
         return failed(target, error)

@@ -47,17 +47,16 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
     return result
 
 
-def die_with_parent(parent: int | None = None) -> None:
-    """Have the kernel kill this (forked) process when its parent dies, so none is orphaned."""
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this forked process when ``parent`` (its parent's pid) dies."""
     if sys.platform != "linux":
         return
     import ctypes
 
-    parent = os.getppid() if parent is None else parent
     pr_set_pdeathsig = 1
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    # The parent died before prctl took effect (compared by pid: in a container the parent
-    # may itself be pid 1).
+    # The parent died before prctl took effect (compared with the pid it had before the fork:
+    # in a container the parent may itself be pid 1).
     if os.getppid() != parent:
         os._exit(1)
 
