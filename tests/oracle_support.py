@@ -107,3 +107,13 @@ def mismatches(expected: dict[str, Row], analysis: Analysis, skip: frozenset[str
             problems.append(f"{name}: weights implied by config hold {got.spec_params} "
                             f"params, keras counts {want.params}")
     return problems
+
+
+def save(net: Any, folder: Path, fmt: str) -> Path:
+    """Save a model as .keras, legacy .h5 or architecture-only JSON."""
+    path = folder / f"model.{fmt}"
+    if fmt == "json":
+        path.write_text(net.to_json())
+    else:
+        net.save(path)
+    return path

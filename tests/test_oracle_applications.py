@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.oracle_support import analyse, keras_rows, mismatches
+from tests.oracle_support import analyse, keras_rows, mismatches, save
 
 pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
@@ -59,11 +59,7 @@ def _cases() -> list[Any]:
 
 def _check(net: Any, fmt: str, folder: Path) -> list[str]:
     """Save ``net`` in one format, analyse it, delete it and return the mismatches."""
-    path = folder / f"model.{fmt}"
-    if fmt == "json":
-        path.write_text(net.to_json())
-    else:
-        net.save(path)
+    path = save(net, folder, fmt)
     try:
         found = [f"{fmt}: {m}" for m in mismatches(dict(keras_rows(net)), analyse(path))]
         return [m for m in found if not (UNLOADABLE_OPS in m and _keras_refuses(path))]

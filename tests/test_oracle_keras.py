@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.oracle_support import analyse, keras_rows, mismatches
+from tests.oracle_support import analyse, keras_rows, mismatches, save
 
 pytestmark = pytest.mark.oracle
 
@@ -231,16 +231,6 @@ def conv_lstm_all(k: Any) -> Any:
 
 
 FORMATS = ("keras", "h5", "json")
-
-
-def save(net: Any, folder: Path, fmt: str) -> Path:
-    """Save a Keras 3 model as .keras, legacy .h5, or architecture-only JSON."""
-    path = folder / f"model.{fmt}"
-    if fmt == "json":
-        path.write_text(net.to_json())
-    else:
-        net.save(path)
-    return path
 
 
 # Keras 3 itself cannot write these as legacy .h5 ("cannot pickle 'module' object").

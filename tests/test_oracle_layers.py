@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.oracle_support import analyse, keras_rows, mismatches
+from tests.oracle_support import analyse, keras_rows, mismatches, save
 from tests.test_oracle_keras import BUILDERS as KERAS_BUILDERS
 
 pytestmark = pytest.mark.oracle
@@ -277,16 +277,6 @@ def tfk() -> Any:
 
     tfk.utils.set_random_seed(0)
     return tfk
-
-
-def save(net: Any, folder: Path, fmt: str) -> Path:
-    """Save a model as .keras, legacy .h5 or architecture-only JSON."""
-    path = folder / f"model.{fmt}"
-    if fmt == "json":
-        path.write_text(net.to_json())
-    else:
-        net.save(path)
-    return path
 
 
 # Keras 3 cannot write these as legacy .h5 (string tensors, layers holding modules).

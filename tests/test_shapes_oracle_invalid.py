@@ -60,17 +60,22 @@ CASES: dict[str, tuple[str, Edit]] = {
 }
 
 
+def refused_edit_findings(keras: Any, net: Any, edit: Edit, folder: Path) -> set[tuple[str | None, str]]:
+    """Edit the model's config, check Keras refuses to rebuild it, return graphcheck's (node, rule)s."""
+    config = json.loads(net.to_json())
+    edit(config)
+    with pytest.raises(Exception):  # noqa: B017 - Keras raises ValueError or TypeError by layer
+        keras.models.model_from_json(json.dumps(config))
+    path = folder / "edited.json"
+    path.write_text(json.dumps(config))
+    return {(f.node, f.rule) for f in check_path(path, str(path)).findings}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_keras_refuses_and_graphcheck_explains(keras: Any, case: str, tmp_path: Path) -> None:
     """Keras cannot rebuild the edited config; graphcheck reports a dimension error on the layer."""
     node, edit = CASES[case]
-    config = json.loads(base(keras).to_json())
-    edit(config)
-    with pytest.raises(Exception):  # noqa: B017 - Keras raises ValueError or TypeError by layer
-        keras.models.model_from_json(json.dumps(config))
-    path = tmp_path / "edited.json"
-    path.write_text(json.dumps(config))
-    found = {(f.node, f.rule) for f in check_path(path, str(path)).findings}
+    found = refused_edit_findings(keras, base(keras), edit, tmp_path)
     assert (node, "input-dim-mismatch") in found, found
 
 
