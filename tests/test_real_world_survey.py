@@ -112,6 +112,23 @@ def test_distinct_weights_count_once_and_skip_initial_states() -> None:
     assert counts["distinct_float"] == 24 + 16
     assert counts["initial_states"] == 2
     assert counts["integer"] == 1
+    assert counts["unread"] == counts["float_scalars"] == 0
+
+
+def test_scalars_and_unread_tensors_are_not_weights() -> None:
+    """A rank-0 float (an epsilon) and an initializer no node reads are counted apart."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.zeros((3, 2), np.float32), "w")
+    eps = numpy_helper.from_array(np.array(1e-5, np.float32), "eps")
+    spare = numpy_helper.from_array(np.zeros((7,), np.float32), "spare")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Add", ["m", "eps"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, eps, spare])
+    counts = survey.distinct_weights(helper.make_model(graph))
+    assert (counts["distinct_float"], counts["float_scalars"], counts["unread"]) == (6, 1, 7)
 
 
 def test_git_blob_id_matches_git() -> None:
