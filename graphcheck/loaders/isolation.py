@@ -32,6 +32,7 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
     """Return ``work()`` computed in a forked child, or raise LoadError on a hang or crash."""
     if sys.platform != "linux":  # fork is only safe to rely on here; elsewhere run in-process
         return work()
+    import_h5py()  # in the parent, once: every read child inherits it instead of importing it
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     pid = os.fork()
@@ -138,7 +139,6 @@ def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Mod
     @wraps(method)
     def load(self: L, path: Path) -> Model:
         """Load ``path`` in a forked child that must answer within max_read_seconds."""
-        import_h5py()  # in the parent, once: every read child inherits it instead of importing it
         return isolated(lambda: method(self, path), current_limits().max_read_seconds)
 
     return load
