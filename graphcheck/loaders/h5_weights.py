@@ -138,14 +138,14 @@ def dataset_shapes(tree: Tree | tuple[int, ...] | None, prefix: str = "") -> lis
     return found
 
 
-def _shown(name: str | bytes) -> str:
+def link_text(name: str | bytes) -> str:
     """Return a link name as text: h5py returns one that is not UTF-8 as bytes; escape those."""
     return name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
 
 
 def _natural(name: str | bytes) -> tuple[int, str]:
     """Sort "vars/10" after "vars/2" (and names h5py returns as bytes among the rest)."""
-    key = _shown(name)
+    key = link_text(name)
     return (int(key), "") if key.isdigit() else (1 << 30, key)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import StoredWeight
 from graphcheck.limits import current as current_limits
-from graphcheck.loaders.h5_weights import GroupWeights, child, dataset_shapes, read_tree
+from graphcheck.loaders.h5_weights import GroupWeights, child, dataset_shapes, link_text, read_tree
 from graphcheck.loaders.keras_config import NoWeights, WeightSource
 
 WEIGHTS = "model.weights.h5"
@@ -43,7 +43,7 @@ def _backslash_names(h5: Any) -> list[str]:
     limit = current_limits().max_h5_objects
     if len(h5) > limit:
         raise LoadError(f"{WEIGHTS} has {len(h5)} root objects, over {limit} (max_h5_objects)")
-    names = [k.decode("utf-8", "backslashreplace") if isinstance(k, bytes) else k for k in h5]
+    names = [link_text(k) for k in h5]
     return sorted(n for n in names if n.split("\\", 1)[0] in LAYER_ROOTS and "\\" in n)
 
 
