@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from graphcheck.config import real
-from graphcheck.engine import FileResult
 from graphcheck.findings import Finding
+from graphcheck.results import FileResult
 from graphcheck.safe_io import read_text
 
 VERSION = 1

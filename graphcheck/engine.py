@@ -16,6 +16,7 @@ from graphcheck.limits import Limits
 from graphcheck.limits import using as using_limits
 from graphcheck.loaders import Loader, read_head, sniff_bytes
 from graphcheck.plugins import entry_points_in
+from graphcheck.results import FileResult
 from graphcheck.rules import Context, Rule
 from graphcheck.rules.registry import all_rules, find_rule
 from graphcheck.shapes.propagate import Inference, infer
@@ -43,17 +44,6 @@ class Settings:
             return False
         return not any(found.rule in rules and fnmatchcase(found.node or "", glob)
                        for glob, rules in self.ignored_layers.items())
-
-
-@dataclass(kw_only=True)
-class FileResult:
-    """Everything graphcheck learnt about one file."""
-
-    path: str
-    findings: list[Finding]
-    model: Model | None = None
-    inference: Inference | None = None
-    rules: frozenset[str] | None = None  # names of the rules that ran on it; None: all
 
 
 @cache

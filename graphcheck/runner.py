@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from graphcheck import engine
 from graphcheck.discovery import Target
-from graphcheck.engine import FileResult, Settings, check_path, finding
+from graphcheck.engine import Settings, check_path, finding
 from graphcheck.findings import Problem
 from graphcheck.loaders.isolation import die_with_parent
+from graphcheck.results import FileResult
 from graphcheck.rules.registry import all_rules
 
 if TYPE_CHECKING:  # pools are imported where used: one file needs none

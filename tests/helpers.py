@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from graphcheck.engine import FileResult, Settings, analyse
+from graphcheck.engine import Settings, analyse
 from graphcheck.graph import Model, StoredWeight
 from graphcheck.loaders.keras_config import WeightSource, build_model
+from graphcheck.results import FileResult
 from graphcheck.rules import Case
 
 

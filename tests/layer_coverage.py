@@ -1,7 +1,7 @@
 """The layer coverage table of docs/compatibility.md: every public layer class, supported or why not.
 
 Run ``python -m tests.layer_coverage`` (with keras and tf_keras installed) to rewrite the table;
-tests/test_layer_coverage.py fails when it is stale or a public class has no entry.
+tests/oracle/test_layer_coverage.py fails when it is stale or a public class has no entry.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ NOT_IN_ORACLE = {
 
 # Test modules whose model builders count as oracle coverage, per framework.
 ORACLE_BUILDERS = {
-    "keras": (("tests.test_oracle_keras", "BUILDERS"), ("tests.test_oracle_layers", "KERAS3")),
-    "tf_keras": (("tests.test_shapes_oracle_tf_keras", "BUILDERS"),
-                 ("tests.test_oracle_layers", "TF_KERAS")),
+    "keras": (("tests.oracle.test_oracle_keras", "BUILDERS"), ("tests.oracle.test_oracle_layers", "KERAS3")),
+    "tf_keras": (("tests.oracle.test_shapes_oracle_tf_keras", "BUILDERS"),
+                 ("tests.oracle.test_oracle_layers", "TF_KERAS")),
 }
 
 

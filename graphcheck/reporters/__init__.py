@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-from graphcheck.engine import FileResult
 from graphcheck.plugins import entry_points_in
+from graphcheck.results import FileResult
 
 
 @dataclass(frozen=True, kw_only=True)

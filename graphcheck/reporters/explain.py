@@ -6,12 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from graphcheck.engine import FileResult
 from graphcheck.explain import NodeView, nodes, recurrent_story, total_params
 from graphcheck.graph import Shape, format_shape
 from graphcheck.reporters import shorten
 from graphcheck.reporters.escape import json_value, terminal
 from graphcheck.reporters.json import finding_dict
+from graphcheck.results import FileResult
 
 # Long (nested, generated) layer names would push the table off the screen; JSON keeps them whole.
 NAME_WIDTH = 40

@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from graphcheck.engine import FileResult
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import clean_finding, terminal
+from graphcheck.results import FileResult
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 

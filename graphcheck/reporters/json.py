@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from graphcheck.engine import FileResult
 from graphcheck.findings import Finding
 from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import json_value
+from graphcheck.results import FileResult
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from graphcheck.engine import FileResult
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import terminal
+from graphcheck.results import FileResult
 
 OUTCOMES = {Severity.ERROR: "error", Severity.WARNING: "failure"}
 CLEAN = "graphcheck: no findings"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from graphcheck.engine import FileResult
 from graphcheck.findings import Finding
 from graphcheck.reporters import RenderOptions, shorten
 from graphcheck.reporters.escape import terminal
 from graphcheck.reporters.text import summary
+from graphcheck.results import FileResult
 
 # Layer and file names can be long (nested models) or hostile; the JSON report keeps them whole.
 NAME_WIDTH = 48

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from graphcheck.engine import FileResult
 from graphcheck.findings import Confidence, Finding, Severity
 from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import clean_finding, json_value, surrogates
 from graphcheck.reporters.github import workspace_path
+from graphcheck.results import FileResult
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
 

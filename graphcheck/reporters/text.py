@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from graphcheck.engine import FileResult
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import clean_finding
+from graphcheck.results import FileResult
 
 COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOTE: "\x1b[36m"}
 BOLD, RESET = "\x1b[1m", "\x1b[0m"

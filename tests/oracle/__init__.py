@@ -1,0 +1,1 @@
+"""Tests; see docs/architecture.md for how the folders follow the code."""
