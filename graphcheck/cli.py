@@ -198,8 +198,8 @@ def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Seq
 def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | None,
             **options: Any) -> None:
     """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
-    from graphcheck.engine import Settings
     from graphcheck.runner import default_jobs, explain_all
+    from graphcheck.settings import Settings
 
     targets = _targets(paths, walk_for(None, options))
     done = explain_all(targets, Settings(), jobs or default_jobs(), fmt)

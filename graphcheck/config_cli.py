@@ -90,7 +90,7 @@ def walk_for(request: Any, options: Mapping[str, Any]) -> Any:
 def prepare(request: Any, targets: Sequence[Any]) -> Any:
     """Return the run's settings after validating the configuration of every target."""
     from graphcheck.config import ConfigError
-    from graphcheck.engine import Settings
+    from graphcheck.settings import Settings
 
     settings = Settings(config=request)
     try:
