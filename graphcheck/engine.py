@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+from graphcheck import plugins
 from graphcheck.findings import Finding, LoadError, Problem
 from graphcheck.graph import Model
 from graphcheck.limits import using as using_limits
-from graphcheck.loaders import Loader, read_head, sniff_bytes
+from graphcheck.loaders import LOADER_PROTOCOL, Loader, read_head, sniff_bytes
 from graphcheck.plugins import entry_points_in
 from graphcheck.results import FileResult
 from graphcheck.rules import Context, Rule
@@ -21,8 +22,25 @@ from graphcheck.shapes.propagate import Inference, infer
 
 @cache
 def loaders() -> tuple[Loader, ...]:
-    """Return the loaders registered in the ``graphcheck.loaders`` entry point group."""
-    return tuple(point.load() for point in entry_points_in("graphcheck.loaders"))
+    """Return the registered loaders (``graphcheck.loaders`` group) in priority order."""
+    found: list[tuple[int, str, Loader]] = [
+        (loader.priority, point.name, loader) for point in entry_points_in("graphcheck.loaders")
+        for loader in [plugins.load(point, is_loader, LOADER_PROTOCOL)]]
+    return tuple(loader for _, _, loader in sorted(found, key=lambda item: item[:2]))
+
+
+def is_loader(target: object) -> bool:
+    """Return True for an object offering what the Loader protocol asks for."""
+    return (isinstance(getattr(target, "name", None), str)
+            and isinstance(getattr(target, "priority", None), int)
+            and isinstance(getattr(target, "suffixes", None), frozenset)
+            and all(callable(getattr(target, method, None)) for method in ("sniff", "finds", "load")))
+
+
+def load_plugins() -> None:
+    """Load every loader and rule plugin now, so that a broken one stops a run before it starts."""
+    loaders()
+    all_rules()
 
 
 def import_shape_functions() -> None:

@@ -16,7 +16,6 @@ from graphcheck.engine import check_path, finding
 from graphcheck.findings import Problem
 from graphcheck.loaders.isolation import die_with_parent
 from graphcheck.results import FileResult
-from graphcheck.rules.registry import all_rules
 from graphcheck.settings import Settings
 
 if TYPE_CHECKING:  # pools are imported where used: one file needs none
@@ -254,8 +253,7 @@ def _context() -> BaseContext | None:
     # Imports, entry points and shape functions take longer than checking a small model:
     # load them once here so that every forked worker starts with them.
     engine.import_shape_functions()
-    engine.loaders()
-    all_rules()
+    engine.load_plugins()
     import multiprocessing
 
     return multiprocessing.get_context("fork")
