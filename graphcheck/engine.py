@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from graphcheck import plugins
 from graphcheck.findings import Finding, LoadError, Problem
@@ -41,12 +42,18 @@ def load_plugins() -> None:
     """Load every loader and rule plugin now, so that a broken one stops a run before it starts."""
     loaders()
     all_rules()
+    import_shape_functions()
 
 
+@cache
 def import_shape_functions() -> None:
-    """Register the built-in shape functions (kept out of module import for fast --help)."""
-    import graphcheck.shapes.keras
-    import graphcheck.shapes.onnx  # noqa: F401
+    """Import the ``graphcheck.shapes`` entry points, which register shape functions on import.
+
+    Kept out of module import so that ``--help`` stays fast.
+    """
+    for point in entry_points_in("graphcheck.shapes"):
+        plugins.load(point, lambda target: isinstance(target, ModuleType),
+                     "a module of shape functions")
 
 
 def load(path: Path, weights: Path | None = None) -> Model:

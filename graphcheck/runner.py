@@ -252,7 +252,6 @@ def _context() -> BaseContext | None:
         return None
     # Imports, entry points and shape functions take longer than checking a small model:
     # load them once here so that every forked worker starts with them.
-    engine.import_shape_functions()
     engine.load_plugins()
     import multiprocessing
 

@@ -21,6 +21,7 @@ from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.reporters import reporters
 from graphcheck.rules.registry import all_rules
+from graphcheck.shapes import SHAPE_FUNCTIONS
 
 Install = Callable[..., None]
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "rules" / "single_timestep.keras"
@@ -51,7 +52,8 @@ LATE_KERAS = Fake("late-keras", 900, ".keras")
 
 def forget() -> None:
     """Drop every cache that holds what the entry points named, and the plugin's module."""
-    for cached in (plugins._installed, engine.loaders, all_rules, reporters):
+    for cached in (plugins._installed, engine.loaders, engine.import_shape_functions, all_rules,
+                   reporters):
         cached.cache_clear()
     sys.modules.pop("foo_plugin", None)
     importlib.invalidate_caches()
@@ -103,6 +105,16 @@ def test_a_late_plugin_loader_gets_what_no_builtin_takes(install: Install, tmp_p
     other.write_bytes(b"\x00\x01binary")
     with pytest.raises(LoadError, match="loaded by late"):
         engine.load(other)
+
+
+def test_a_framework_plugin_registers_shape_functions_through_its_entry_point(
+        install: Install) -> None:
+    install("[graphcheck.shapes]\nfake = foo_plugin\n",
+            "from graphcheck.shapes import register\n\n"
+            "@register('fake', 'Thing')\ndef thing(call):\n    return None\n")
+    engine.import_shape_functions()
+    assert SHAPE_FUNCTIONS.pop(("fake", "Thing")).__module__ == "foo_plugin"
+    assert ("keras", "LSTM") in SHAPE_FUNCTIONS
 
 
 @pytest.mark.parametrize(("group", "command"), [("graphcheck.rules", ["rules"]),
