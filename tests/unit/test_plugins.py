@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from graphcheck import engine, plugins
 from graphcheck.cli import main
+from graphcheck.discovery import discover
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.reporters import reporters
@@ -38,7 +39,7 @@ class Fake:
         return path.suffix == self.suffix
 
     def finds(self, path, head):
-        return None
+        return True if head is None and path.suffix == self.suffix else None
 
     def load(self, path):
         raise LoadError(f"loaded by {self.name}")
@@ -115,6 +116,16 @@ def test_a_framework_plugin_registers_shape_functions_through_its_entry_point(
     engine.import_shape_functions()
     assert SHAPE_FUNCTIONS.pop(("fake", "Thing")).__module__ == "foo_plugin"
     assert ("keras", "LSTM") in SHAPE_FUNCTIONS
+
+
+def test_a_folder_walk_finds_the_files_a_plugin_loader_claims(install: Install,
+                                                               tmp_path: Path) -> None:
+    """Discovery has no table of formats: it asks the loaders."""
+    (tmp_path / "model.fake").write_bytes(b"\x00\x01binary")
+    (tmp_path / "notes.txt").write_text("not a model")
+    assert [t.display for t in discover([str(tmp_path)])] == []
+    install("[graphcheck.loaders]\nlate = foo_plugin:LATE\n", LOADERS)
+    assert [t.path.name for t in discover([str(tmp_path)])] == ["model.fake"]
 
 
 @pytest.mark.parametrize(("group", "command"), [("graphcheck.rules", ["rules"]),
