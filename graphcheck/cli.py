@@ -36,6 +36,16 @@ class DefaultGroup(click.Group):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a plugin that cannot be loaded is one message and exit 2."""
+        from graphcheck.plugins import PluginError
+
+        try:
+            return super().invoke(ctx)
+        except PluginError as error:  # like flake8's FailedToLoadPlugin: name it, no traceback
+            click.echo(f"graphcheck: {error}", err=True)
+            ctx.exit(2)
+
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         """Show both forms: ``graphcheck PATH...`` (a check) and ``graphcheck COMMAND``."""
         return ["[OPTIONS] PATH... | COMMAND [ARGS]..."]
@@ -198,9 +208,11 @@ def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Seq
 def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | None,
             **options: Any) -> None:
     """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
-    from graphcheck.engine import Settings
+    from graphcheck.engine import load_plugins
     from graphcheck.runner import default_jobs, explain_all
+    from graphcheck.settings import Settings
 
+    load_plugins()
     targets = _targets(paths, walk_for(None, options))
     done = explain_all(targets, Settings(), jobs or default_jobs(), fmt)
     if fmt == "json":  # the same document as reporters.explain.render_json

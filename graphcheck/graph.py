@@ -86,7 +86,9 @@ class Model:
     path: str
     format: str
     root: ModelGraph
-    framework: Literal["keras", "onnx"] = "keras"
+    # Which shape functions and explanations apply: the key of shapes.register(framework, ...)
+    # (the built-in loaders give "keras" or "onnx"; a plugin loader names its own).
+    framework: str = "keras"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     has_weights: bool = True
     # Problems found while loading that do not stop the analysis (embedded pickles, skipped links).

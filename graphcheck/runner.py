@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from graphcheck import engine
 from graphcheck.discovery import Target
-from graphcheck.engine import Settings, check_path, finding
+from graphcheck.engine import check_path, finding
 from graphcheck.findings import Problem
 from graphcheck.loaders.isolation import die_with_parent
 from graphcheck.results import FileResult
-from graphcheck.rules.registry import all_rules
+from graphcheck.settings import Settings
 
 if TYPE_CHECKING:  # pools are imported where used: one file needs none
     from concurrent.futures import Future
@@ -49,7 +49,7 @@ def noted(target: Target, settings: Settings) -> FileResult:
     """Report an entry the folder walk did not check (a link out, a FIFO, an unreadable one)."""
     problem = Problem(rule=target.note_rule, node=None, message=target.note)
     found = finding(target.display, problem)
-    return FileResult(path=target.display, findings=[found] if settings.allows(found) else [])
+    return FileResult(path=target.display, findings=[found] if settings.selection.reports(found) else [])
 
 
 def check_failed(target: Target, error: BaseException) -> FileResult:
@@ -252,9 +252,7 @@ def _context() -> BaseContext | None:
         return None
     # Imports, entry points and shape functions take longer than checking a small model:
     # load them once here so that every forked worker starts with them.
-    engine.import_shape_functions()
-    engine.loaders()
-    all_rules()
+    engine.load_plugins()
     import multiprocessing
 
     return multiprocessing.get_context("fork")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from graphcheck.engine import Settings, analyse
+from graphcheck.engine import analyse
 from graphcheck.graph import Model, StoredWeight
 from graphcheck.loaders.keras_config import WeightSource, build_model
 from graphcheck.results import FileResult
 from graphcheck.rules import Case
+from graphcheck.settings import Selection, Settings
 
 
 class DictWeights:
@@ -45,5 +46,5 @@ def model_of(case: Case) -> Model:
 
 def run_case(case: Case, rule_name: str | None = None) -> FileResult:
     """Analyse a case, with only ``rule_name`` enabled when given."""
-    settings = Settings(enabled=frozenset({rule_name}) if rule_name else None)
+    settings = Settings(selection=Selection.only(rule_name)) if rule_name else Settings()
     return analyse(model_of(case), "case.keras", settings)

@@ -21,10 +21,23 @@ class KerasH5Loader:
     """Reads ``model_config`` from the root attributes and weight shapes from ``/model_weights``."""
 
     name = "h5"
+    priority = 100
+    suffixes = frozenset({".h5", ".hdf5"})
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Accept an HDF5 file (by magic bytes, whatever its suffix)."""
         return sniff_bytes(head).kind == "hdf5"
+
+    def finds(self, path: Path, head: bytes | None) -> bool | None:
+        """Check HDF5 models and weights files, whatever their name; skip HDF5 data files."""
+        if head is None:  # .h5 is also the suffix of data files: the content decides
+            return None
+        if sniff_bytes(head).kind == "hdf5":  # weights-only files are noted, data files skipped
+            from graphcheck.loaders.h5_kind import file_kind
+
+            return file_kind(path) != "data"
+        # Named like a model but not HDF5: checking it says what is wrong.
+        return True if path.suffix.lower() in self.suffixes else None
 
     @isolated_load
     def load(self, path: Path) -> Model:

@@ -36,6 +36,22 @@ class KerasZipLoader:
     """Loads ``.keras`` archives and their unzipped directory form."""
 
     name = "keras"
+    priority = 400
+    suffixes = frozenset({".keras"})
+
+    def finds(self, path: Path, head: bytes | None) -> bool | None:
+        """Check ``.keras`` files, and zips whose directory lists config.json (not wheels, .npz).
+
+        Only the end record and the central directory are read, and only up to a bound: a huge
+        archive in a repository costs the walk a few reads, never its inflation or a listing.
+        """
+        if head is None:
+            return True if path.suffix.lower() in self.suffixes else None
+        if sniff_bytes(head).kind != "zip":
+            return None
+        from graphcheck.zip_sniff import lists_member
+
+        return lists_member(path, CONFIG)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Accept a zip archive, or a directory holding config.json and weights."""

@@ -38,6 +38,14 @@ class OnnxLoader:
     """Loads ``.onnx`` files without reading external weight data."""
 
     name = "onnx"
+    priority = 500
+    suffixes = frozenset({".onnx"})
+
+    def finds(self, path: Path, head: bytes | None) -> bool | None:
+        """Check ``.onnx`` files, and files whose first bytes look like a ModelProto."""
+        if head is None:
+            return True if path.suffix.lower() in self.suffixes else None
+        return True if sniff_bytes(head).kind == "onnx" else None
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Accept a ``.onnx`` file whose first bytes are not another format's and look like protobuf."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-from graphcheck.plugins import entry_points_in
+from graphcheck.plugins import entry_points_in, load
 from graphcheck.results import FileResult
 
 
@@ -32,7 +32,9 @@ class Reporter(Protocol):
 @cache
 def reporters() -> dict[str, Reporter]:
     """Return the registered reporters by format name."""
-    return {point.name: point.load() for point in entry_points_in("graphcheck.reporters")}
+    return {point.name: load(point, lambda r: callable(getattr(r, "render", None)),
+                             "a reporter (an object with render)")
+            for point in entry_points_in("graphcheck.reporters")}
 
 
 def shorten(text: str, width: int) -> str:

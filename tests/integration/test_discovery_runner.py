@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from graphcheck.discovery import Target
-from graphcheck.engine import Settings
 from graphcheck.runner import (
     PROGRESS_MIN_FILES,
     check_all,
@@ -20,6 +19,7 @@ from graphcheck.runner import (
     run,
     show_progress,
 )
+from graphcheck.settings import Selection, Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 GOOD = FIXTURES / "keras" / "question.keras"
@@ -106,7 +106,8 @@ def test_progress_only_for_many_files_on_a_terminal() -> None:
 def test_pool_keeps_which_rules_ran() -> None:
     """The rules that ran on each file cross the process boundary (JUnit reports them)."""
     only = frozenset({"weight-shape-mismatch"})
-    results = check_all(targets(BROKEN, GOOD, GOOD, BROKEN), Settings(enabled=only), jobs=2)
+    settings = Settings(selection=Selection.only(*only))
+    results = check_all(targets(BROKEN, GOOD, GOOD, BROKEN), settings, jobs=2)
     assert [r.rules for r in results] == [only] * 4
     assert {f.rule for r in results for f in r.findings} == {"weight-shape-mismatch"}
 
