@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from graphcheck.rule_names import RuleName
+
 
 class Severity(enum.IntEnum):
     """How bad a finding is; ordered so that ``>=`` compares against ``--fail-on``."""
@@ -41,33 +43,38 @@ class Finding:
     node: str | None
     message: str
     confidence: Confidence = Confidence.HIGH
+    detail: str | None = None  # internal-error: the traceback, for the bug report
 
 
 @dataclass(frozen=True, kw_only=True)
 class Problem:
     """A problem found by a stage (loading, inference) before rules turn it into a Finding."""
 
-    rule: str
+    rule: RuleName  # a plain string is checked against RuleName: a typo raises ValueError
     node: str | None
     message: str
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown rule name here rather than lose the problem silently later."""
+        object.__setattr__(self, "rule", RuleName(self.rule))
 
 
 class LoadError(Exception):
     """A file that cannot be analysed; the message says what was wrong and where."""
 
-    def __init__(self, message: str, *, rule: str = "unreadable-model") -> None:
+    def __init__(self, message: str, *, rule: RuleName = RuleName.UNREADABLE_MODEL) -> None:
         """Keep the rule name so that LFS pointers and parse failures stay distinct."""
         super().__init__(message)
-        self.rule = rule
+        self.rule = RuleName(rule)
 
 
 class ShapeError(Exception):
     """A layer whose inputs contradict its config; ``rule`` names the finding to report."""
 
-    def __init__(self, rule: str, message: str, *, field: str | None = None) -> None:
+    def __init__(self, rule: RuleName, message: str, *, field: str | None = None) -> None:
         """Store the rule name; ``field`` ("config.units") is the config value ``message`` is about."""
         super().__init__(f"{field} {message}" if field else message)
-        self.rule = rule
+        self.rule = RuleName(rule)
         self.field = field
         self.detail = message
 

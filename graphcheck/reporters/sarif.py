@@ -22,6 +22,7 @@ from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import clean_finding, json_value, surrogates
 from graphcheck.reporters.github import workspace_path
 from graphcheck.results import FileResult
+from graphcheck.rule_names import RuleName
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
 
@@ -32,7 +33,7 @@ PRECISION = {Confidence.HIGH: "very-high", Confidence.MEDIUM: "high", Confidence
 PROBLEM_SEVERITY = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "recommendation"}
 FINGERPRINT = "graphcheck/v1"
 # GitHub ranks alerts tagged "security" by this CVSS-like score: loading such a model runs code.
-SECURITY_SEVERITY = {"unsafe-code": "8.0"}
+SECURITY_SEVERITY = {RuleName.UNSAFE_CODE.value: "8.0"}
 SRCROOT = "%SRCROOT%"
 
 

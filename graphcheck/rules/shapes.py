@@ -14,7 +14,6 @@ class InputRankMismatch(ProblemRule):
     name = "input-rank-mismatch"
     severity = Severity.ERROR
     summary = "A layer receives a tensor of the wrong rank"
-    template = "{layer} expects input of rank {expected}, found ndim={found}: {shape}"
     what = ("Reports a layer fed a tensor with the wrong number of dimensions, e.g. an LSTM "
             "(which needs (batch, timesteps, features)) fed a 2-D tensor.")
     why = ("Keras refuses to build the model with `expected ndim=3, found ndim=2`. The usual "
@@ -36,7 +35,6 @@ class InputDimMismatch(ProblemRule):
     name = "input-dim-mismatch"
     severity = Severity.ERROR
     summary = "A tensor's size contradicts what the layer needs"
-    template = "{layer}: {what} is {found}, but {needed}"
     what = ("Reports tensors whose static sizes cannot work together: merged tensors of "
             "different widths, a Bidirectional sum of two directions with different units, "
             "a Reshape whose sizes do not multiply out.")
@@ -59,7 +57,6 @@ class DeclaredShapeMismatch(ProblemRule):
     name = "declared-shape-mismatch"
     severity = Severity.ERROR
     summary = "The file's recorded shapes contradict its config"
-    template = "the file records {declared}, but propagating the config gives {computed}"
     what = ("Holds the shapes a saved file records (Keras `build_config`, each call's "
             "`__keras_tensor__` shape; ONNX value_info and outputs) against the shapes "
             "graphcheck propagates from the config.")
@@ -76,7 +73,6 @@ class InitialStateMismatch(ProblemRule):
     name = "initial-state-mismatch"
     severity = Severity.ERROR
     summary = "A recurrent layer's initial state has the wrong shape"
-    template = "initial_state[{i}] is {shape}, but units={units} needs (batch, {units})"
     what = ("Checks that every initial state passed to a recurrent layer is (batch, units) "
             "(ONNX: initial_h/initial_c are [D, B, H], or [B, D, H] with layout=1).")
     why = ("Keras builds such a model without complaint and fails only at predict time; "
