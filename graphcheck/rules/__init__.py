@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from graphcheck.findings import Confidence, Severity
@@ -45,12 +46,15 @@ class Context:
 
 @dataclass(frozen=True, kw_only=True)
 class Case:
-    """A rule's own example: a model config (plus stored weight shapes) and where it must fire."""
+    """A rule's own example: a model config (plus stored weight shapes), or a file, and where it fires."""
 
-    model: Mapping[str, Any]
+    model: Mapping[str, Any] = field(default_factory=dict)
     weights: Mapping[str, Mapping[str, tuple[int, ...]]] | None = None
-    nodes: tuple[str, ...] = ()
+    nodes: tuple[str | None, ...] = ()  # None: a finding on the file as a whole
     contains: str = ""
+    # For problems found while reading a file (an LFS pointer, an HDF5 of weights only): writes
+    # the file into the folder it is given and returns its path; the case then checks that file.
+    file: Callable[[Path], Path] | None = None
 
 
 class Rule:

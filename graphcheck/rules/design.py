@@ -7,38 +7,9 @@ from collections.abc import Iterator
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
 from graphcheck.rules import Case, Context, Hit, Rule, typed
-from graphcheck.rules.cases import layer, lstm, sequential
+from graphcheck.rules.cases import dense, layer, lstm, seq2seq, sequential
 from graphcheck.rules.recurrent import given_state, keras_recurrent
 from graphcheck.rules.topology import ancestors, followers, sequence_config, source_of
-
-
-def dense(name: str, units: int) -> dict[str, object]:
-    """Return a Dense layer entry for the cases."""
-    return layer("Dense", name, units=units)
-
-
-def _tensor(layer_name: str, index: int = 0) -> dict[str, object]:
-    """Return a Keras 3 ``__keras_tensor__`` reference to a layer's output."""
-    return {"class_name": "__keras_tensor__", "config": {"keras_history": [layer_name, 0, index]}}
-
-
-def _node(entry: dict[str, object], *args: str, **kwargs: object) -> dict[str, object]:
-    """Attach a Keras 3 inbound node (positional inputs by layer name) to a layer entry."""
-    return {**entry, "name": entry["config"]["name"],  # type: ignore[index]
-            "inbound_nodes": [{"args": [_tensor(a) for a in args], "kwargs": kwargs}]}
-
-
-def seq2seq(state_given: bool) -> dict[str, object]:
-    """Return the keras.io teacher-forcing model: encoder states initialise the decoder."""
-    states = {"initial_state": [_tensor("enc", 1), _tensor("enc", 2)]} if state_given else {}
-    entries = [_node(layer("InputLayer", "src", batch_shape=[None, None, 8])),
-               _node(layer("InputLayer", "tgt", batch_shape=[None, None, 9])),
-               _node(lstm("enc", 16, return_state=True), "src"),
-               _node(lstm("dec", 16, return_sequences=True), "tgt", **states),
-               _node(dense("dense", 9), "dec")]
-    return {"class_name": "Functional", "config": {
-        "name": "seq2seq", "layers": entries, "input_layers": [["src", 0, 0], ["tgt", 0, 0]],
-        "output_layers": [["dense", 0, 0]]}}
 
 
 class SequenceIntoDense(Rule):

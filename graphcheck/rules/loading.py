@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
@@ -11,6 +11,10 @@ from graphcheck.graph import Layer
 from graphcheck.rules import Case, Context, Hit, ProblemRule, Rule
 from graphcheck.rules.cases import layer, lstm, sequential
 
+# What `git lfs` checks out in place of a file it has not fetched (the LFS spec's pointer).
+LFS_POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
+               b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+               b"size 12345\n")
 # Operator domains ONNX Runtime implements itself.
 ONNX_DOMAINS = frozenset({"ai.onnx", "", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training",
                           "com.microsoft"})
@@ -54,7 +58,8 @@ class UnsupportedLayer(ProblemRule):
     example = "`Lambda(lambda x: x * 2)` between an LSTM and a Dense layer."
     fix = "Nothing is wrong with the model; replace the Lambda with a built-in layer to get full checks."
     VALID = (Case(model=sequential([None, 4], layer("Dense", "d", units=2))),)
-    INVALID = (Case(model=sequential([None, 4], layer("MyLayer", "mine")), nodes=("mine",)),)
+    INVALID = (Case(model=sequential([None, 4], layer("MyLayer", "mine")), nodes=("mine",),
+                    contains="no shape function for 'MyLayer'"),)
 
 
 class UnsafeCode(Rule):
@@ -173,6 +178,9 @@ class LfsPointer(ProblemRule):
     why = "Every tool fails on it with a confusing parse error; the model itself is missing."
     example = "A clone made without `git lfs install`, or CI without `lfs: true` on checkout."
     fix = "Run `git lfs pull` (in CI, enable LFS on the checkout step)."
+    VALID = UnsupportedLayer.VALID
+    INVALID = (Case(file=lambda folder: _write(folder / "model.keras", LFS_POINTER), nodes=(None,),
+                    contains="git lfs pull"),)
 
 
 class InternalError(ProblemRule):
@@ -205,3 +213,24 @@ class NotAModel(ProblemRule):
     example = "`model.save_weights(\"model.weights.h5\")` committed beside `model.to_json()`."
     fix = ("Check the pair: `graphcheck check arch.json --weights model.weights.h5`, or save the "
            "whole model (`model.save(\"model.keras\")`).")
+    VALID = UnsupportedLayer.VALID
+    INVALID = (Case(file=lambda folder: _hdf5(folder / "model.weights.h5", ("layers", "vars")),
+                    nodes=(None,), contains="holds weights only (save_weights)"),
+               Case(file=lambda folder: _hdf5(folder / "data.h5", ("images",)), nodes=(None,),
+                    contains="it holds data, not a model"))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    """Write a case's file and return its path."""
+    path.write_bytes(data)
+    return path
+
+
+def _hdf5(path: Path, groups: tuple[str, ...]) -> Path:
+    """Write an HDF5 file with these empty groups and no model config; return its path."""
+    import h5py
+
+    with h5py.File(path, "w") as h5:
+        for group in groups:
+            h5.create_group(group)
+    return path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphcheck.findings import Severity
 from graphcheck.rules import Case, ProblemRule
-from graphcheck.rules.cases import layer, lstm, sequential
+from graphcheck.rules.cases import built, layer, lstm, seq2seq, sequential
 
 
 class InputRankMismatch(ProblemRule):
@@ -23,7 +23,8 @@ class InputRankMismatch(ProblemRule):
     fix = ("Set `return_sequences=True` on every recurrent layer that feeds another one; "
            "leave the batch dimension out of `input_shape`.")
     VALID = (Case(model=sequential([None, 10, 64], lstm("a", 32, return_sequences=True), lstm("b", 16))),)
-    INVALID = (Case(model=sequential([None, 10, 64], lstm("a", 32), lstm("b", 16)), nodes=("b",)),
+    INVALID = (Case(model=sequential([None, 10, 64], lstm("a", 32), lstm("b", 16)), nodes=("b",),
+                    contains="found ndim=2: (None, 32)"),
                Case(model=sequential([None, 8, 10, 64], lstm("a", 32)), nodes=("a",),
                     contains="batch size"))
 
@@ -47,7 +48,7 @@ class InputDimMismatch(ProblemRule):
     INVALID = (Case(model=sequential([None, 10, 8], layer(
         "Bidirectional", "bi", merge_mode="sum", layer=lstm("f", 4),
         backward_layer=lstm("b", 3, go_backwards=True))),
-        nodes=("bi",)),)
+        nodes=("bi",), contains="got forward 4 and backward 3"),)
 
 
 class DeclaredShapeMismatch(ProblemRule):
@@ -64,6 +65,9 @@ class DeclaredShapeMismatch(ProblemRule):
            "inconsistent metadata: the model will not load, or loads and fails at predict.")
     example = "config.json edited to `\"units\": 16` while the next layer recorded (None, 32)."
     fix = "Re-save the model from the framework instead of editing the file by hand."
+    VALID = (Case(model=sequential([None, 4], built(layer("Dense", "d", units=2), [None, 4]))),)
+    INVALID = (Case(model=sequential([None, 4], built(layer("Dense", "d", units=2), [None, 5])),
+                    nodes=("d",), contains="records input shape (None, 5)"),)
 
 
 class InitialStateMismatch(ProblemRule):
@@ -79,3 +83,6 @@ class InitialStateMismatch(ProblemRule):
            "ONNX Runtime fails only when the model runs.")
     example = "An encoder LSTM(64) whose states initialise a decoder LSTM(32)."
     fix = "Give encoder and decoder the same units, or project the states with a Dense layer."
+    VALID = (Case(model=seq2seq(state_given=True)),)
+    INVALID = (Case(model=seq2seq(state_given=True, decoder_units=8), nodes=("dec",),
+                    contains="units=8"),)
