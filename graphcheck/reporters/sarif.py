@@ -117,15 +117,17 @@ def results(findings: Sequence[Finding], index: dict[str, int]) -> list[dict[str
         out.append({"ruleId": f.code, "ruleIndex": index[f.code], "level": LEVELS[f.severity],
                     "message": {"text": f"{f.node}: {f.message}" if f.node else f.message},
                     "locations": [location(f)],
-                    "partialFingerprints": {FINGERPRINT: fingerprint(f, seen[f.rule, f.path, f.node])}})
+                    "partialFingerprints": {FINGERPRINT: fingerprint(f, seen[f.rule, f.path, f.node])},
+                    **({} if f.detail is None else {"properties": {"detail": f.detail}})})
     return out
 
 
 def notification(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     """Report a file that could not be analysed, tied to the rule that says why."""
-    return {"level": LEVELS[finding.severity], "message": {"text": finding.message},
-            "locations": [location(finding)],
-            "associatedRule": {"id": finding.code, "index": index[finding.code]}}
+    found = {"level": LEVELS[finding.severity], "message": {"text": finding.message},
+             "locations": [location(finding)],
+             "associatedRule": {"id": finding.code, "index": index[finding.code]}}
+    return found if finding.detail is None else {**found, "properties": {"detail": finding.detail}}
 
 
 class SarifReporter:
