@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -10,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from graphcheck.findings import Finding, LoadError, Problem
+from graphcheck.findings import Finding, LoadError, Problem, traceback_text
 from graphcheck.graph import Model
 from graphcheck.limits import DEFAULT as DEFAULT_LIMITS
 from graphcheck.limits import Limits
@@ -22,10 +21,6 @@ from graphcheck.rule_names import RuleName
 from graphcheck.rules import Context, Hit, Rule
 from graphcheck.rules.registry import all_rules, find_rule
 from graphcheck.shapes.propagate import Inference, infer
-
-# An internal-error keeps this much of its traceback: enough to report it, bounded in output.
-TRACEBACK_FRAMES = 20
-TRACEBACK_CHARS = 8192
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,33 +78,25 @@ def load(path: Path, weights: Path | None = None) -> Model:
     raise LoadError(f"{path.name} is {sniffed.description}, not a Keras or ONNX model")
 
 
-def finding(path: str, problem: Problem, detail: str | None = None) -> Finding:
+def finding(path: str, problem: Problem) -> Finding:
     """Turn a stage's problem into a finding with the rule's code, severity and message format."""
     rule = find_rule(problem.rule)
     assert rule is not None, f"problem names unknown rule {problem.rule}"
-    return hit_finding(path, rule, Hit(node=problem.node, fields={"message": problem.message}),
-                       detail)
+    return hit_finding(path, rule, Hit(node=problem.node, fields={"message": problem.message},
+                                       detail=problem.detail))
 
 
-def hit_finding(path: str, rule: type[Rule], hit: Hit, detail: str | None = None) -> Finding:
+def hit_finding(path: str, rule: type[Rule], hit: Hit) -> Finding:
     """Return the finding of one hit: the rule's identity, and its template formatted."""
     return Finding(path=path, code=rule.code, rule=rule.name, severity=rule.severity,
                    node=hit.node, message=rule.message(hit), confidence=rule.confidence,
-                   detail=detail)
+                   detail=hit.detail)
 
 
-def crash(path: str, where: str, error: Exception) -> Finding:
-    """Return the internal-error finding for an exception, keeping its (bounded) traceback."""
-    problem = Problem(rule=RuleName.INTERNAL_ERROR, node=None,
-                      message=f"{where} failed: {type(error).__name__}: {error}")
-    return finding(path, problem, traceback_text(error))
-
-
-def traceback_text(error: BaseException) -> str:
-    """Return the exception's traceback, its last TRACEBACK_FRAMES frames and TRACEBACK_CHARS."""
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__,
-                                              limit=-TRACEBACK_FRAMES))
-    return text if len(text) <= TRACEBACK_CHARS else "..." + text[-TRACEBACK_CHARS:]
+def crashed(where: str, error: Exception) -> Problem:
+    """Return the internal-error problem for an exception, keeping its (bounded) traceback."""
+    return Problem(rule=RuleName.INTERNAL_ERROR, node=None, detail=traceback_text(error),
+                   message=f"{where} failed: {type(error).__name__}: {error}")
 
 
 def check_path(path: Path, display: str, settings: Settings = Settings(), *,
@@ -132,34 +119,31 @@ def _check_path(path: Path, display: str, settings: Settings, weights: Path | No
             problem = Problem(rule=error.rule, node=None, message=str(error))
             return FileResult(path=display, findings=[finding(display, problem)])
         except Exception as error:
-            return FileResult(path=display, findings=[crash(display, "loading", error)])
+            return FileResult(path=display, findings=[finding(display, crashed("loading", error))])
         return analyse(model, display, settings)
 
 
 def analyse(model: Model, display: str, settings: Settings = Settings()) -> FileResult:
     """Infer shapes and run the enabled rules over a loaded model."""
     import_shape_functions()
-    crashed: list[Finding] = []
     try:
         inference = infer(model)
     except Exception as error:
-        crashed.append(crash(display, "shape inference", error))
-        inference = Inference()
-    findings = run_rules(model, inference, display, settings, crashed)
+        inference = Inference(problems=[crashed("shape inference", error)])
+    findings = run_rules(model, inference, display, settings)
     return FileResult(path=display, findings=findings, model=model, inference=inference)
 
 
-def run_rules(model: Model, inference: Inference, display: str, settings: Settings,
-              crashed: Iterable[Finding] = ()) -> list[Finding]:
+def run_rules(model: Model, inference: Inference, display: str,
+              settings: Settings) -> list[Finding]:
     """Run each enabled rule; an exception inside one becomes an internal-error finding."""
-    rules = list(enabled_rules(settings))
-    findings = [f for f in crashed if any(r.name == f.rule for r in rules)]
-    for rule in rules:
+    findings: list[Finding] = []
+    for rule in enabled_rules(settings):
         ctx = Context(model=model, inference=inference, options=settings.options.get(rule.name, {}))
         try:
             findings += [hit_finding(display, rule, hit) for hit in rule().check(ctx)]
         except Exception as error:
-            findings.append(crash(display, f"rule {rule.code} {rule.name}", error))
+            findings.append(finding(display, crashed(f"rule {rule.code} {rule.name}", error)))
     # Graph (topological) order puts a cause (an LSTM) before its symptoms (the Dense after it).
     rank = {name: index for index, name in enumerate(inference.nodes)}
     return sorted(findings, key=lambda f: (-1 if f.node is None else rank.get(f.node, len(rank)),

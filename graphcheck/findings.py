@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import enum
+import traceback
 from dataclasses import dataclass
 
 from graphcheck.rule_names import RuleName
+
+# An internal-error keeps this much of its traceback: enough to report it, bounded in output.
+TRACEBACK_FRAMES = 20
+TRACEBACK_CHARS = 8192
 
 
 class Severity(enum.IntEnum):
@@ -53,10 +58,18 @@ class Problem:
     rule: RuleName  # a plain string is checked against RuleName: a typo raises ValueError
     node: str | None
     message: str
+    detail: str | None = None  # internal-error: the traceback (see traceback_text)
 
     def __post_init__(self) -> None:
         """Refuse an unknown rule name here rather than lose the problem silently later."""
         object.__setattr__(self, "rule", RuleName(self.rule))
+
+
+def traceback_text(error: BaseException) -> str:
+    """Return an exception's traceback: its last TRACEBACK_FRAMES frames, TRACEBACK_CHARS at most."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__,
+                                              limit=-TRACEBACK_FRAMES))
+    return text if len(text) <= TRACEBACK_CHARS else "..." + text[-TRACEBACK_CHARS:]
 
 
 class LoadError(Exception):

@@ -33,6 +33,7 @@ class Hit:
     node: str | None
     fields: Mapping[str, Any] = field(default_factory=dict)
     variant: str = ""  # a key of the rule's ``variants`` when the hit is not worded by ``template``
+    detail: str | None = None  # internal-error: the traceback, passed on from the problem
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,8 +96,8 @@ class Rule:
         """Re-emit the problems stages raised under this rule's name; the message is a field."""
         for problem in ctx.inference.problems:
             if problem.rule == self.name:
-                yield self.hit(problem.node, "problem" if self.variants else "",
-                               message=problem.message)
+                yield Hit(node=problem.node, fields={"message": problem.message},
+                          variant="problem" if self.variants else "", detail=problem.detail)
 
     def option(self, ctx: Context, key: str) -> Any:
         """Return one of the rule's options: the configuration's value, else the default."""

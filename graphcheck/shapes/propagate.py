@@ -9,7 +9,7 @@ from typing import Any
 
 import networkx as nx
 
-from graphcheck.findings import Problem, ShapeError
+from graphcheck.findings import Problem, ShapeError, traceback_text
 from graphcheck.graph import Layer, Model, ModelGraph, Shape, format_shape
 from graphcheck.rule_names import RuleName
 from graphcheck.shapes import SHAPE_FUNCTIONS, Call, LayerShapes, WeightSpec
@@ -166,7 +166,8 @@ def _guarded(fn: Any, call: Call, qualified: str, result: Inference, first: bool
     except Exception as error:
         result.problems.append(Problem(
             rule=RuleName.INTERNAL_ERROR, node=qualified,
-            message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}"))
+            message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}",
+            detail=traceback_text(error)))
         return LayerShapes(outputs=(None,))
     result.problems += [_problem(e, call, qualified) for e in shapes.problems]
     if first:  # build_config records the first call's input; later calls may differ (reverse=True)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from graphcheck import engine
 from graphcheck.cli import main
-from graphcheck.findings import Finding, Severity
+from graphcheck.findings import TRACEBACK_CHARS, TRACEBACK_FRAMES, Finding, Severity
 from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.json import REPORTER as JSON
 from graphcheck.reporters.sarif import REPORTER as SARIF
@@ -21,6 +21,7 @@ from graphcheck.reporters.text import REPORTER as TEXT
 from graphcheck.results import FileResult
 from graphcheck.rules import Case, Context, Hit, Rule
 from graphcheck.rules.cases import lstm, model_of, sequential
+from graphcheck.shapes import SHAPE_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,12 +67,27 @@ def test_a_failing_rule_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> 
     assert found.detail.rstrip().endswith("ZeroDivisionError: integer division or modulo by zero")
 
 
+def test_a_failing_shape_function_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash inside shape propagation reaches the finding through its problem, traceback included."""
+    def broken(call: object) -> object:
+        """Fail like a shape function with a bug."""
+        return _explode(2)
+
+    engine.import_shape_functions()
+    monkeypatch.setitem(SHAPE_FUNCTIONS, ("keras", "LSTM"), broken)
+    model = model_of(Case(model=sequential([None, 10, 8], lstm("lstm", 4))))
+    found = [f for f in engine.analyse(model, "m.keras").findings if f.rule == "internal-error"]
+    assert [f.node for f in found] == ["lstm"]
+    assert found[0].message.startswith("shape function for 'LSTM' failed: ZeroDivisionError")
+    assert found[0].detail is not None and "in broken" in found[0].detail
+
+
 def test_the_traceback_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A deep recursion keeps only the last frames, within the size bound."""
     found = crashed(monkeypatch, depth=200)
     assert found.detail is not None
-    assert found.detail.count('File "') <= engine.TRACEBACK_FRAMES
-    assert len(found.detail) <= engine.TRACEBACK_CHARS + 3
+    assert found.detail.count('File "') <= TRACEBACK_FRAMES
+    assert len(found.detail) <= TRACEBACK_CHARS + 3
     assert "ZeroDivisionError" in found.detail
 
 
