@@ -150,6 +150,8 @@ def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
               help="Print findings only: no summary, nothing at all on a clean run.")
 @click.option("--statistics", is_flag=True,
               help="Print the number of findings per rule instead of the findings.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Text format: print the traceback under each internal-error finding.")
 @click.option("--show-files", is_flag=True, help="List the files that would be checked, and exit.")
 @click.option("--show-settings", is_flag=True,
               help="Print the configuration that applies to each file, and exit.")
@@ -160,7 +162,7 @@ def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
 @config_options
 def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None,
           exit_zero: bool, color: str, quiet: bool, jobs: int | None, weights: str | None,
-          **options: Any) -> None:
+          verbose: bool, **options: Any) -> None:
     """Check model files for shape, weight and design problems."""
     from graphcheck.reporters import RenderOptions, reporters
 
@@ -178,7 +180,8 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
     if options["statistics"]:
         emit(statistics(results, fmt), output)
     else:
-        shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet)
+        shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet,
+                              verbose=verbose)
         emit(known[fmt].render(results, shown), output, shown.color)
     threshold = fail_threshold(request, fail_on)
     failed = any(request.fails(f, threshold) for r in results for f in r.findings)

@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from graphcheck.rule_names import RuleName
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -39,7 +41,7 @@ CEILINGS = bounds.Limits(max_json_bytes=256 * bounds.MIB, max_json_depth=500,
                          max_read_seconds=120)
 # Findings that say the model would run code or is not there at all: a configuration found in
 # the scanned tree cannot silence them (a pull request could add one); see docs/security.md.
-PROTECTED = frozenset({"unsafe-code", "lfs-pointer"})
+PROTECTED = frozenset({RuleName.UNSAFE_CODE.value, RuleName.LFS_POINTER.value})
 
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "per-layer-ignores", "fail-on",
         "rules", "limits", "exclude", "extend-exclude")

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from graphcheck.findings import LoadError
 from graphcheck.loaders import read_head
 from graphcheck.patterns import IgnoreSpec, compile_spec
+from graphcheck.rule_names import RuleName
 from graphcheck.safe_io import escape_name, kind, read_text
 
 # Folders no one keeps models in that can be huge: VCS data, virtualenvs, tool caches.
@@ -28,7 +29,7 @@ class Target:
     display: str
     weights: Path | None = None  # a save_weights file to check against the architecture at path
     note: str = ""  # set when the walk could not or would not check this entry: why
-    note_rule: str = "not-a-model"  # the rule the note is reported under
+    note_rule: RuleName = RuleName.NOT_A_MODEL  # the rule the note is reported under
 
 
 def normalise(pattern: str) -> str:
@@ -259,7 +260,7 @@ class _Walker:
                 names = sorted(entry.name for entry in scan)
         except OSError as error:
             yield replace(self.note(folder, f"this folder cannot be read: {_reason(error)}"),
-                          note_rule="unreadable-model")
+                          note_rule=RuleName.UNREADABLE_MODEL)
             return
         if (info.st_dev, info.st_ino) in visited:  # a link back to a folder already walked
             return
@@ -271,7 +272,7 @@ class _Walker:
             except WALK_ERRORS as error:  # vanished, unreadable, undecodable mid-walk
                 if named_like_model(name):
                     yield replace(self.note(path, f"this file cannot be read: {_reason(error)}"),
-                                  note_rule="unreadable-model")
+                                  note_rule=RuleName.UNREADABLE_MODEL)
 
     def _entry(self, path: str, ignore: _Ignores,
                stack: list[tuple[str, _Ignores]]) -> Iterator[Target]:

@@ -8,13 +8,14 @@ from pathlib import Path
 from types import ModuleType
 
 from graphcheck import plugins
-from graphcheck.findings import Finding, LoadError, Problem
+from graphcheck.findings import Finding, LoadError, Problem, traceback_text
 from graphcheck.graph import Model
 from graphcheck.limits import using as using_limits
 from graphcheck.loaders import LOADER_PROTOCOL, Loader, read_head, sniff_bytes
 from graphcheck.plugins import entry_points_in
 from graphcheck.results import FileResult
-from graphcheck.rules import Context, Rule
+from graphcheck.rule_names import RuleName
+from graphcheck.rules import Context, Hit, Rule
 from graphcheck.rules.registry import all_rules, find_rule
 from graphcheck.settings import DEFAULT as DEFAULT_SETTINGS
 from graphcheck.settings import Settings as Settings  # re-exported for older imports
@@ -68,7 +69,7 @@ def load(path: Path, weights: Path | None = None) -> Model:
     sniffed = sniff_bytes(head)
     if sniffed.kind == "lfs":
         raise LoadError("this is a Git LFS pointer, not the model: run `git lfs pull`",
-                        rule="lfs-pointer")
+                        rule=RuleName.LFS_POINTER)
     for loader in loaders():
         if loader.sniff(path, head):
             return loader.load(path)
@@ -76,11 +77,24 @@ def load(path: Path, weights: Path | None = None) -> Model:
 
 
 def finding(path: str, problem: Problem) -> Finding:
-    """Turn a stage's problem into a finding with the rule's code and severity."""
+    """Turn a stage's problem into a finding with the rule's code, severity and message format."""
     rule = find_rule(problem.rule)
     assert rule is not None, f"problem names unknown rule {problem.rule}"
+    return hit_finding(path, rule, Hit(node=problem.node, fields={"message": problem.message},
+                                       detail=problem.detail))
+
+
+def hit_finding(path: str, rule: type[Rule], hit: Hit) -> Finding:
+    """Return the finding of one hit: the rule's identity, and its template formatted."""
     return Finding(path=path, code=rule.code, rule=rule.name, severity=rule.severity,
-                   node=problem.node, message=problem.message, confidence=rule.confidence)
+                   node=hit.node, message=rule.message(hit), confidence=rule.confidence,
+                   detail=hit.detail)
+
+
+def crashed(where: str, error: Exception) -> Problem:
+    """Return the internal-error problem for an exception, keeping its (bounded) traceback."""
+    return Problem(rule=RuleName.INTERNAL_ERROR, node=None, detail=traceback_text(error),
+                   message=f"{where} failed: {type(error).__name__}: {error}")
 
 
 def check_path(path: Path, display: str, settings: Settings = DEFAULT_SETTINGS, *,
@@ -103,9 +117,7 @@ def _check_path(path: Path, display: str, settings: Settings, weights: Path | No
             problem = Problem(rule=error.rule, node=None, message=str(error))
             return FileResult(path=display, findings=[finding(display, problem)])
         except Exception as error:
-            problem = Problem(rule="internal-error", node=None,
-                              message=f"loading failed: {type(error).__name__}: {error}")
-            return FileResult(path=display, findings=[finding(display, problem)])
+            return FileResult(path=display, findings=[finding(display, crashed("loading", error))])
         return analyse(model, display, settings)
 
 
@@ -115,9 +127,7 @@ def analyse(model: Model, display: str, settings: Settings = DEFAULT_SETTINGS) -
     try:
         inference = infer(model)
     except Exception as error:
-        problem = Problem(rule="internal-error", node=None,
-                          message=f"shape inference failed: {type(error).__name__}: {error}")
-        inference = Inference(problems=[problem])
+        inference = Inference(problems=[crashed("shape inference", error)])
     findings = run_rules(model, inference, display, settings)
     return FileResult(path=display, findings=findings, model=model, inference=inference)
 
@@ -129,14 +139,9 @@ def run_rules(model: Model, inference: Inference, display: str,
     for rule in enabled_rules(settings):
         ctx = Context(model=model, inference=inference, options=settings.options.get(rule.name, {}))
         try:
-            findings += [Finding(path=display, code=rule.code, rule=rule.name,
-                                 severity=rule.severity, node=hit.node, message=hit.message,
-                                 confidence=rule.confidence) for hit in rule().check(ctx)]
+            findings += [hit_finding(display, rule, hit) for hit in rule().check(ctx)]
         except Exception as error:
-            problem = Problem(rule="internal-error", node=None,
-                              message=f"rule {rule.code} {rule.name} failed: "
-                                      f"{type(error).__name__}: {error}")
-            findings.append(finding(display, problem))
+            findings.append(finding(display, crashed(f"rule {rule.code} {rule.name}", error)))
     # Graph (topological) order puts a cause (an LSTM) before its symptoms (the Dense after it).
     rank = {name: index for index, name in enumerate(inference.nodes)}
     return sorted(findings, key=lambda f: (-1 if f.node is None else rank.get(f.node, len(rank)),

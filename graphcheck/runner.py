@@ -16,6 +16,7 @@ from graphcheck.engine import check_path, finding
 from graphcheck.findings import Problem
 from graphcheck.loaders.isolation import die_with_parent
 from graphcheck.results import FileResult
+from graphcheck.rule_names import RuleName
 from graphcheck.settings import Settings
 
 if TYPE_CHECKING:  # pools are imported where used: one file needs none
@@ -54,7 +55,7 @@ def noted(target: Target, settings: Settings) -> FileResult:
 
 def check_failed(target: Target, error: BaseException) -> FileResult:
     """Report a file whose worker died (a crash in a native library, memory): internal-error."""
-    problem = Problem(rule="internal-error", node=None,
+    problem = Problem(rule=RuleName.INTERNAL_ERROR, node=None,
                       message=f"checking this file failed: {type(error).__name__}: {error}")
     return FileResult(path=target.display, findings=[finding(target.display, problem)])
 

@@ -15,6 +15,7 @@ from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_legacy import Keras1Weights
 from graphcheck.loaders.keras_nodes import KERAS3_OP_PREFIX
 from graphcheck.loaders.keras_zip import parse_json
+from graphcheck.rule_names import RuleName
 
 
 class KerasH5Loader:
@@ -64,7 +65,7 @@ def _unmarked_ops(root: ModelGraph) -> tuple[Problem, ...]:
     if not ops:
         return ()
     shown = ", ".join(ops[:5]) + (f" and {len(ops) - 5} more" if len(ops) > 5 else "")
-    return (Problem(rule="unreadable-model", node=None, message=(
+    return (Problem(rule=RuleName.UNREADABLE_MODEL, node=None, message=(
         f"Keras 3 saved {len(ops)} op layer(s) ({shown}: calls such as x + 3.0 or keras.ops.*) "
         "into this legacy .h5 without their module, so Keras reads them back as layers and "
         "cannot load the file ('Only input tensors may be passed as positional arguments' or "

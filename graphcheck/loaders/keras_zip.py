@@ -22,6 +22,7 @@ from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_nodes import obj
 from graphcheck.loaders.keras_weight_paths import weight_source
 from graphcheck.loaders.zip_member import open_member
+from graphcheck.rule_names import RuleName
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
@@ -226,7 +227,7 @@ def _embedded_pickles(archive: zipfile.ZipFile, names: set[str]) -> Iterator[Pro
         except MEMBER_ERRORS:
             head = b""
         if sniff_bytes(head).kind == "pickle" or name.lower().endswith(PICKLE_SUFFIXES):
-            yield Problem(rule="unsafe-code", node=None,
+            yield Problem(rule=RuleName.UNSAFE_CODE, node=None,
                           message=f"archive member {name} is a Python pickle: graphcheck does not "
                                   "open it, but whatever unpickles it runs code from the file")
 

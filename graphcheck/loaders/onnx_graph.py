@@ -21,6 +21,7 @@ from graphcheck.loaders.onnx_tensors import (
     output_values,
     stored_tensor,
 )
+from graphcheck.rule_names import RuleName
 
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
 ONNX_MODULE = "onnx"
@@ -190,7 +191,7 @@ class GraphBuilder:
                 if all(w.key != (role or name) for w in weights):
                     weights.append(StoredWeight(key=role or name, shape=tensor.shape))
             elif name:  # ONNX nodes are topologically sorted: a later definition is an error too
-                self.scope.problems.append(Problem(rule="unreadable-model", node=key, message=(
+                self.scope.problems.append(Problem(rule=RuleName.UNREADABLE_MODEL, node=key, message=(
                     f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
                     "initializer defines")))
         constant = constant_tensor(node, f"out:{key}:0") if standard and node.op_type == "Constant" else None

@@ -20,6 +20,7 @@ from graphcheck.loaders.onnx_graph import (  # noqa: F401  (ONNX_MODULE, RECURRE
     all_graphs,
     tensor_shapes,
 )
+from graphcheck.rule_names import RuleName
 
 # ModelProto fields a file can start with (ir_version, producer, graph, opset_import, ...).
 MODEL_FIELDS = frozenset(range(1, 21))
@@ -121,7 +122,7 @@ def model_from_proto(proto: Any, path: str) -> Model:
     problems = list(scope.problems)
     if error is not None:
         graph.distrust(_failing_node(error, root))
-        problems.append(Problem(rule="onnx-inference-error", node=_failing_node(error, root),
+        problems.append(Problem(rule=RuleName.ONNX_INFERENCE_ERROR, node=_failing_node(error, root),
                                 message=f"onnx.shape_inference (strict) fails: {error}"))
     metadata = {
         "ir_version": proto.ir_version, "producer": f"{proto.producer_name} {proto.producer_version}".strip(),

@@ -18,6 +18,7 @@ class RenderOptions:
     color: bool = False
     version: str = ""
     quiet: bool = False  # findings only: no summary line, nothing at all on a clean run
+    verbose: bool = False  # text: each finding's detail (an internal-error's traceback) under it
 
 
 class Reporter(Protocol):

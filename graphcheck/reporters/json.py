@@ -13,10 +13,11 @@ from graphcheck.results import FileResult
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
-    """Return the contract's keys for one finding, plus confidence."""
-    return {"path": finding.path, "code": finding.code, "rule": finding.rule,
-            "severity": str(finding.severity), "node": finding.node,
-            "message": finding.message, "confidence": str(finding.confidence)}
+    """Return the contract's keys for one finding, plus confidence (and detail, when it has one)."""
+    found = {"path": finding.path, "code": finding.code, "rule": finding.rule,
+             "severity": str(finding.severity), "node": finding.node,
+             "message": finding.message, "confidence": str(finding.confidence)}
+    return found if finding.detail is None else {**found, "detail": finding.detail}
 
 
 class JsonReporter:

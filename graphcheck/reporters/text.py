@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from graphcheck.findings import Finding, Severity
 from graphcheck.reporters import RenderOptions
-from graphcheck.reporters.escape import clean_finding
+from graphcheck.reporters.escape import clean_finding, terminal
 from graphcheck.results import FileResult
 
 COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOTE: "\x1b[36m"}
@@ -54,6 +54,13 @@ def render_statistics(results: Sequence[FileResult]) -> str:
                    for n, code, rule, severity in rows)
 
 
+def _detail(finding: Finding, verbose: bool) -> list[str]:
+    """Return the finding's detail (an internal-error's traceback), indented, with --verbose."""
+    if not verbose or finding.detail is None:
+        return []
+    return [f"    {terminal(text)}" for text in finding.detail.splitlines()]
+
+
 class TextReporter:
     """One line per finding and a summary line (none with ``quiet``)."""
 
@@ -61,7 +68,8 @@ class TextReporter:
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return all findings, one per line, then the summary."""
-        lines = [line(f, options.color) for r in results for f in r.findings]
+        lines = [text for r in results for f in r.findings
+                 for text in (line(f, options.color), *_detail(f, options.verbose))]
         if not options.quiet:
             lines.append(summary(results))
         return "".join(f"{text}\n" for text in lines)

@@ -68,7 +68,6 @@ class MissingHiddenSize(ProblemRule):
     name = "missing-hidden-size"
     severity = Severity.ERROR
     summary = "An ONNX LSTM/GRU/RNN has no hidden_size attribute"
-    template = "{op} has no hidden_size attribute: R {shape} implies hidden_size = {H}"
     what = ("Reports an ONNX LSTM, GRU or RNN node without `hidden_size`, and infers the "
             "hidden size from R ([num_directions, k*hidden_size, hidden_size]) so the other "
             "checks still run.")
@@ -88,7 +87,6 @@ class BatchwiseRecurrentLayout(ProblemRule):
     name = "batchwise-recurrent-layout"
     severity = Severity.WARNING
     summary = "An ONNX LSTM/GRU/RNN uses layout=1, which ONNX Runtime's CPU kernels reject"
-    template = "layout=1 (batch-major X {shape}): ONNX Runtime's CPU kernels reject it"
     what = ("Warns about recurrent nodes with `layout=1` (X as [batch, seq_length, input_size]; "
             "states as [batch, num_directions, hidden_size]), valid since opset 14.")
     why = ("The model is valid ONNX, but ONNX Runtime's CPU execution provider refuses to load "
@@ -108,7 +106,6 @@ class OnnxInferenceError(ProblemRule):
     severity = Severity.WARNING
     confidence = Confidence.MEDIUM
     summary = "onnx's own shape inference fails on the model"
-    template = "onnx.shape_inference (strict) fails: {message}"
     what = ("Runs `onnx.shape_inference.infer_shapes(strict_mode=True)` and reports its error; "
             "graphcheck then continues with the shapes the lenient run could infer.")
     why = ("ONNX Runtime runs the same inference when it loads a model, so the model usually "
@@ -128,7 +125,6 @@ class OldRecurrentOpset(ProblemRule):
     name = "old-recurrent-opset"
     severity = Severity.NOTE
     summary = "An ONNX LSTM/GRU/RNN from opset < 7, which ONNX Runtime has no kernel for"
-    template = "{op}-1 (opset {opset}): ONNX Runtime has no kernel below {op}-7"
     what = ("Notes recurrent nodes of a model importing ai.onnx opset 1-6 (LSTM-1, GRU-1/3, "
             "RNN-1, which still had the `output_sequence` attribute).")
     why = ("The model is valid ONNX, but ONNX Runtime registers LSTM, GRU and RNN kernels from "

@@ -85,7 +85,10 @@ class UnitsEqualTimesteps(Rule):
     confidence = Confidence.MEDIUM
     options: ClassVar[Mapping[str, Any]] = {"min-units": 5}
     summary = "A recurrent layer's units equals its number of timesteps"
-    template = "units={units} equals the number of timesteps T={T}; units is the hidden-state size"
+    template = ("units={units} equals the number of timesteps T={steps}. units is the size of the "
+                "hidden state, not the number of steps: this {kind} runs one cell over all {steps} "
+                "steps of {features} features and outputs {units} values per step; its weights "
+                "(and parameter count) do not depend on T. Choose units for capacity.")
     what = ("Warns when a recurrent layer's `units` equals the number of timesteps of its "
             "input, the classic belief that an LSTM has one neuron per timestep. It stays "
             "silent when units also equals the number of features (a square layer chosen for "
@@ -120,11 +123,7 @@ class UnitsEqualTimesteps(Rule):
         for name, kind, units, steps, features in recurrent_calls(ctx):
             if steps is None or units != steps or units == features or units < floor:
                 continue
-            yield Hit(node=name, message=(
-                f"units={units} equals the number of timesteps T={steps}. units is the size of "
-                f"the hidden state, not the number of steps: this {kind} runs one cell over all "
-                f"{steps} steps of {features} features and outputs {units} values per step; its "
-                "weights (and parameter count) do not depend on T. Choose units for capacity."))
+            yield self.hit(name, units=units, steps=steps, kind=kind, features=features)
 
 
 def given_state(node: NodeResult) -> bool:
@@ -148,7 +147,10 @@ class SingleTimestep(Rule):
     severity = Severity.WARNING
     confidence = Confidence.HIGH
     summary = "A recurrent layer receives sequences of one timestep: the recurrence never runs"
-    template = "T=1: {kind} sees one step of {features} features; recurrent_kernel {shape} is unused"
+    template = ("T=1: this {kind} sees a single timestep of {features} features, so the recurrence "
+                "never runs: its recurrent_kernel ({units}, {width}) = {params:,} parameters only "
+                "multiply the zero initial state. Was the data reshaped (samples, features) -> "
+                "(samples, 1, features)? Feed windows of several timesteps, or use Dense layers.")
     what = ("Warns when a recurrent layer's input has a static number of timesteps T = 1. "
             "Stateful layers, layers given an `initial_state` (ONNX: `initial_h`/`initial_c` "
             "computed at run time, e.g. a cache fed as a graph input) and layers that return "
@@ -177,9 +179,5 @@ class SingleTimestep(Rule):
             if steps != 1 or steps_one_at_a_time(ctx.inference.nodes[name]):
                 continue
             gates = GATES.get(kind, 1)
-            yield Hit(node=name, message=(
-                f"T=1: this {kind} sees a single timestep of {features} features, so the "
-                f"recurrence never runs: its recurrent_kernel ({units}, {gates * units}) = "
-                f"{units * gates * units:,} parameters only multiply the zero initial state. "
-                "Was the data reshaped (samples, features) -> (samples, 1, features)? Feed "
-                "windows of several timesteps, or use Dense layers."))
+            yield self.hit(name, kind=kind, features=features, units=units, width=gates * units,
+                           params=units * gates * units)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Layer, Shape
+from graphcheck.rule_names import RuleName
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +27,8 @@ class Call:
     def single(self) -> Shape:
         """Return the only positional input; shape functions of one-input layers use this."""
         if not self.inputs:  # a config whose inbound node passes no tensor: Keras cannot call it
-            raise ShapeError("unreadable-model", "receives no input tensor (no inbound node passes one)")
+            raise ShapeError(RuleName.UNREADABLE_MODEL,
+                             "receives no input tensor (no inbound node passes one)")
         return self.inputs[0]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Layer, Shape, StoredWeight, format_shape, snake_case
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import as_tuple, conv_length, optional_number, positive_int, require_rank
 
@@ -71,10 +72,10 @@ def _cudnn_hint(cell: CellInfo) -> dict[tuple[int, ...], str]:
 def cell_from(entry: object) -> CellInfo:
     """Read an ``LSTMCell``/``GRUCell``/``SimpleRNNCell`` (or layer) config entry."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
-        raise ShapeError("unsupported-layer", f"cannot read recurrent cell {entry!r}")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"cannot read recurrent cell {entry!r}")
     kind = str(entry.get("class_name", "")).removesuffix("Cell")
     if kind not in GATES:
-        raise ShapeError("unsupported-layer", f"no shape function for cell {kind!r}")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"no shape function for cell {kind!r}")
     return CellInfo(kind=kind, units=positive_int(entry["config"], "units"), config=entry["config"])
 
 
@@ -111,7 +112,7 @@ def check_initial_state(call: Call, units: list[int], batch: Dim) -> tuple[Shape
              if shape is None or len(shape) != 2 or (isinstance(shape[-1], int) and shape[-1] != want)]
     if not wrong:
         return ()
-    return (ShapeError("initial-state-mismatch",
+    return (ShapeError(RuleName.INITIAL_STATE_MISMATCH,
                        f"{' and '.join(wrong)}, but the layer has units={units[0]}, so every state "
                        f"must be {format_shape((batch, units[0]))}"),)
 
@@ -212,7 +213,7 @@ def _is_stacked(config: Mapping[str, Any]) -> bool:
 def inner_layer(entry: object, name: str, stored: tuple[StoredWeight, ...] | None = None) -> Layer:
     """Build a Layer from a wrapper's nested layer config (Bidirectional, TimeDistributed)."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
-        raise ShapeError("unreadable-model", f"wrapped layer config is {entry!r}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"wrapped layer config is {entry!r}")
     return Layer(name=str(entry["config"].get("name", name)), type=str(entry.get("class_name")),
                  config=entry["config"], weights=stored)
 
@@ -223,7 +224,7 @@ def run_inner(layer: Layer, call: Call) -> LayerShapes:
 
     fn = SHAPE_FUNCTIONS.get(("keras", layer.type))
     if fn is None:
-        raise ShapeError("unsupported-layer", f"no shape function for wrapped {layer.type!r}")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"no shape function for wrapped {layer.type!r}")
     return fn(replace(call, layer=layer, kwargs={}))
 
 
@@ -252,7 +253,7 @@ def bidirectional(call: Call) -> LayerShapes:
     if mode in ("sum", "mul", "ave") and fwd.outputs[0][-1] != bwd.outputs[0][-1]:
         # Keras builds and saves this with the forward shape; only running it fails.
         problems += (ShapeError(
-            "input-dim-mismatch", f"merge_mode={mode!r} needs both directions to have the same "
+            RuleName.INPUT_DIM_MISMATCH, f"merge_mode={mode!r} needs both directions to have the same "
             f"units, got forward {fwd.outputs[0][-1]} and backward {bwd.outputs[0][-1]}: Keras "
             f"builds and saves the layer as {format_shape(fwd.outputs[0])}, but predict fails"),)
     return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights), problems=problems)
@@ -267,7 +268,7 @@ def _merge(fwd: Shape, bwd: Shape, mode: object) -> list[Shape]:
         return [(*fwd[:-1], last)]
     if mode in ("sum", "mul", "ave"):
         return [fwd]
-    raise ShapeError("unreadable-model", f"unknown merge_mode {mode!r}")
+    raise ShapeError(RuleName.UNREADABLE_MODEL, f"unknown merge_mode {mode!r}")
 
 
 @register("keras", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")

@@ -13,6 +13,7 @@ from typing import Any
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
 from graphcheck.loaders.onnx_graph import RECURRENT_INPUTS
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec
 from graphcheck.shapes.dims import mul
 from graphcheck.shapes.onnx.generic import ANY_INPUTS, merged, trusted
@@ -90,14 +91,14 @@ def read_op(call: Call) -> RecurrentOp:
     attrs = attributes(call.config)
     direction = str(attrs.get("direction", "forward"))
     if direction not in ("forward", "reverse", "bidirectional"):
-        raise ShapeError("unreadable-model", f"direction is {direction!r}, not forward, reverse "
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"direction is {direction!r}, not forward, reverse "
                          "or bidirectional")
     layout = attrs.get("layout", 0)
     if layout not in (0, 1):
-        raise ShapeError("unreadable-model", f"layout is {layout!r}, not 0 or 1")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"layout is {layout!r}, not 0 or 1")
     x = role_shape(call, "X")
     if x is not None and len(x) != 3:
-        raise ShapeError("input-rank-mismatch", f"X is {format_shape(x)} (rank {len(x)}), but "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"X is {format_shape(x)} (rank {len(x)}), but "
                          f"{call.layer.type} needs rank 3: " + ("[batch, seq_length, input_size] "
                          "(layout=1)" if layout else "[seq_length, batch, input_size] (layout=0)"))
     steps, batch, features = (None, None, None) if x is None else (
@@ -140,7 +141,7 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
     problems = []
     opset = call.config.get("opset")
     if isinstance(opset, int) and opset < FIRST_RUNNABLE_OPSET:
-        problems.append(ShapeError("old-recurrent-opset", (
+        problems.append(ShapeError(RuleName.OLD_RECURRENT_OPSET, (
             f"the model imports ai.onnx opset {opset}, so this is {op.kind}-{_version(op.kind, opset)}: "
             f"ONNX Runtime has no kernel below {op.kind}-7 (\"Could not find an implementation for "
             f"{op.kind}({_version(op.kind, opset)})\"). onnx.version_converter has no adapter for it "
@@ -151,11 +152,11 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
                   "which graphcheck uses" if op.hidden is not None else "nothing implies it")
         given = attributes(call.config).get("hidden_size")
         what = "no hidden_size attribute" if given is None else f"hidden_size={given!r}, not a positive int"
-        problems.append(ShapeError("missing-hidden-size", (
+        problems.append(ShapeError(RuleName.MISSING_HIDDEN_SIZE, (
             f"{op.kind} has {what}: {source}. ONNX Runtime refuses the model, "
             "and onnx's shape inference leaves the last axis of Y and Y_h unknown")))
     if op.layout == 1:
-        problems.append(ShapeError("batchwise-recurrent-layout", (
+        problems.append(ShapeError(RuleName.BATCHWISE_RECURRENT_LAYOUT, (
             f"layout=1 (batch-major X {format_shape((op.batch, op.steps, op.features))}): ONNX "
             "Runtime's CPU kernels reject it (\"Batchwise recurrent operations (layout == 1) are "
             "not supported\"). Transpose X to [seq_length, batch, input_size] and use layout=0")))
@@ -263,7 +264,7 @@ def _state_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
             continue
         what = "[batch]" if role == "sequence_lens" else f"{axes} (layout={op.layout})"
         swapped = role != "sequence_lens" and compatible(shape, (*want[1::-1], want[2]))
-        problems.append(ShapeError("initial-state-mismatch", (
+        problems.append(ShapeError(RuleName.INITIAL_STATE_MISMATCH, (
             f"{role} is {format_shape(shape)}, but X and the attributes need {what} = "
             f"{format_shape(want)}" + ("; its first two axes are swapped: it is laid out for "
                                        f"layout={1 - op.layout}" if swapped else ""))))
@@ -279,7 +280,7 @@ def _declared_problems(call: Call, outputs: tuple[Shape | None, ...]) -> list[Sh
         for key, source in sources:
             recorded = _nth(call.config.get(key), index)
             if mine is not None and recorded is not None and not compatible(mine, recorded):
-                problems.append(ShapeError("declared-shape-mismatch", (
+                problems.append(ShapeError(RuleName.DECLARED_SHAPE_MISMATCH, (
                     f"{source} output {name!r} as {format_shape(recorded)}, but X and the "
                     f"attributes give {format_shape(mine)}")))
                 break
