@@ -13,7 +13,6 @@ from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, 
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.keras_legacy import legacy_class, modernise
 from graphcheck.loaders.keras_nodes import (
-    KERAS3_OP_PREFIX,
     call_options,
     inbound,
     is_keras3_op,
@@ -23,6 +22,7 @@ from graphcheck.loaders.keras_nodes import (
     seq,
     shape_of,
 )
+from graphcheck.op_layers import KERAS3_OP_PREFIX
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 

@@ -13,8 +13,8 @@ from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
 from graphcheck.loaders.isolation import isolated_load
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model, walk_layers
 from graphcheck.loaders.keras_legacy import Keras1Weights
-from graphcheck.loaders.keras_nodes import KERAS3_OP_PREFIX
 from graphcheck.loaders.keras_zip import parse_json
+from graphcheck.op_layers import KERAS3_OP_PREFIX
 
 
 class KerasH5Loader:
