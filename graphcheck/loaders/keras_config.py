@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -277,12 +277,4 @@ def _shift(ref: TensorRef, offsets: Mapping[str, int]) -> TensorRef:
     """Turn a saved node index into the index of the call among this file's inbound nodes."""
     offset = offsets.get(ref.layer, 0)
     return replace(ref, call=ref.call - offset) if offset and ref.call >= offset else ref
-
-
-def walk_layers(model: ModelGraph, prefix: str = "") -> Iterator[tuple[str, Layer]]:
-    """Yield (qualified name, layer) for every layer, nested models included."""
-    for layer in model.layers():
-        yield prefix + layer.name, layer
-        if layer.subgraph is not None:
-            yield from walk_layers(layer.subgraph, f"{prefix}{layer.name}/")
 

@@ -91,15 +91,13 @@ class UnsafeCode(Rule):
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Flag code-bearing layers and the loader's reports of embedded pickles."""
-        from graphcheck.loaders.keras_config import walk_layers
-
         for problem in ctx.inference.problems:
             if problem.rule == self.name:
                 yield Hit(node=problem.node, message=problem.message)
         if ctx.model.framework == "onnx":
             yield from _onnx_hazards(ctx.model.metadata)
             return
-        for name, item in walk_layers(ctx.model.root):
+        for name, item in ctx.model.root.walk():
             found = list(dict.fromkeys(_layer_code(item)))
             if found:
                 yield Hit(node=name, message=f"{name} carries {'; '.join(found)}: loading this "
