@@ -8,7 +8,9 @@ is a permutation of these blocks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +42,9 @@ class Kind:
     states: tuple[str, ...]  # the state tensors, in the order Keras returns them
     onnx_inputs: tuple[str, ...]  # the operator's inputs by position (roles of edges and weights)
     onnx_outputs: tuple[str, ...]  # the operator's outputs by position
-    keras1_gates: tuple[Gate, ...] = ()  # the order Keras 1 listed its per-gate weights in
+    # The order Keras 1 listed its per-gate weights in (Keras 2's preprocess_weights_for_loading
+    # joins an LSTM's 12 arrays as weights[0], [6], [3], [9]: i, f, c, o).
+    keras1_gates: tuple[Gate, ...] = ()
     onnx_peepholes: tuple[Gate, ...] = ()  # the gates ONNX P holds a peephole for, in order
 
     @property
@@ -75,15 +79,17 @@ KINDS = (LSTM, GRU, SIMPLE)
 
 # The Keras layers that run one cell over (batch, timesteps, features) and take ``units``; the
 # CuDNN layers (tf.keras 1.x/2.x) run an LSTM's or a GRU's gates with cuDNN's bias layout.
-KERAS_LAYERS: dict[str, Kind] = {kind.keras: kind for kind in KINDS}
-CUDNN_CLASSES: dict[str, Kind] = {"CuDNNLSTM": LSTM, "CuDNNGRU": GRU}
-SEQUENCE_CLASSES: dict[str, Kind] = {**KERAS_LAYERS, **CUDNN_CLASSES}
+KERAS_LAYERS: Mapping[str, Kind] = MappingProxyType({kind.keras: kind for kind in KINDS})
+CUDNN_CLASSES: Mapping[str, Kind] = MappingProxyType({"CuDNNLSTM": LSTM, "CuDNNGRU": GRU})
+SEQUENCE_CLASSES: Mapping[str, Kind] = MappingProxyType({**KERAS_LAYERS, **CUDNN_CLASSES})
 # ConvLSTM runs an LSTM's gates with convolutions; cells are called one step at a time.
-CONV_CLASSES: dict[str, Kind] = {"ConvLSTM1D": LSTM, "ConvLSTM2D": LSTM, "ConvLSTM3D": LSTM}
-CELL_CLASSES: dict[str, Kind] = {kind.keras + "Cell": kind for kind in KINDS}
+CONV_CLASSES: Mapping[str, Kind] = MappingProxyType(dict.fromkeys(
+    ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"), LSTM))
+CELL_CLASSES: Mapping[str, Kind] = MappingProxyType({kind.keras + "Cell": kind for kind in KINDS})
 # Every Keras class that runs one of these cells, and every ONNX operator, mapped to its kind.
-KERAS_CLASSES: dict[str, Kind] = {**SEQUENCE_CLASSES, **CONV_CLASSES, **CELL_CLASSES}
-ONNX_OPS: dict[str, Kind] = {kind.onnx: kind for kind in KINDS}
+KERAS_CLASSES: Mapping[str, Kind] = MappingProxyType(
+    {**SEQUENCE_CLASSES, **CONV_CLASSES, **CELL_CLASSES})
+ONNX_OPS: Mapping[str, Kind] = MappingProxyType({kind.onnx: kind for kind in KINDS})
 # The generic Keras layer that runs any cell (or stack of cells) given in its config.
 KERAS_GENERIC_RNN = "RNN"
 
@@ -91,10 +97,11 @@ KERAS_GENERIC_RNN = "RNN"
 KERAS_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 # Keras 1 stored one array per gate, "<layer>_W_i", "<layer>_U_i", "<layer>_b_i", ...; Keras 2
 # joins each letter's arrays along the last axis into these weights.
-KERAS1_WEIGHTS = {"W": "kernel", "U": "recurrent_kernel", "b": "bias"}
+KERAS1_WEIGHTS: Mapping[str, str] = MappingProxyType(
+    {"W": "kernel", "U": "recurrent_kernel", "b": "bias"})
 KERAS1_GATE_LETTERS = tuple(dict.fromkeys(g.letter for kind in KINDS for g in kind.keras1_gates))
 # ONNX's weight inputs, by position on the operator; the inputs that carry a state.
-ONNX_WEIGHTS = {"W": 1, "R": 2, "B": 3}
+ONNX_WEIGHTS: Mapping[str, int] = MappingProxyType({"W": 1, "R": 2, "B": 3})
 ONNX_STATE_INPUTS = ("initial_h", "initial_c")
 ONNX_OUTPUTS = LSTM.onnx_outputs  # every output any of the operators has
 # ONNX B is (num_directions, 2*k*H): the input biases Wb, then the recurrent biases Rb.
@@ -102,7 +109,7 @@ ONNX_BIAS_HALVES = ("Wb", "Rb")
 # The ``direction`` attribute's values; "bidirectional" stacks two directions on axis 0.
 ONNX_DIRECTIONS = ("forward", "reverse", "bidirectional")
 # The ``layout`` attribute (opset 14+): 0 is time-major X [T, B, I], 1 batch-major [B, T, I].
-ONNX_LAYOUTS = {0: "time-major", 1: "batch-major"}
+ONNX_LAYOUTS: Mapping[int, str] = MappingProxyType({0: "time-major", 1: "batch-major"})
 # LSTM-1, GRU-1/3 and RNN-1 have no ONNX Runtime kernel; version 7 removed output_sequence.
 FIRST_RUNNABLE_OPSET = 7
 

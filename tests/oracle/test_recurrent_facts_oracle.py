@@ -17,6 +17,7 @@ import pytest
 
 from graphcheck.recurrent_facts import (
     GRU,
+    KERAS1_WEIGHTS,
     KERAS_WEIGHTS,
     KINDS,
     LSTM,
@@ -170,6 +171,27 @@ def test_bias_rows_are_what_tf_keras_builds(tfk: Any, cls: str, kind: Kind, cudn
     bias = next(w for w in layer.weights if w.name.rpartition("/")[2].startswith("bias"))
     rows = keras_bias_rows(kind, reset_after=reset_after, cudnn=cudnn)
     assert int(np.prod(bias.shape)) == rows * kind.gates * UNITS
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("kind", [LSTM, GRU], ids=lambda k: k.keras)
+def test_keras1_per_gate_weights_join_in_the_tables_order(tfk: Any, kind: Kind) -> None:
+    """tf_keras joins Keras 1's per-gate arrays, listed in keras1_gates order, into keras_gates order.
+
+    A Keras 1 file stores W_<gate>, U_<gate>, b_<gate> per gate (its GRU had one bias per gate,
+    as reset_after=False does); each array here is filled with its gate's position in the file.
+    """
+    from tf_keras.src.saving.legacy import hdf5_format
+
+    config = {"reset_after": False} if kind is GRU else {}
+    layer = getattr(tfk.layers, kind.keras)(UNITS, **config)
+    layer.build((None, STEPS, FEATURES))
+    arrays = [np.full(shape, index, np.float32) for index in range(len(kind.keras1_gates))
+              for shape in ((FEATURES, UNITS), (UNITS, UNITS), (UNITS,))]
+    joined = hdf5_format.preprocess_weights_for_loading(layer, arrays, original_keras_version="1")
+    blocks = [int(block[0]) for block in np.split(joined[2], kind.gates)]
+    assert blocks == [kind.keras1_gates.index(g) for g in kind.keras_gates]
+    assert len(arrays) == len(kind.keras1_gates) * len(KERAS1_WEIGHTS)
 
 
 def schema(kind: Kind) -> Any:
