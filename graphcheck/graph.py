@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,6 +77,13 @@ class ModelGraph:
     def layers(self) -> list[Layer]:
         """Return the layers in insertion order (the file's order)."""
         return [data["layer"] for _, data in self.graph.nodes(data=True)]
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+        """Yield (qualified name, layer) for every layer, nested models' layers as "outer/inner"."""
+        for layer in self.layers():
+            yield prefix + layer.name, layer
+            if layer.subgraph is not None:
+                yield from layer.subgraph.walk(f"{prefix}{layer.name}/")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,7 @@
-"""Shared test helpers: the rule-case runner lives with the cases, in graphcheck.rules.cases."""
+"""Shared test helpers: the rule-case runner is graphcheck.testing.run_case."""
 
 from __future__ import annotations
 
-from graphcheck.rules.cases import run_case
+from graphcheck.testing import run_case
 
 __all__ = ["run_case"]

@@ -11,10 +11,10 @@ from graphcheck.loaders import sniff_bytes
 from graphcheck.loaders.h5_kind import not_a_model
 from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
 from graphcheck.loaders.isolation import isolated_load
-from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model, walk_layers
+from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_legacy import Keras1Weights
-from graphcheck.loaders.keras_nodes import KERAS3_OP_PREFIX
 from graphcheck.loaders.keras_zip import parse_json
+from graphcheck.op_layers import KERAS3_OP_PREFIX
 from graphcheck.rule_names import RuleName
 
 
@@ -60,7 +60,7 @@ class KerasH5Loader:
 
 def _unmarked_ops(root: ModelGraph) -> tuple[Problem, ...]:
     """Report Keras 3 op layers written without their module: Keras cannot load the file back."""
-    ops = [name for name, layer in walk_layers(root)
+    ops = [name for name, layer in root.walk()
            if layer.type.startswith(KERAS3_OP_PREFIX) and layer.module is None]
     if not ops:
         return ()

@@ -21,17 +21,14 @@ from graphcheck.loaders.onnx_tensors import (
     output_values,
     stored_tensor,
 )
+from graphcheck.recurrent_facts import ONNX_OPS
 from graphcheck.rule_names import RuleName
 
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
 ONNX_MODULE = "onnx"
 
 # Inputs of the recurrent ops by position: edges and stored weights are keyed by these roles.
-RECURRENT_INPUTS: Mapping[str, tuple[str, ...]] = {
-    "LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"),
-    "GRU": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
-    "RNN": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
-}
+RECURRENT_INPUTS: Mapping[str, tuple[str, ...]] = {op: kind.onnx_inputs for op, kind in ONNX_OPS.items()}
 
 
 def value_shape(info: Any) -> Shape | None:

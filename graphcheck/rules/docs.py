@@ -107,7 +107,7 @@ def _examples(rule: type[Rule]) -> str:
 
 def example_messages(rule: type[Rule]) -> list[str]:
     """Run the rule's INVALID cases with only this rule on; return its distinct messages."""
-    from graphcheck.rules.cases import run_case
+    from graphcheck.testing import run_case
 
     found: list[str] = []
     for case in rule.INVALID:

@@ -101,13 +101,11 @@ class UnsafeCode(Rule):
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Flag code-bearing layers and the loader's reports of embedded pickles."""
-        from graphcheck.loaders.keras_config import walk_layers
-
         yield from self.problems(ctx)
         if ctx.model.framework == "onnx":
             yield from self._onnx_hazards(ctx.model.metadata)
             return
-        for name, item in walk_layers(ctx.model.root):
+        for name, item in ctx.model.root.walk():
             found = list(dict.fromkeys(_layer_code(item)))
             if found:
                 yield self.hit(name, layer=name, code="; ".join(found))

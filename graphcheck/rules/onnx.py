@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphcheck.findings import Confidence, Severity
+from graphcheck.recurrent_facts import LSTM, ONNX_OPS
 from graphcheck.rules import Case, Context, ProblemRule
-from graphcheck.shapes.onnx.recurrent import GATES, first_call_op
+from graphcheck.shapes.onnx.recurrent import first_call_op
 from graphcheck.shapes.propagate import NodeResult
 
 # A rule case's ONNX model: one recurrent node "rnn" fed X, with initializers of these shapes.
@@ -27,13 +28,13 @@ def case_model(spec: Mapping[str, Any]) -> Any:
     from onnx import TensorProto, helper
 
     kind = str(spec["onnx"])
-    roles = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")
+    roles = LSTM.onnx_inputs  # every input any of the operators has, by position
     attrs = {k: spec[k] for k in ("hidden_size", "direction", "layout") if k in spec}
     inits = [helper.make_tensor(r, TensorProto.INT32 if r == "sequence_lens" else TensorProto.FLOAT,
                                 spec[r], [0] * math.prod(spec[r])) for r in roles[1:] if r in spec]
     last = max(i for i, r in enumerate(roles) if r in spec)
     inputs = [r if r in spec else "" for r in roles[:last + 1]]
-    outputs = list(spec.get("outputs", ["Y", "Y_h"] + (["Y_c"] if kind == "LSTM" else [])))
+    outputs = list(spec.get("outputs", ONNX_OPS[kind].onnx_outputs))
     node = helper.make_node(kind, inputs, outputs, name="rnn", **attrs)
     graph = helper.make_graph(
         [node], "case", [helper.make_tensor_value_info("X", TensorProto.FLOAT, spec["X"])],
@@ -46,7 +47,7 @@ def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | No
     if ctx.model.framework != "onnx":
         return
     for name, node in ctx.inference.nodes.items():
-        op = first_call_op(node) if node.layer.type in GATES else None
+        op = first_call_op(node) if node.layer.type in ONNX_OPS else None
         if op is not None and isinstance(op.hidden, int) and op.features is not None:
             yield (name, op.kind, op.hidden, op.steps if isinstance(op.steps, int) else None,
                    op.features if isinstance(op.features, int) else None)

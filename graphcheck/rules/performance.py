@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
+from graphcheck.recurrent_facts import CUDNN_CLASSES, GRU, KERAS_GENERIC_RNN, LSTM
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.recurrent import RecurrentLayer, keras_recurrent
@@ -38,11 +39,11 @@ def _activation(value: object) -> object:
 
 def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     """Return the settings of one LSTM/GRU (or generic RNN) that rule out the cuDNN kernel."""
-    if use.kind == "RNN":
+    if use.kind == KERAS_GENERIC_RNN:
         cell = use.config.get("cell")
         kind = cell.get("class_name") if isinstance(cell, Mapping) else "cells"
         return [f"a generic RNN({kind}) layer (only LSTM and GRU layers have the fused kernel)"]
-    if use.kind not in ("LSTM", "GRU"):
+    if use.kind not in (LSTM.keras, GRU.keras):  # the layers with a fused cuDNN kernel
         return []
     config = use.config
     found = [text.format(_activation(config.get(key, want)))
@@ -53,9 +54,9 @@ def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     if recurrent_dropout > 0:
         found.append(f"recurrent_dropout={config['recurrent_dropout']} (cuDNN needs 0)")
     units = typed(config, "units", int)
-    if use.kind == "GRU" and units is not None:
+    if use.kind == GRU.keras and units is not None:
         config = gru_layout(config, units, use.result.layer.weights or ())
-    if use.kind == "GRU" and config.get("reset_after", True) is False:
+    if use.kind == GRU.keras and config.get("reset_after", True) is False:
         found.append("reset_after=False (cuDNN implements reset_after=True)")
     if config.get("use_cudnn") is False:
         found.append("use_cudnn=False")
@@ -241,10 +242,10 @@ class GpuOnlyLayer(Rule):
         """Note each node holding a CuDNN layer, once."""
         seen: set[str] = set()
         for use in keras_recurrent(ctx):
-            if not use.kind.startswith("CuDNN") or use.node in seen:
+            if use.kind not in CUDNN_CLASSES or use.node in seen:
                 continue
             seen.add(use.node)
             units = use.config.get("units")
-            plain = (f"LSTM({units})" if use.kind == "CuDNNLSTM"
+            plain = (f"LSTM({units})" if CUDNN_CLASSES[use.kind] is LSTM
                      else f"GRU({units}, reset_after=True, recurrent_activation='sigmoid')")
             yield self.hit(use.node, kind=use.kind, plain=plain)

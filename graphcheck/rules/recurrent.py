@@ -8,13 +8,17 @@ from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Dim, Shape
+from graphcheck.recurrent_facts import (
+    KERAS_GENERIC_RNN,
+    SEQUENCE_CLASSES,
+    keras_axes,
+    keras_kind,
+    onnx_kind,
+)
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.onnx import onnx_recurrent_calls, onnx_state_fed
 from graphcheck.shapes.propagate import NodeResult
-
-RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU"})
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "CuDNNLSTM": 4, "CuDNNGRU": 3}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,9 +36,8 @@ class RecurrentLayer:
         """Return the ``batch`` or ``steps`` dimension of the input, honouring time_major."""
         if self.shape is None or len(self.shape) != 3:
             return None
-        swap = bool(self.config.get("time_major"))
-        index = {"batch": 1 if swap else 0, "steps": 0 if swap else 1}[name]
-        return self.shape[index]
+        batch, steps = keras_axes(time_major=bool(self.config.get("time_major")))
+        return self.shape[batch if name == "batch" else steps]
 
 
 def _directions(config: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -57,7 +60,7 @@ def keras_recurrent(ctx: Context) -> Iterator[RecurrentLayer]:
         shape = node.calls[0].inputs[0] if node.calls and node.calls[0].inputs else None
         for direction, entry in entries:
             kind = str(entry.get("class_name"))
-            if kind in RECURRENT or kind == "RNN":
+            if kind in SEQUENCE_CLASSES or kind == KERAS_GENERIC_RNN:
                 yield RecurrentLayer(node=name, kind=kind, config=entry["config"],
                                      direction=direction, shape=shape, result=node)
 
@@ -66,7 +69,7 @@ def recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, i
     """Yield (node, type, units, timesteps, features) for each recurrent layer's first call."""
     for use in keras_recurrent(ctx):
         units = typed(use.config, "units", int)
-        if use.direction == "backward" or use.kind not in RECURRENT or units is None:
+        if use.direction == "backward" or use.kind not in SEQUENCE_CLASSES or units is None:
             continue
         if use.shape is None or len(use.shape) != 3:
             continue
@@ -178,6 +181,7 @@ class SingleTimestep(Rule):
         for name, kind, units, steps, features in recurrent_calls(ctx):
             if steps != 1 or steps_one_at_a_time(ctx.inference.nodes[name]):
                 continue
-            gates = GATES.get(kind, 1)
+            facts = keras_kind(kind) or onnx_kind(kind)
+            gates = facts.gates if facts else 1
             yield self.hit(name, kind=kind, features=features, units=units, width=gates * units,
                            params=units * gates * units)

@@ -20,8 +20,9 @@ from graphcheck.reporters.sarif import REPORTER as SARIF
 from graphcheck.reporters.text import REPORTER as TEXT
 from graphcheck.results import FileResult
 from graphcheck.rules import Case, Context, Hit, Rule
-from graphcheck.rules.cases import lstm, model_of, sequential
+from graphcheck.rules.cases import lstm, sequential
 from graphcheck.shapes import SHAPE_FUNCTIONS
+from graphcheck.testing import model_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.keras_nodes import (
+from graphcheck.op_layers import (
     ARGS_KEY,
     KERAS3_OP_CLASSES,
     KERAS3_OP_PREFIX,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.keras_nodes import DYNAMIC_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
+from graphcheck.op_layers import DYNAMIC_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
 from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call
 from graphcheck.shapes.dims import add, mul

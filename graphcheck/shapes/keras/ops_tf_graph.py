@@ -14,7 +14,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Layer
-from graphcheck.loaders.keras_nodes import ARGS_KEY
+from graphcheck.op_layers import ARGS_KEY
 from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, register
 from graphcheck.shapes.keras.ops import op_layer
