@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphcheck import recurrent_facts as facts
@@ -294,9 +294,10 @@ def cells(view: NodeView, found: list[Part]) -> list[Cell]:
 def _cell(part: Part, shape: Shape | None, stored: list[Shape], reverse: bool) -> Cell:
     """Return one direction's cell; weights the config cannot imply are the file's, in order."""
     kind = BASE_KIND[part.kind]
+    if not part.specs:  # the input is unknown: Keras stores kernel, recurrent kernel, bias
+        part = replace(part, specs=tuple(WeightSpec(name=name, path=name, shape=shape)
+                                         for name, shape in zip(facts.KERAS_WEIGHTS, stored)))
     by_name = {s.name.rsplit("/", 1)[-1]: s.shape for s in part.specs}
-    if not by_name:  # the input is unknown: Keras stores kernel, recurrent kernel, bias
-        by_name = dict(zip(facts.KERAS_WEIGHTS, stored))
     time_major = bool(part.config.get("time_major"))
     formula, numbers = param_formula(part, shape)
     return Cell(kind=kind.keras, layer_class=part.kind, label=part.label,

@@ -209,3 +209,51 @@ def test_an_unknown_input_is_explained_from_the_stored_weights() -> None:
     text = "\n".join(upper.story)
     assert "input unknown" in text and f"parameters (stored) = {upper.params:,}" in text
     assert upper.params == 4 * 16 * (32 + 16 + 1)
+    [cell] = upper.cells
+    assert (cell.units, cell.features, cell.params, cell.bias) == (16, None, upper.params, (64,))
+
+
+@pytest.mark.parametrize("path", KERAS_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_recurrent_layer_has_a_cell_per_direction(path: Path) -> None:
+    """Cells carry the numbers the story prints; their parameters add up to the table's."""
+    from graphcheck.recurrent_facts import CONV_CLASSES, KERAS_CLASSES
+
+    for view in views(path).values():
+        if not view.story:
+            continue
+        assert len(view.cells) == (2 if view.type == "Bidirectional" else 1), view.name
+        story = "\n".join(view.story)
+        for cell in view.cells:
+            kind = KERAS_CLASSES[cell.layer_class]
+            assert cell.kind == kind.keras and cell.gates == tuple(g.name for g in kind.keras_gates)
+            if cell.features is None:  # input unknown: the file's weights, counted
+                assert cell.params == view.params and "input unknown" in story
+                continue
+            assert f"{cell.formula} = {cell.numbers}" in story
+            if cell.layer_class not in CONV_CLASSES and isinstance(cell.features, int):
+                assert cell.kernel == (cell.features, kind.gates * cell.units)
+                assert cell.recurrent_kernel == (cell.units, kind.gates * cell.units)
+                assert cell.numbers.endswith(f"= {cell.params:,}")
+        if "differ from what the config implies" not in story and all(c.params for c in view.cells):
+            assert sum(c.params or 0 for c in view.cells) == view.params, view.name
+
+
+def test_cells_say_direction_sequences_and_states() -> None:
+    """Bidirectional(LSTM(5, return_state=True), merge_mode=None): a forward and a reversed cell."""
+    bi = views("rules/ok_bidirectional_separate.keras")["bi"]
+    assert [(c.label, c.reverse, c.return_state, c.return_sequences) for c in bi.cells] == [
+        ("forward", False, True, False), ("backward", True, True, False)]
+    assert bi.merge_mode is None
+    mixed = views("keras/functional.keras")["bi"]
+    assert mixed.merge_mode == "concat" and [c.kind for c in mixed.cells] == ["LSTM", "GRU"]
+    question = views("keras/question.keras")["lstm"].cells[0]
+    assert (question.units, question.timesteps, question.features) == (32, 10, 64)
+
+
+def test_a_model_report_crosses_processes() -> None:
+    """The report the worker builds is plain data: it pickles and comes back equal."""
+    import pickle
+
+    result = check_path(FIXTURES / "keras" / "functional.keras", "functional")
+    report = build(result)
+    assert pickle.loads(pickle.dumps(report)) == report and report.nodes
