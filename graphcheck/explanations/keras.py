@@ -174,7 +174,9 @@ def _biases(part: Part, gates: int) -> int:
     width = part.config.get("units", part.config.get("filters"))
     bias = [s for s in part.specs if s.name.endswith("bias")]
     size = product(bias[0].shape) if bias else 0
-    return size // (gates * width) if isinstance(size, int) and isinstance(width, int) else 0
+    if not (isinstance(size, int) and isinstance(width, int)) or width == 0:  # units=0: no blocks
+        return 0
+    return size // (gates * width)
 
 
 def param_formula(part: Part, shape: Shape | None) -> tuple[str, str]:

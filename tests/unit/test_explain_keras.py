@@ -257,3 +257,16 @@ def test_a_model_report_crosses_processes() -> None:
     result = check_path(FIXTURES / "keras" / "functional.keras", "functional")
     report = build(result)
     assert pickle.loads(pickle.dumps(report)) == report and report.nodes
+
+
+@pytest.mark.parametrize("units", [0, -1])
+def test_a_zero_or_negative_size_is_explained_not_raised(units: int) -> None:
+    """units=0 or -1 (Keras refuses both) still gives the table, a story and its cells."""
+    from graphcheck.rules import Case
+    from graphcheck.rules.cases import layer, lstm, sequential
+    from tests.helpers import run_case
+
+    for model in (sequential([None, 10, 5], layer("GRU", "g", units=units)),
+                  sequential([None, 6, 4], layer("Bidirectional", "bi", layer=lstm("f", units)))):
+        report = build(run_case(Case(model=model)))
+        assert [len(n.cells) for n in report.nodes if n.story] in ([1], [2])
