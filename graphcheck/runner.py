@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pools are imported where used: one file needs none
     from concurrent.futures import Future
     from multiprocessing.context import BaseContext
 
+    from graphcheck.explanations.report import ModelReport
+
 T = TypeVar("T")
 # Below this many files a pool costs more (start-up, imports) than it saves.
 POOL_MIN_FILES = 4
@@ -60,23 +62,20 @@ def check_failed(target: Target, error: BaseException) -> FileResult:
     return FileResult(path=target.display, findings=[finding(target.display, problem)])
 
 
-def explain_target(settings: Settings, fmt: str, target: Target) -> Any:
-    """Explain one model in the worker, so no graph crosses processes."""
+def explain_target(settings: Settings, target: Target) -> ModelReport:
+    """Explain one model in the worker, so no graph crosses processes (the report is data)."""
+    from graphcheck.explanations.build import build
+
     if target.note:
-        return _explained(noted(target, settings), fmt)
-    return _explained(check_path(target.path, target.display, settings), fmt)
+        return build(noted(target, settings))
+    return build(check_path(target.path, target.display, settings))
 
 
-def explain_failed(fmt: str, target: Target, error: BaseException) -> Any:
+def explain_failed(target: Target, error: BaseException) -> ModelReport:
     """Explain a file whose worker died: only its internal-error finding."""
-    return _explained(check_failed(target, error), fmt)
+    from graphcheck.explanations.build import build
 
-
-def _explained(result: FileResult, fmt: str) -> Any:
-    """Render one result as explain JSON (a dict) or text (a str), whichever was asked for."""
-    from graphcheck.reporters.explain import model_dict, render_text
-
-    return model_dict(result) if fmt == "json" else render_text([result])
+    return build(check_failed(target, error))
 
 
 def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[FileResult]:
@@ -84,11 +83,9 @@ def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[
     return run(targets, partial(check_target, settings), check_failed, jobs=jobs)
 
 
-def explain_all(targets: Sequence[Target], settings: Settings, jobs: int,
-                fmt: str = "text") -> list[Any]:
-    """Explain every target in one format (json: dicts, text: strings), in parallel if many."""
-    return run(targets, partial(explain_target, settings, fmt), partial(explain_failed, fmt),
-               jobs=jobs)
+def explain_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[ModelReport]:
+    """Explain every target, in parallel when there are enough of them."""
+    return run(targets, partial(explain_target, settings), explain_failed, jobs=jobs)
 
 
 def run(targets: Sequence[Target], work: Callable[[Target], T],
@@ -254,6 +251,9 @@ def _context() -> BaseContext | None:
     # Imports, entry points and shape functions take longer than checking a small model:
     # load them once here so that every forked worker starts with them.
     engine.load_plugins()
+    from graphcheck.explanations import import_explanations
+
+    import_explanations()
     import multiprocessing
 
     return multiprocessing.get_context("fork")

@@ -134,6 +134,7 @@ class SarifReporter:
     """One SARIF log with one run."""
 
     name = "sarif"
+    commands = frozenset({"check"})
 
     def render(self, results_: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the SARIF document."""

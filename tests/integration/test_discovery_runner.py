@@ -75,12 +75,12 @@ def test_failure_becomes_internal_error_finding() -> None:
 
 
 def test_explain_runs_in_workers() -> None:
-    """Explanations are rendered in the workers, one per file, in order."""
-    data = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2, fmt="json")
-    text = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2, fmt="text")
-    assert [d["path"] for d in data] == ["0:question.keras", "1:units16_weights32.keras",
+    """Explanations are built in the workers, one report per file, in order."""
+    reports = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2)
+    assert [r.path for r in reports] == ["0:question.keras", "1:units16_weights32.keras",
                                          "2:question.keras", "3:question.keras"]
-    assert all(d["nodes"] for d in data) and "weight-shape-mismatch" in text[1]
+    assert all(r.nodes for r in reports)
+    assert "weight-shape-mismatch" in [f.rule for f in reports[1].findings]
 
 
 class Tty(io.StringIO):
