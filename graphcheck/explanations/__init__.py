@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graphcheck.explanations.report import Cell
+from graphcheck.registries import registrar
 
 if TYPE_CHECKING:  # views imports this package for the registry
     from graphcheck.explanations.views import NodeView
@@ -46,16 +47,8 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {}
 COUNTINGS: dict[str, Counting] = {}
 
 
-def register(framework: str, *types: str) -> Callable[[Explanation], Explanation]:
-    """Register an explanation for one or more layer classes (or ONNX op types)."""
-
-    def decorate(fn: Explanation) -> Explanation:
-        """Record ``fn`` under every type and return it unchanged."""
-        for type_ in types:
-            EXPLANATIONS[(framework, type_)] = fn
-        return fn
-
-    return decorate
+# ``@register(framework, *types)`` records an explanation for one or more layer classes / op types.
+register = registrar(EXPLANATIONS)
 
 
 def count_params(framework: str, counting: Counting) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Layer, Shape
+from graphcheck.registries import registrar
 from graphcheck.rule_names import RuleName
 
 
@@ -60,13 +61,5 @@ ShapeFn = Callable[[Call], LayerShapes]
 SHAPE_FUNCTIONS: dict[tuple[str, str], ShapeFn] = {}
 
 
-def register(framework: str, *types: str) -> Callable[[ShapeFn], ShapeFn]:
-    """Register a shape function for one or more layer classes (or ONNX op types)."""
-
-    def decorate(fn: ShapeFn) -> ShapeFn:
-        """Record ``fn`` under every type and return it unchanged."""
-        for type_ in types:
-            SHAPE_FUNCTIONS[(framework, type_)] = fn
-        return fn
-
-    return decorate
+# ``@register(framework, *types)`` records a shape function for one or more layer classes / op types.
+register = registrar(SHAPE_FUNCTIONS)
