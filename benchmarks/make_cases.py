@@ -21,7 +21,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's graphcheck, whatever is installed
-from graphcheck.loaders.onnx_wire import encode_varint  # noqa: E402
+from graphcheck.loaders.protowire import encode_varint  # noqa: E402
 
 DEFAULT_FOLDER = Path(tempfile.gettempdir()) / "graphcheck-bench"
 EMBED_ROWS, EMBED_WIDTH = 262_144, 1024  # float32: exactly 1 GiB

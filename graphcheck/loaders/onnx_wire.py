@@ -12,6 +12,8 @@ import mmap
 from collections.abc import Iterator
 from pathlib import Path
 
+from graphcheck.loaders import protowire
+
 # Field numbers from onnx.proto: where nodes, and the graphs that hold nodes, are stored.
 GRAPH_IN_MODEL = 7
 FUNCTION_IN_MODEL = 25
@@ -33,7 +35,7 @@ def count_nodes(path: Path, stop_after: int) -> int:
         return 0
     with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
         scan = _Scan(data, stop_after)
-        with contextlib.suppress(_Stop):
+        with contextlib.suppress(_Stop, protowire.Malformed):
             scan.model()
         return scan.count
 
@@ -77,40 +79,11 @@ class _Scan:
 
     def fields(self, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
         """Yield (field number, start, end) of each length-delimited field in data[pos:end]."""
-        for number, wire, _, start, stop in self.records(pos, end):
-            if wire == 2:
-                yield number, start, stop
+        return protowire.fields(self.data, pos, end)
 
-    def records(self, pos: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
+    def records(self, pos: int, end: int) -> Iterator[protowire.Record]:
         """Yield (field number, wire type, record start, value start, value end) of each field."""
-        while pos < end:
-            record = pos
-            key, pos = self.varint(pos, end)
-            wire, start = key & 7, pos
-            if wire == 2:
-                size, start = self.varint(pos, end)
-                pos = start + size
-            elif wire == 0:
-                pos = self.varint(pos, end)[1]
-            elif wire in (1, 5):
-                pos += 8 if wire == 1 else 4
-            else:  # groups: not used by onnx.proto
-                raise _Stop
-            if pos > end:
-                raise _Stop
-            yield key >> 3, wire, record, start, pos
-
-    def varint(self, pos: int, end: int) -> tuple[int, int]:
-        """Return the varint at ``pos`` and the position after it."""
-        value = shift = 0
-        while pos < end and shift < 64:
-            byte = self.data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value, pos
-            shift += 7
-        raise _Stop
+        return protowire.records(self.data, pos, end)
 
 
 # Which fields of each ModelProto message hold messages that may hold tensors (onnx.proto).
@@ -147,7 +120,7 @@ def without_tensor_data(path: Path, limit: int) -> bytes:
         copy = _Copy(data, limit)
         try:
             return bytes(copy.message(MODEL, 0, len(data), 0))
-        except _Stop:
+        except (_Stop, protowire.Malformed):
             raise Unreadable("the protobuf wire format is malformed or truncated") from None
 
 
@@ -175,7 +148,7 @@ class _Copy(_Scan):
                 continue
             if wire == 2 and number in children:
                 inner = self.message(children[number], value, stop, depth + 1)
-                out += encode_varint(number << 3 | 2) + encode_varint(len(inner)) + inner
+                out += protowire.encode_varint(number << 3 | 2) + protowire.encode_varint(len(inner)) + inner
             else:
                 self.keep(stop - record)
                 out += self.data[record:stop]
@@ -191,13 +164,3 @@ class _Copy(_Scan):
         self.kept += size
         if self.kept > self.limit:
             raise TooLarge(self.kept)
-
-
-def encode_varint(value: int) -> bytes:
-    """Encode a protobuf varint."""
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
