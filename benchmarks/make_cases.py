@@ -89,21 +89,27 @@ def embedding_h5(target: Path) -> None:
     embedding_model().save(target)
 
 
-def onnx_chain(nodes: int) -> Callable[[Path], None]:
-    """Return a maker of an ONNX chain of ``nodes`` Relu/Add nodes with shapes to infer."""
+def onnx_chain(nodes: int, same_name: bool = False) -> Callable[[Path], None]:
+    """Return a maker of an ONNX chain of ``nodes`` Relu/Add nodes with shapes to infer.
+
+    ``same_name`` gives every node the name ``n`` (legal in ONNX): naming must stay linear.
+    """
 
     def make(target: Path) -> None:
         import onnx
         from onnx import TensorProto, helper
+
+        def name(index: int) -> str:
+            return "n" if same_name else f"n{index}"
 
         bias = helper.make_tensor("bias", TensorProto.FLOAT, [1, 16], [0.0] * 16)
         made = []
         for index in range(nodes):
             source = "x" if index == 0 else f"t{index - 1}"
             if index % 2:
-                made.append(helper.make_node("Add", [source, "bias"], [f"t{index}"], name=f"n{index}"))
+                made.append(helper.make_node("Add", [source, "bias"], [f"t{index}"], name=name(index)))
             else:
-                made.append(helper.make_node("Relu", [source], [f"t{index}"], name=f"n{index}"))
+                made.append(helper.make_node("Relu", [source], [f"t{index}"], name=name(index)))
         graph = helper.make_graph(
             made, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
             [helper.make_tensor_value_info(f"t{nodes - 1}", TensorProto.FLOAT, ["batch", 16])], [bias])
@@ -195,6 +201,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "embedding_1gib.keras": embedding_keras,
     "embedding_1gib.h5": embedding_h5,
     "chain_10000.onnx": onnx_chain(10_000),
+    "same_name_10000.onnx": onnx_chain(10_000, same_name=True),
+    "same_name_40000.onnx": onnx_chain(40_000, same_name=True),
     "embedded_1500mb.onnx": onnx_embedded,
     "external_4gib.onnx": onnx_external,
     "folder": folder,

@@ -12,6 +12,7 @@ from onnx import AttributeProto, TensorProto, helper
 from graphcheck.engine import Settings, check_path, load
 from graphcheck.limits import Limits
 from graphcheck.loaders import onnx_wire
+from graphcheck.loaders.onnx_graph import Scope
 from graphcheck.results import FileResult
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -107,3 +108,38 @@ def test_truncated_protobuf_is_still_a_parse_finding(tmp_path: Path) -> None:
     path = tmp_path / "cut.onnx"
     path.write_bytes(data[:len(data) // 3])
     assert any("not a readable ONNX protobuf" in m for m in messages(check(path)))
+
+
+class CountingSet(set[str]):
+    """A set that counts membership tests: the probes unique naming makes."""
+
+    probes = 0
+
+    def __contains__(self, item: object) -> bool:
+        """Count the probe, then answer it."""
+        self.probes += 1
+        return super().__contains__(item)
+
+
+def test_unique_naming_probes_linearly() -> None:
+    """N nodes sharing a name cost O(N) probes (probing from #1 each time cost N²/2)."""
+    scope = Scope(shapes={}, declared={}, taken=CountingSet({"n#2", "n#5"}))
+    names = [scope.unique("n") for _ in range(20_000)]
+    assert names[:6] == ["n", "n#1", "n#3", "n#4", "n#6", "n#7"]  # the first free suffix, as before
+    assert len(set(names)) == len(names) == 20_000
+    assert isinstance(scope.taken, CountingSet) and scope.taken.probes <= 20_000 + 2
+
+
+def test_same_named_nodes_become_distinct_layers(tmp_path: Path) -> None:
+    """Thousands of nodes sharing one name (legal in ONNX), or none, each get their own layer and edges."""
+    value = helper.make_tensor_value_info
+    count = 5000
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"], name="same" if i % 2 else "")
+             for i in range(count)]
+    graph = helper.make_graph(nodes, "g", [value("t0", TensorProto.FLOAT, [1, 4])],
+                              [value(f"t{count}", TensorProto.FLOAT, [1, 4])])
+    onnx.save(helper.make_model(graph), tmp_path / "same.onnx")
+    built = load(tmp_path / "same.onnx").root.graph
+    relus = [key for key, data in built.nodes(data=True) if data["layer"].type == "Relu"]
+    assert len(relus) == count and {"same", "same#2499", "Relu_0", "Relu_2499"} <= set(relus)
+    assert built.number_of_edges() == count + 1  # a chain: input, every Relu, output
