@@ -118,6 +118,30 @@ def onnx_chain(nodes: int, same_name: bool = False) -> Callable[[Path], None]:
     return make
 
 
+def onnx_ifs(count: int) -> Callable[[Path], None]:
+    """Return a maker of an ONNX chain of ``count`` If nodes, each with two one-node branches."""
+
+    def make(target: Path) -> None:
+        import onnx
+        from onnx import TensorProto, helper
+
+        value = helper.make_tensor_value_info
+
+        def branch(index: int, side: str) -> Any:
+            out = f"o{index}{side}"
+            return helper.make_graph([helper.make_node("Identity", [f"t{index}"], [out])],
+                                     f"b{index}{side}", [], [value(out, TensorProto.FLOAT, [1])])
+
+        made = [helper.make_node("If", ["c"], [f"t{i + 1}"], then_branch=branch(i, "a"),
+                                 else_branch=branch(i, "b")) for i in range(count)]
+        graph = helper.make_graph(made, "ifs", [value("c", TensorProto.BOOL, []),
+                                                value("t0", TensorProto.FLOAT, [1])],
+                                  [value(f"t{count}", TensorProto.FLOAT, [1])])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), target)
+
+    return make
+
+
 def _lstm_graph(embedding: Any) -> Any:
     """Return an ONNX graph: Gather from an embedding initializer, then an LSTM of 32 units."""
     import numpy as np
@@ -203,6 +227,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "chain_10000.onnx": onnx_chain(10_000),
     "same_name_10000.onnx": onnx_chain(10_000, same_name=True),
     "same_name_40000.onnx": onnx_chain(40_000, same_name=True),
+    "if_2000.onnx": onnx_ifs(2000),
+    "if_8000.onnx": onnx_ifs(8000),
     "embedded_1500mb.onnx": onnx_embedded,
     "external_4gib.onnx": onnx_external,
     "folder": folder,

@@ -12,7 +12,7 @@ from onnx import AttributeProto, TensorProto, helper
 from graphcheck.engine import Settings, check_path, load
 from graphcheck.limits import Limits
 from graphcheck.loaders import onnx_wire
-from graphcheck.loaders.onnx_graph import Scope
+from graphcheck.loaders.onnx_graph import Names, Scope
 from graphcheck.results import FileResult
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -143,3 +143,18 @@ def test_same_named_nodes_become_distinct_layers(tmp_path: Path) -> None:
     relus = [key for key, data in built.nodes(data=True) if data["layer"].type == "Relu"]
     assert len(relus) == count and {"same", "same#2499", "Relu_0", "Relu_2499"} <= set(relus)
     assert built.number_of_edges() == count + 1  # a chain: input, every Relu, output
+
+
+def test_subgraph_names_resolve_through_their_parents_without_copies() -> None:
+    """A body sees outer names unless it defines its own; its definitions never leak outward."""
+    outer = Names().inner(helper.make_graph([], "g", [], [], initializer=[
+        helper.make_tensor("w", TensorProto.INT64, [2], [3, 4])]), "")
+    outer.producers["x"] = ("relu", 0)
+    body = outer.inner(helper.make_graph([], "b", [], [], initializer=[
+        helper.make_tensor("x", TensorProto.INT64, [1], [7])]), "if/then/")
+    assert body.producers == {} and set(body.initializers) == {"x"}  # nothing of the outer copied
+    assert body.tensor_id("w") == "init:w" and body.value("w") == (3, 4)
+    assert body.tensor_id("x") == "init:if/then/x" and body.producer("x") is None  # shadowed
+    body.producers["w"] = ("add", 0)  # a body node redefines w
+    assert body.tensor_id("w") == "out:add:0" and body.value("w") is None
+    assert outer.tensor_id("w") == "init:w" and outer.tensor_id("x") == "out:relu:0"
