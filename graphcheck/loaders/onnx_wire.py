@@ -12,6 +12,8 @@ import mmap
 from collections.abc import Iterator
 from pathlib import Path
 
+from graphcheck.limits import Limits
+from graphcheck.limits import current as current_limits
 from graphcheck.loaders import protowire
 
 # Field numbers from onnx.proto: where nodes, and the graphs that hold nodes, are stored.
@@ -86,17 +88,44 @@ class _Scan:
         return protowire.records(self.data, pos, end)
 
 
-# Which fields of each ModelProto message hold messages that may hold tensors (onnx.proto).
-MODEL, GRAPH, FUNCTION, TRAINING, NODE, ATTRIBUTE, SPARSE, TENSOR = range(8)
+# Which fields of each message hold messages that may hold tensors or counted entries (onnx.proto).
+(MODEL, GRAPH, FUNCTION, TRAINING, NODE, ATTRIBUTE, SPARSE, TENSOR, VALUE, TYPE, TENSOR_TYPE,
+ ELEMENT_TYPE, MAP, SHAPE) = range(14)
 CHILDREN: dict[int, dict[int, int]] = {
     MODEL: {7: GRAPH, 20: TRAINING, 25: FUNCTION},
     TRAINING: {1: GRAPH, 2: GRAPH},
-    GRAPH: {1: NODE, 5: TENSOR, 15: SPARSE},
-    FUNCTION: {7: NODE, 11: ATTRIBUTE},
+    GRAPH: {1: NODE, 5: TENSOR, 11: VALUE, 12: VALUE, 13: VALUE, 15: SPARSE},
+    FUNCTION: {7: NODE, 11: ATTRIBUTE, 12: VALUE},
     NODE: {5: ATTRIBUTE},
-    ATTRIBUTE: {5: TENSOR, 6: GRAPH, 10: TENSOR, 11: GRAPH, 22: SPARSE, 23: SPARSE},
+    ATTRIBUTE: {5: TENSOR, 6: GRAPH, 10: TENSOR, 11: GRAPH, 14: TYPE, 15: TYPE, 22: SPARSE,
+                23: SPARSE},
     SPARSE: {1: TENSOR, 2: TENSOR},
+    VALUE: {2: TYPE},
+    # TypeProto: tensor, sequence, map, sparse tensor, optional; their element types, shapes.
+    TYPE: {1: TENSOR_TYPE, 4: ELEMENT_TYPE, 5: MAP, 8: TENSOR_TYPE, 9: ELEMENT_TYPE},
+    TENSOR_TYPE: {2: SHAPE},
+    ELEMENT_TYPE: {1: TYPE},
+    MAP: {2: TYPE},
 }
+VALUES = "value_info records (graph inputs and outputs included)"
+NAMES = "node input and output names"
+LISTS = "values in list attributes (ints, floats, strings, tensors, graphs)"
+# Repeated fields whose entries are counted before protobuf builds them: (what, encoding).
+# "dims" are counted per message against max_rank; the others over the whole file against
+# max_onnx_entries. Scalars may be packed: a varint or fixed32 per entry inside one field.
+COUNTED: dict[int, dict[int, tuple[str, str]]] = {
+    GRAPH: {5: ("initializers", ""), 15: ("initializers", ""), 11: (VALUES, ""), 12: (VALUES, ""),
+            13: (VALUES, "")},
+    FUNCTION: {12: (VALUES, "")},
+    NODE: {1: (NAMES, ""), 2: (NAMES, ""), 5: ("attributes", "")},
+    ATTRIBUTE: {7: (LISTS, "fixed32"), 8: (LISTS, "varint"), 9: (LISTS, ""), 10: (LISTS, ""),
+                11: (LISTS, ""), 15: (LISTS, ""), 23: (LISTS, "")},
+    TENSOR: {1: ("dims", "varint")},
+    SPARSE: {3: ("dims", "varint")},
+    SHAPE: {1: ("dims", "")},
+}
+# Protobuf refuses messages nested deeper than this (If/Loop bodies nest three messages a level).
+MAX_MESSAGE_DEPTH = 100
 # TensorProto's value fields: float, int32, string, int64, raw, double and uint64 data.
 TENSOR_DATA = frozenset({4, 5, 6, 7, 9, 10, 11})
 # Tensors up to this many data bytes keep their values: shape inference reads small constants
@@ -112,12 +141,19 @@ class TooLarge(Exception):
     """The copy without tensor data grows past the limit."""
 
 
-def without_tensor_data(path: Path, limit: int) -> bytes:
-    """Return the serialized ModelProto without the values of tensors over KEPT_TENSOR_BYTES."""
+class OverLimit(Exception):
+    """A count or a nesting depth read on the wire is over its limit; the message says which."""
+
+
+def without_tensor_data(path: Path, limit: int, limits: Limits | None = None) -> bytes:
+    """Return the serialized ModelProto without the values of tensors over KEPT_TENSOR_BYTES.
+
+    Counted fields are checked against ``limits`` (the current ones by default) on the way.
+    """
     if path.stat().st_size == 0:
         return b""
     with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        copy = _Copy(data, limit)
+        copy = _Copy(data, limit, limits or current_limits())
         try:
             return bytes(copy.message(MODEL, 0, len(data), 0))
         except (_Stop, protowire.Malformed):
@@ -127,33 +163,70 @@ def without_tensor_data(path: Path, limit: int) -> bytes:
 class _Copy(_Scan):
     """Rebuilds a message from its fields, recursing where tensors can be, dropping their data."""
 
-    def __init__(self, data: mmap.mmap, limit: int) -> None:
+    def __init__(self, data: mmap.mmap, limit: int, limits: Limits) -> None:
         """Copy from ``data``; raise TooLarge once more than ``limit`` bytes are kept."""
         super().__init__(data, 0)
         self.limit = limit
         self.kept = 0
+        self.limits = limits
+        self.counts: dict[str, int] = {}
 
     def message(self, kind: int, start: int, end: int, depth: int) -> bytearray:
         """Return the bytes of the message in data[start:end], rebuilt without large tensor data."""
-        if depth > 2 * MAX_GRAPH_DEPTH:
-            raise _Stop
-        if end - start <= KEPT_TENSOR_BYTES:  # too small to hold a tensor whose values are dropped
+        if depth >= MAX_MESSAGE_DEPTH:
+            raise OverLimit(f"the model nests messages over {MAX_MESSAGE_DEPTH} deep (If/Loop/Scan "
+                            "bodies inside each other, or nested types), deeper than protobuf reads; "
+                            "a fixed bound")
+        children, counted = CHILDREN.get(kind, {}), COUNTED.get(kind, {})
+        if not children and not counted:  # nothing inside to drop or to count
             self.keep(end - start)
             return bytearray(self.data[start:end])
-        children = CHILDREN.get(kind, {})
-        drop = kind == TENSOR and self.data_bytes(start, end) > KEPT_TENSOR_BYTES
-        out = bytearray()
+        drop = (kind == TENSOR and end - start > KEPT_TENSOR_BYTES
+                and self.data_bytes(start, end) > KEPT_TENSOR_BYTES)
+        out, rank = bytearray(), 0
         for number, wire, record, value, stop in self.records(start, end):
+            if number in counted:
+                rank += self.tally(counted[number], wire, value, stop, rank)
             if drop and number in TENSOR_DATA:
                 continue
             if wire == 2 and number in children:
                 inner = self.message(children[number], value, stop, depth + 1)
-                out += protowire.encode_varint(number << 3 | 2) + protowire.encode_varint(len(inner)) + inner
+                # Unchanged (nothing dropped inside): the record's own bytes, key and length too.
+                same = len(inner) == stop - value
+                out += self.data[record:stop] if same else protowire.encode_field(number, inner)
             else:
                 self.keep(stop - record)
                 out += self.data[record:stop]
         return out
 
+    def tally(self, what: tuple[str, str], wire: int, start: int, end: int, rank: int) -> int:
+        """Count one record's entries; return how many dims it adds to its message's rank."""
+        name, encoding = what
+        if name == "dims":
+            limit = self.limits.max_rank
+            entries = self.entries(encoding, wire, start, end, limit - rank)
+            if entries < 0 or rank + entries > limit:
+                raise OverLimit(f"a tensor or shape in the model has more than {limit} dimensions, "
+                                "over the limit (max_rank), counted before parsing")
+            return entries
+        limit = self.limits.max_onnx_entries
+        total = self.counts.get(name, 0)
+        entries = self.entries(encoding, wire, start, end, limit - total)
+        self.counts[name] = total + entries
+        if entries < 0 or total + entries > limit:
+            raise OverLimit(f"the model has more than {limit} {name}, over the limit "
+                            "(max_onnx_entries), counted before parsing")
+        return 0
+
+    def entries(self, encoding: str, wire: int, start: int, end: int, room: int) -> int:
+        """Return the entries in one record: 1, or those packed in it; -1 when surely over ``room``."""
+        if wire != protowire.DELIMITED or not encoding:
+            return 1
+        if encoding == "fixed32":
+            return (end - start) // 4
+        if (end - start) // 10 > room:  # a varint takes at most ten bytes: no need to look
+            return -1
+        return protowire.count_varints(self.data, start, end)
     def data_bytes(self, start: int, end: int) -> int:
         """Return how many bytes a TensorProto's value fields take in the file, keys included."""
         return sum(stop - record for number, _, record, _, stop in self.records(start, end)

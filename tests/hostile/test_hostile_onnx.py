@@ -13,6 +13,7 @@ from graphcheck.engine import Settings, check_path, load
 from graphcheck.limits import Limits
 from graphcheck.loaders import onnx_wire
 from graphcheck.loaders.onnx_graph import Names, Scope
+from graphcheck.loaders.protowire import encode_field as field
 from graphcheck.results import FileResult
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -158,3 +159,76 @@ def test_subgraph_names_resolve_through_their_parents_without_copies() -> None:
     body.producers["w"] = ("add", 0)  # a body node redefines w
     assert body.tensor_id("w") == "out:add:0" and body.value("w") is None
     assert outer.tensor_id("w") == "init:w" and outer.tensor_id("x") == "out:relu:0"
+
+
+def wire_model(extra: bytes) -> bytes:
+    """Return a one-Relu model whose GraphProto has ``extra`` fields appended (protobuf merges them)."""
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [value("x", TensorProto.FLOAT, [1, 4])],
+                              [value("y", TensorProto.FLOAT, [1, 4])])
+    opset = helper.make_opsetid("", 17).SerializeToString()
+    return b"\x08\x08" + field(8, opset) + field(7, graph.SerializeToString() + extra)
+
+
+def relu(extra: bytes) -> bytes:
+    """Return a GraphProto.node field: a Relu node with ``extra`` NodeProto fields."""
+    return field(1, field(1, b"y") + field(2, b"z") + field(4, b"Relu") + extra)
+
+
+INT_ATTRIBUTE = field(5, field(1, b"a") + b"\x18\x01" + b"\xa0\x01\x02")  # name, i = 1, type INT
+SHAPE_40 = helper.make_tensor_value_info("z", TensorProto.FLOAT, [1] * 40).SerializeToString()
+
+
+def ints(count: int) -> bytes:
+    """Return a node attribute holding ``count`` packed ints."""
+    return relu(field(5, field(1, b"a") + field(8, b"\x01" * count)))
+
+
+WIRE_CASES = {  # what is appended to the graph, the limits, what the finding says
+    # The round-3 case: a million empty initializers (2 MB unnamed) took 1.4 GB.
+    "initializers": (lambda: b"\x2a\x00" * 1_000_000, {}, "more than 500000 initializers"),
+    "value_info": (lambda: field(13, SHAPE_40[:3]) * 2000, {"max_onnx_entries": 1000},
+                   "more than 1000 value_info records"),
+    "attributes": (lambda: relu(INT_ATTRIBUTE * 2000), {"max_onnx_entries": 1000},
+                   "more than 1000 attributes"),
+    "node_inputs": (lambda: relu(field(1, b"y") * 2000), {"max_onnx_entries": 1000},
+                    "more than 1000 node input and output"),
+    "packed_ints": (lambda: ints(1_000_000), {}, "more than 500000 values in list attributes"),
+    "packed_ints_unread": (lambda: ints(6_000_000), {}, "more than 500000 values"),  # 6 MB: not even scanned
+    "packed_floats": (lambda: relu(field(5, field(1, b"a") + field(7, b"\x00" * 8000))),
+                      {"max_onnx_entries": 1000}, "more than 1000 values in list attributes"),
+    "shape_rank": (lambda: field(13, SHAPE_40), {}, "a tensor or shape in the model has more than 32 dim"),
+    "dims": (lambda: field(5, b"\x08\x01" * 33), {}, "more than 32 dimensions"),
+    "dims_packed": (lambda: field(5, field(1, b"\x01" * 5_000_000)), {}, "more than 32 dimensions"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WIRE_CASES))
+def test_wire_counts_refuse_before_parsing(tmp_path: Path, case: str) -> None:
+    """Each repeated field an attacker can inflate is counted on the wire and refused, naming its limit."""
+    extra, limits, fragment = WIRE_CASES[case]
+    path = tmp_path / "m.onnx"
+    path.write_bytes(wire_model(extra()))
+    found = messages(check(path, **limits))
+    assert len(found) == 1 and fragment in found[0] and "counted before parsing" in found[0], found
+
+
+def test_entry_counts_add_up_across_subgraphs(tmp_path: Path) -> None:
+    """Initializers spread over If bodies count together: the limit is per file, not per graph."""
+    value = helper.make_tensor_value_info
+    out = value("y", TensorProto.FLOAT, [1])
+
+    def body(index: int) -> Any:
+        weights = [helper.make_tensor(f"w{index}_{i}", TensorProto.FLOAT, [1], [0.0]) for i in range(400)]
+        return helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "b", [], [out], weights)
+
+    nodes = [helper.make_node("If", ["c"], [f"y{i}"], then_branch=body(i), else_branch=body(i + 10))
+             for i in range(2)]
+    inputs = [value("c", TensorProto.BOOL, []), value("x", TensorProto.FLOAT, [1])]
+    graph = helper.make_graph(nodes, "g", inputs, [value("y0", TensorProto.FLOAT, [1])])
+    onnx.save(helper.make_model(graph), tmp_path / "m.onnx")
+    assert not messages(check(tmp_path / "m.onnx", max_onnx_entries=1600))
+    assert messages(check(tmp_path / "m.onnx", max_onnx_entries=1599)) == [
+        "the model has more than 1599 initializers, over the limit (max_onnx_entries), "
+        "counted before parsing"]
