@@ -156,7 +156,7 @@ def without_tensor_data(path: Path, limit: int, limits: Limits | None = None) ->
         copy = _Copy(data, limit, limits or current_limits())
         try:
             return bytes(copy.message(MODEL, 0, len(data), 0))
-        except (_Stop, protowire.Malformed):
+        except protowire.Malformed:
             raise Unreadable("the protobuf wire format is malformed or truncated") from None
 
 
@@ -227,6 +227,7 @@ class _Copy(_Scan):
         if (end - start) // 10 > room:  # a varint takes at most ten bytes: no need to look
             return -1
         return protowire.count_varints(self.data, start, end)
+
     def data_bytes(self, start: int, end: int) -> int:
         """Return how many bytes a TensorProto's value fields take in the file, keys included."""
         return sum(stop - record for number, _, record, _, stop in self.records(start, end)
