@@ -110,17 +110,25 @@ CHILDREN: dict[int, dict[int, int]] = {
 VALUES = "value_info records (graph inputs and outputs included)"
 NAMES = "node input and output names"
 LISTS = "values in list attributes (ints, floats, strings, tensors, graphs)"
+ENTRIES = ("other entries (opset imports, functions, metadata_props, external_data, annotations, "
+           "bindings)")
 # Repeated fields whose entries are counted before protobuf builds them: (what, encoding).
 # "dims" are counted per message against max_rank; the others over the whole file against
 # max_onnx_entries. Scalars may be packed: a varint or fixed32 per entry inside one field.
 COUNTED: dict[int, dict[int, tuple[str, str]]] = {
+    MODEL: {8: (ENTRIES, ""), 14: (ENTRIES, ""), 20: (ENTRIES, ""), 25: (ENTRIES, ""),
+            26: (ENTRIES, "")},
+    TRAINING: {3: (ENTRIES, ""), 4: (ENTRIES, "")},
     GRAPH: {5: ("initializers", ""), 15: ("initializers", ""), 11: (VALUES, ""), 12: (VALUES, ""),
-            13: (VALUES, "")},
-    FUNCTION: {12: (VALUES, "")},
-    NODE: {1: (NAMES, ""), 2: (NAMES, ""), 5: ("attributes", "")},
+            13: (VALUES, ""), 14: (ENTRIES, ""), 16: (ENTRIES, "")},
+    FUNCTION: {4: (NAMES, ""), 5: (NAMES, ""), 6: (NAMES, ""), 9: (ENTRIES, ""),
+               11: ("attributes", ""), 12: (VALUES, ""), 14: (ENTRIES, "")},
+    NODE: {1: (NAMES, ""), 2: (NAMES, ""), 5: ("attributes", ""), 9: (ENTRIES, ""),
+           10: (ENTRIES, "")},
+    VALUE: {4: (ENTRIES, "")},
     ATTRIBUTE: {7: (LISTS, "fixed32"), 8: (LISTS, "varint"), 9: (LISTS, ""), 10: (LISTS, ""),
                 11: (LISTS, ""), 15: (LISTS, ""), 23: (LISTS, "")},
-    TENSOR: {1: ("dims", "varint")},
+    TENSOR: {1: ("dims", "varint"), 13: (ENTRIES, ""), 16: (ENTRIES, "")},
     SPARSE: {3: ("dims", "varint")},
     SHAPE: {1: ("dims", "")},
 }

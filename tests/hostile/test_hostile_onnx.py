@@ -198,6 +198,9 @@ WIRE_CASES = {  # what is appended to the graph, the limits, what the finding sa
     "packed_ints_unread": (lambda: ints(6_000_000), {}, "more than 500000 values"),  # 6 MB: not even scanned
     "packed_floats": (lambda: relu(field(5, field(1, b"a") + field(7, b"\x00" * 8000))),
                       {"max_onnx_entries": 1000}, "more than 1000 values in list attributes"),
+    "external_data": (lambda: field(5, field(13, field(1, b"location")) * 2000), {"max_onnx_entries": 1000},
+                      "more than 1000 other entries"),
+    "metadata_props": (lambda: field(16, b"") * 2000, {"max_onnx_entries": 1000}, "other entries"),
     "shape_rank": (lambda: field(13, SHAPE_40), {}, "a tensor or shape in the model has more than 32 dim"),
     "dims": (lambda: field(5, b"\x08\x01" * 33), {}, "more than 32 dimensions"),
     "dims_packed": (lambda: field(5, field(1, b"\x01" * 5_000_000)), {}, "more than 32 dimensions"),
