@@ -10,7 +10,7 @@ import pytest
 from onnx import AttributeProto, TensorProto, helper
 
 from graphcheck.engine import Settings, check_path, load
-from graphcheck.limits import Limits
+from graphcheck.limits import Limits, from_mapping
 from graphcheck.loaders import onnx_wire
 from graphcheck.loaders.onnx_graph import Names, Scope
 from graphcheck.loaders.protowire import encode_field as field
@@ -235,3 +235,12 @@ def test_entry_counts_add_up_across_subgraphs(tmp_path: Path) -> None:
     assert messages(check(tmp_path / "m.onnx", max_onnx_entries=1599)) == [
         "the model has more than 1599 initializers, over the limit (max_onnx_entries), "
         "counted before parsing"]
+
+
+def test_entry_and_rank_limits_are_configurable() -> None:
+    """A real exported model passes the defaults; lowered limits refuse it, naming the key to raise."""
+    path = FIXTURES / "onnx" / "torch_lstm.onnx"
+    assert not messages(check(path))
+    assert [m for m in messages(check(path, max_onnx_entries=2)) if "(max_onnx_entries)" in m]
+    assert [m for m in messages(check(path, max_rank=1)) if "(max_rank)" in m]
+    assert from_mapping({"max_onnx_entries": 7}).max_onnx_entries == 7
