@@ -36,6 +36,9 @@ class Limits:
     # Entries of each kind in an ONNX file, counted on the wire before protobuf parses it:
     # initializers, value records, attributes, node inputs and outputs, attribute values.
     max_onnx_entries: int = 500_000
+    # Subgraphs (If/Loop/Scan bodies) in an ONNX file: onnx's shape inference takes time that
+    # grows faster than linearly with their number, so they are bounded on their own.
+    max_onnx_graphs: int = 5_000
     # Bytes of Lambda bytecode decoded (never run) to describe what it would do.
     max_code_bytes: int = 1 * MIB
     # Seconds an HDF5-backed file (.h5, .keras) may take to read; HDF5 is C code that a

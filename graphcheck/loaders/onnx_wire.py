@@ -109,12 +109,14 @@ CHILDREN: dict[int, dict[int, int]] = {
 }
 VALUES = "value_info records (graph inputs and outputs included)"
 NAMES = "node input and output names"
-LISTS = "values in list attributes (ints, floats, strings, tensors, graphs)"
+LISTS = "values in list attributes (ints, floats, strings, tensors)"
+GRAPHS = "subgraphs (If/Loop/Scan bodies and other graph attributes)"
 ENTRIES = ("other entries (opset imports, functions, metadata_props, external_data, annotations, "
            "bindings)")
 # Repeated fields whose entries are counted before protobuf builds them: (what, encoding).
-# "dims" are counted per message against max_rank; the others over the whole file against
-# max_onnx_entries. Scalars may be packed: a varint or fixed32 per entry inside one field.
+# "dims" are counted per message against max_rank; subgraphs over the whole file against
+# max_onnx_graphs, the others against max_onnx_entries. Scalars may be packed: a varint or
+# fixed32 per entry inside one field.
 COUNTED: dict[int, dict[int, tuple[str, str]]] = {
     MODEL: {8: (ENTRIES, ""), 14: (ENTRIES, ""), 20: (ENTRIES, ""), 25: (ENTRIES, ""),
             26: (ENTRIES, "")},
@@ -126,8 +128,8 @@ COUNTED: dict[int, dict[int, tuple[str, str]]] = {
     NODE: {1: (NAMES, ""), 2: (NAMES, ""), 5: ("attributes", ""), 9: (ENTRIES, ""),
            10: (ENTRIES, "")},
     VALUE: {4: (ENTRIES, "")},
-    ATTRIBUTE: {7: (LISTS, "fixed32"), 8: (LISTS, "varint"), 9: (LISTS, ""), 10: (LISTS, ""),
-                11: (LISTS, ""), 15: (LISTS, ""), 23: (LISTS, "")},
+    ATTRIBUTE: {6: (GRAPHS, ""), 7: (LISTS, "fixed32"), 8: (LISTS, "varint"), 9: (LISTS, ""),
+                10: (LISTS, ""), 11: (GRAPHS, ""), 15: (LISTS, ""), 23: (LISTS, "")},
     TENSOR: {1: ("dims", "varint"), 13: (ENTRIES, ""), 16: (ENTRIES, "")},
     SPARSE: {3: ("dims", "varint")},
     SHAPE: {1: ("dims", "")},
@@ -217,13 +219,14 @@ class _Copy(_Scan):
                 raise OverLimit(f"a tensor or shape in the model has more than {limit} dimensions, "
                                 "over the limit (max_rank), counted before parsing")
             return entries
-        limit = self.limits.max_onnx_entries
+        key = "max_onnx_graphs" if name == GRAPHS else "max_onnx_entries"
+        limit = getattr(self.limits, key)
         total = self.counts.get(name, 0)
         entries = self.entries(encoding, wire, start, end, limit - total)
         self.counts[name] = total + entries
         if entries < 0 or total + entries > limit:
-            raise OverLimit(f"the model has more than {limit} {name}, over the limit "
-                            "(max_onnx_entries), counted before parsing")
+            raise OverLimit(f"the model has more than {limit} {name}, over the limit ({key}), "
+                            "counted before parsing")
         return 0
 
     def entries(self, encoding: str, wire: int, start: int, end: int, room: int) -> int:

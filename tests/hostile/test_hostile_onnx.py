@@ -201,6 +201,11 @@ WIRE_CASES = {  # what is appended to the graph, the limits, what the finding sa
     "external_data": (lambda: field(5, field(13, field(1, b"location")) * 2000), {"max_onnx_entries": 1000},
                       "more than 1000 other entries"),
     "metadata_props": (lambda: field(16, b"") * 2000, {"max_onnx_entries": 1000}, "other entries"),
+    "subgraphs": (lambda: relu(field(5, field(1, b"g") + field(6, b"")) * 20), {"max_onnx_graphs": 10},
+                  "more than 10 subgraphs (If/Loop/Scan bodies and other graph attributes), over the "
+                  "limit (max_onnx_graphs)"),
+    "graphs_list": (lambda: relu(field(5, field(1, b"g") + field(11, b"") * 20)), {"max_onnx_graphs": 10},
+                    "(max_onnx_graphs)"),
     "shape_rank": (lambda: field(13, SHAPE_40), {}, "a tensor or shape in the model has more than 32 dim"),
     "dims": (lambda: field(5, b"\x08\x01" * 33), {}, "more than 32 dimensions"),
     "dims_packed": (lambda: field(5, field(1, b"\x01" * 5_000_000)), {}, "more than 32 dimensions"),
