@@ -25,6 +25,10 @@ ATTRIBUTE_IN_NODE = 5
 GRAPHS_IN_ATTRIBUTE = frozenset({6, 11})  # g (Loop/Scan/If bodies) and graphs
 # Deeper nesting than protobuf itself parses (its recursion limit is 100 messages).
 MAX_GRAPH_DEPTH = 64
+# Records the node count may visit per node it may count: a node has a few (inputs, outputs,
+# op_type, attributes), its graph a few more (initializers, value_info). A file of millions of
+# other records ends the count early; the copy's own counts then refuse it (max_onnx_entries).
+RECORDS_PER_NODE = 16
 
 
 class _Stop(Exception):
@@ -50,6 +54,7 @@ class _Scan:
         self.data = data
         self.stop_after = stop_after
         self.count = 0
+        self.visits = RECORDS_PER_NODE * stop_after + 1000
 
     def model(self) -> None:
         """Count the nodes of the main graph and of the model's local functions."""
@@ -80,8 +85,17 @@ class _Scan:
                 self.graph(graph_start, graph_end, NODE_IN_GRAPH, depth + 1)
 
     def fields(self, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
-        """Yield (field number, start, end) of each length-delimited field in data[pos:end]."""
-        return protowire.fields(self.data, pos, end)
+        """Yield (field number, start, end) of each length-delimited field in data[pos:end].
+
+        Every record walked past counts against the scan's visits: a hostile file cannot make
+        the count walk a billion records that are not nodes.
+        """
+        for number, wire, _, start, stop in self.records(pos, end):
+            self.visits -= 1
+            if self.visits < 0:
+                raise _Stop
+            if wire == protowire.DELIMITED:
+                yield number, start, stop
 
     def records(self, pos: int, end: int) -> Iterator[protowire.Record]:
         """Yield (field number, wire type, record start, value start, value end) of each field."""
@@ -110,20 +124,21 @@ CHILDREN: dict[int, dict[int, int]] = {
 VALUES = "value_info records (graph inputs and outputs included)"
 NAMES = "node input and output names"
 LISTS = "values in list attributes (ints, floats, strings, tensors)"
+NODES = "nodes (Loop/Scan/If bodies and functions included)"
 GRAPHS = "subgraphs (If/Loop/Scan bodies and other graph attributes)"
 ENTRIES = ("other entries (opset imports, functions, metadata_props, external_data, annotations, "
            "bindings)")
 # Repeated fields whose entries are counted before protobuf builds them: (what, encoding).
-# "dims" are counted per message against max_rank; subgraphs over the whole file against
-# max_onnx_graphs, the others against max_onnx_entries. Scalars may be packed: a varint or
-# fixed32 per entry inside one field.
+# "dims" are counted per message against max_rank; the others over the whole file against
+# LIMIT_KEYS (nodes again, should the node count have ended early), else max_onnx_entries.
+# Scalars may be packed: a varint or fixed32 per entry inside one field.
 COUNTED: dict[int, dict[int, tuple[str, str]]] = {
     MODEL: {8: (ENTRIES, ""), 14: (ENTRIES, ""), 20: (ENTRIES, ""), 25: (ENTRIES, ""),
             26: (ENTRIES, "")},
     TRAINING: {3: (ENTRIES, ""), 4: (ENTRIES, "")},
-    GRAPH: {5: ("initializers", ""), 15: ("initializers", ""), 11: (VALUES, ""), 12: (VALUES, ""),
-            13: (VALUES, ""), 14: (ENTRIES, ""), 16: (ENTRIES, "")},
-    FUNCTION: {4: (NAMES, ""), 5: (NAMES, ""), 6: (NAMES, ""), 9: (ENTRIES, ""),
+    GRAPH: {1: (NODES, ""), 5: ("initializers", ""), 15: ("initializers", ""), 11: (VALUES, ""),
+            12: (VALUES, ""), 13: (VALUES, ""), 14: (ENTRIES, ""), 16: (ENTRIES, "")},
+    FUNCTION: {7: (NODES, ""), 4: (NAMES, ""), 5: (NAMES, ""), 6: (NAMES, ""), 9: (ENTRIES, ""),
                11: ("attributes", ""), 12: (VALUES, ""), 14: (ENTRIES, "")},
     NODE: {1: (NAMES, ""), 2: (NAMES, ""), 5: ("attributes", ""), 9: (ENTRIES, ""),
            10: (ENTRIES, "")},
@@ -134,6 +149,7 @@ COUNTED: dict[int, dict[int, tuple[str, str]]] = {
     SPARSE: {3: ("dims", "varint")},
     SHAPE: {1: ("dims", "")},
 }
+LIMIT_KEYS = {NODES: "max_nodes", GRAPHS: "max_onnx_graphs"}
 # Protobuf refuses messages nested deeper than this (If/Loop bodies nest three messages a level).
 MAX_MESSAGE_DEPTH = 100
 # TensorProto's value fields: float, int32, string, int64, raw, double and uint64 data.
@@ -219,7 +235,7 @@ class _Copy(_Scan):
                 raise OverLimit(f"a tensor or shape in the model has more than {limit} dimensions, "
                                 "over the limit (max_rank), counted before parsing")
             return entries
-        key = "max_onnx_graphs" if name == GRAPHS else "max_onnx_entries"
+        key = LIMIT_KEYS.get(name, "max_onnx_entries")
         limit = getattr(self.limits, key)
         total = self.counts.get(name, 0)
         entries = self.entries(encoding, wire, start, end, limit - total)

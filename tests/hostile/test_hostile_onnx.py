@@ -249,3 +249,14 @@ def test_entry_and_rank_limits_are_configurable() -> None:
     assert [m for m in messages(check(path, max_onnx_entries=2)) if "(max_onnx_entries)" in m]
     assert [m for m in messages(check(path, max_rank=1)) if "(max_rank)" in m]
     assert from_mapping({"max_onnx_entries": 7}).max_onnx_entries == 7
+
+
+def test_node_count_visits_a_bounded_number_of_records(tmp_path: Path) -> None:
+    """Millions of records that are not nodes end the node count early; the copy's counts refuse them."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(wire_model(b"\x2a\x00" * 5_000 + relu(b"") * 50))
+    assert onnx_wire.count_nodes(path, 1000) == 51  # within the visits: every node counted
+    assert onnx_wire.count_nodes(path, 10) < 11  # 16 visits a node: the initializers end it first
+    assert messages(check(path, max_nodes=10)) == [
+        "the model has more than 10 nodes (Loop/Scan/If bodies and functions included), over the "
+        "limit (max_nodes), counted before parsing"]
