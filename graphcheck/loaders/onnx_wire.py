@@ -3,6 +3,8 @@
 The file is memory-mapped and walked field by field; only the pages walked are read. Shape
 inference needs each tensor's dims and type, never its values, so the copy handed to
 protobuf leaves large tensors' data in the file: a 1.5 GB model parses as a few kilobytes.
+While copying, every repeated field an attacker could inflate is counted against the limits,
+before protobuf would build one message of it.
 """
 
 from __future__ import annotations
