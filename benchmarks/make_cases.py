@@ -21,7 +21,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's graphcheck, whatever is installed
-from graphcheck.loaders.onnx_wire import encode_varint  # noqa: E402
+from graphcheck.loaders.protowire import encode_varint  # noqa: E402
 
 DEFAULT_FOLDER = Path(tempfile.gettempdir()) / "graphcheck-bench"
 EMBED_ROWS, EMBED_WIDTH = 262_144, 1024  # float32: exactly 1 GiB
@@ -89,24 +89,54 @@ def embedding_h5(target: Path) -> None:
     embedding_model().save(target)
 
 
-def onnx_chain(nodes: int) -> Callable[[Path], None]:
-    """Return a maker of an ONNX chain of ``nodes`` Relu/Add nodes with shapes to infer."""
+def onnx_chain(nodes: int, same_name: bool = False) -> Callable[[Path], None]:
+    """Return a maker of an ONNX chain of ``nodes`` Relu/Add nodes with shapes to infer.
+
+    ``same_name`` gives every node the name ``n`` (legal in ONNX): naming must stay linear.
+    """
 
     def make(target: Path) -> None:
         import onnx
         from onnx import TensorProto, helper
+
+        def name(index: int) -> str:
+            return "n" if same_name else f"n{index}"
 
         bias = helper.make_tensor("bias", TensorProto.FLOAT, [1, 16], [0.0] * 16)
         made = []
         for index in range(nodes):
             source = "x" if index == 0 else f"t{index - 1}"
             if index % 2:
-                made.append(helper.make_node("Add", [source, "bias"], [f"t{index}"], name=f"n{index}"))
+                made.append(helper.make_node("Add", [source, "bias"], [f"t{index}"], name=name(index)))
             else:
-                made.append(helper.make_node("Relu", [source], [f"t{index}"], name=f"n{index}"))
+                made.append(helper.make_node("Relu", [source], [f"t{index}"], name=name(index)))
         graph = helper.make_graph(
             made, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
             [helper.make_tensor_value_info(f"t{nodes - 1}", TensorProto.FLOAT, ["batch", 16])], [bias])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), target)
+
+    return make
+
+
+def onnx_ifs(count: int) -> Callable[[Path], None]:
+    """Return a maker of an ONNX chain of ``count`` If nodes, each with two one-node branches."""
+
+    def make(target: Path) -> None:
+        import onnx
+        from onnx import TensorProto, helper
+
+        value = helper.make_tensor_value_info
+
+        def branch(index: int, side: str) -> Any:
+            out = f"o{index}{side}"
+            return helper.make_graph([helper.make_node("Identity", [f"t{index}"], [out])],
+                                     f"b{index}{side}", [], [value(out, TensorProto.FLOAT, [1])])
+
+        made = [helper.make_node("If", ["c"], [f"t{i + 1}"], then_branch=branch(i, "a"),
+                                 else_branch=branch(i, "b")) for i in range(count)]
+        graph = helper.make_graph(made, "ifs", [value("c", TensorProto.BOOL, []),
+                                                value("t0", TensorProto.FLOAT, [1])],
+                                  [value(f"t{count}", TensorProto.FLOAT, [1])])
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), target)
 
     return make
@@ -195,6 +225,10 @@ CASES: dict[str, Callable[[Path], None]] = {
     "embedding_1gib.keras": embedding_keras,
     "embedding_1gib.h5": embedding_h5,
     "chain_10000.onnx": onnx_chain(10_000),
+    "same_name_10000.onnx": onnx_chain(10_000, same_name=True),
+    "same_name_40000.onnx": onnx_chain(40_000, same_name=True),
+    "if_600.onnx": onnx_ifs(600),
+    "if_2400.onnx": onnx_ifs(2400),
     "embedded_1500mb.onnx": onnx_embedded,
     "external_4gib.onnx": onnx_external,
     "folder": folder,

@@ -94,6 +94,13 @@ def cases(folder: Path, only: list[str] | None = None) -> list[Case]:
          "onnx.load", [*ONNX_LOAD, "{embedded_1500mb.onnx}"], "<= 2 s, <= 200 MiB"),
         ("chain_10000.onnx", "chain_10000.onnx", [*GRAPHCHECK, "{chain_10000.onnx}"],
          "onnx load+infer+check", [*ONNX_OWN, "{chain_10000.onnx}"], "<= 2x"),
+        ("same_name_10000.onnx", "same_name_10000.onnx", [*GRAPHCHECK, "{same_name_10000.onnx}"],
+         "chain_10000.onnx (distinct names)", [*GRAPHCHECK, "{chain_10000.onnx}"], "<= 1.3x"),
+        ("same_name_40000.onnx", "same_name_40000.onnx", [*GRAPHCHECK, "{same_name_40000.onnx}"],
+         "same_name_10000.onnx", [*GRAPHCHECK, "{same_name_10000.onnx}"], "<= 5x (linear: 4x)"),
+        # Two bodies per If: 4,800 subgraphs, under max_onnx_graphs.
+        ("if_2400.onnx", "if_2400.onnx", [*GRAPHCHECK, "{if_2400.onnx}"],
+         "if_600.onnx", [*GRAPHCHECK, "{if_600.onnx}"], "<= 6x (ours linear; onnx inference is not)"),
         ("external_4gib.onnx", "external_4gib.onnx", [*GRAPHCHECK, "{external_4gib.onnx}"],
          "onnx.load (no external data)", [*ONNX_LOAD, "{external_4gib.onnx}"], "<= 150 MiB"),
     ]

@@ -37,7 +37,8 @@ from graphcheck.settings import Selection, Settings
 CEILINGS = bounds.Limits(max_json_bytes=256 * bounds.MIB, max_json_depth=500,
                          max_member_bytes=1024 * bounds.MIB, max_zip_members=100_000,
                          max_nodes=1_000_000, max_rank=64, max_dim=2**62, max_h5_objects=2_000_000,
-                         max_onnx_bytes=2048 * bounds.MIB, max_code_bytes=16 * bounds.MIB,
+                         max_onnx_bytes=2048 * bounds.MIB, max_onnx_entries=10_000_000,
+                         max_onnx_graphs=20_000, max_code_bytes=16 * bounds.MIB,
                          max_read_seconds=120)
 # Findings that say the model would run code or is not there at all: a configuration found in
 # the scanned tree cannot silence them (a pull request could add one); see docs/security.md.

@@ -33,6 +33,12 @@ class Limits:
     # Bytes of an ONNX model held in memory: everything but the values of its large tensors,
     # which stay in the file (a 1.5 GB model with embedded weights holds a few kilobytes).
     max_onnx_bytes: int = 256 * MIB
+    # Entries of each kind in an ONNX file, counted on the wire before protobuf parses it:
+    # initializers, value records, attributes, node inputs and outputs, attribute values.
+    max_onnx_entries: int = 500_000
+    # Subgraphs (If/Loop/Scan bodies) in an ONNX file: onnx's shape inference takes time that
+    # grows faster than linearly with their number, so they are bounded on their own.
+    max_onnx_graphs: int = 5_000
     # Bytes of Lambda bytecode decoded (never run) to describe what it would do.
     max_code_bytes: int = 1 * MIB
     # Seconds an HDF5-backed file (.h5, .keras) may take to read; HDF5 is C code that a

@@ -103,20 +103,23 @@ def _check_regular(path: Path) -> None:
 
 
 def _check_member_count(path: Path) -> None:
-    """Refuse an archive whose directory lists more members than the limit, before reading it."""
-    limit = current_limits().max_zip_members
-    with path.open("rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(max(0, size - 65_557))  # the end record plus the longest comment
-        tail = handle.read()
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or at + 22 > len(tail):
-        return  # zipfile reports the missing end record itself
-    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
-    if count > limit:
-        raise LoadError(f"the archive lists {count} members, over the limit of {limit} "
-                        "(max_zip_members)")
+    """Refuse an archive whose directory holds more members than the limit, before zipfile reads it.
+
+    The entries are counted in the directory itself: the end record's member count can lie.
+    """
+    from graphcheck.zip_sniff import count_members
+
+    limits = current_limits()
+    try:
+        count, size = count_members(path, limits.max_zip_members)
+    except (OSError, struct.error, ValueError):
+        return  # zipfile reports the unreadable archive itself
+    if count > limits.max_zip_members:
+        raise LoadError(f"the archive lists more than {limits.max_zip_members} members, over the "
+                        "limit (max_zip_members)")
+    if size > limits.max_member_bytes:  # zipfile reads the whole directory into memory at once
+        raise LoadError(f"the archive's central directory takes {size} bytes, over the "
+                        f"{limits.max_member_bytes}-byte limit (max_member_bytes)")
 
 
 def _not_keras_message(names: set[str]) -> str:

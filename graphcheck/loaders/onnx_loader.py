@@ -71,6 +71,8 @@ def read_proto(path: Path) -> Any:
         return ModelProto.FromString(onnx_wire.without_tensor_data(path, limit))
     except LoadError:
         raise
+    except onnx_wire.OverLimit as error:
+        raise LoadError(str(error)) from None
     except onnx_wire.TooLarge:
         raise LoadError(f"{path.name} holds over {limit} bytes besides its tensors' values, over "
                         "the limit (max_onnx_bytes)") from None

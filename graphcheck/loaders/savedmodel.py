@@ -8,6 +8,7 @@ from pathlib import Path
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
+from graphcheck.loaders import protowire
 from graphcheck.loaders.keras_config import NoWeights, build_model, untuple
 from graphcheck.loaders.keras_zip import parse_json, read_json_file
 
@@ -18,38 +19,16 @@ METADATA = "keras_metadata.pb"
 NODES, NODE_PATH, METADATA_FIELD = 1, 3, 5
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    """Decode a protobuf varint at ``pos``; return (value, next position)."""
-    value, shift = 0, 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise LoadError(f"{METADATA} is truncated or corrupt (bad varint at byte {pos})")
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos, shift = pos + 1, shift + 7
-        if not byte & 0x80:
-            return value, pos
-
-
 def fields(data: bytes) -> Iterator[tuple[int, bytes | int]]:
-    """Yield (field number, value) of one protobuf message; nested messages stay bytes."""
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-            yield number, value
-        elif wire == 2:
-            size, pos = _varint(data, pos)
-            if pos + size > len(data):
-                raise LoadError(f"{METADATA} is truncated (field {number} runs past the end)")
-            yield number, data[pos:pos + size]
-            pos += size
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        else:
-            raise LoadError(f"{METADATA} is corrupt (wire type {wire} at byte {pos})")
+    """Yield (field number, value) of one protobuf message: varints as ints, the rest as bytes."""
+    try:
+        for number, wire, _, start, end in protowire.records(data, 0, len(data)):
+            if wire == protowire.VARINT:
+                yield number, protowire.varint(data, start, end)[0]
+            elif wire == protowire.DELIMITED:
+                yield number, data[start:end]
+    except protowire.Malformed as error:
+        raise LoadError(f"{METADATA} is truncated or corrupt ({error})") from None
 
 
 def root_metadata(data: bytes) -> bytes:

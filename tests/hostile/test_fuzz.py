@@ -190,7 +190,7 @@ def edit_onnx(proto: Any, data: st.DataObject) -> None:
     graph = proto.graph
     nodes = list(graph.node)
     op = data.draw(st.sampled_from(["rewire", "domain", "op_type", "attribute", "opset", "dims",
-                                    "external", "drop", "duplicate"]))
+                                    "external", "drop", "duplicate", "same_name", "rank"]))
     node = nodes[data.draw(st.integers(0, len(nodes) - 1))] if nodes else None
     names = [o for n in nodes for o in n.output] + [i.name for i in graph.input] or ["x"]
     if node is not None and op == "rewire" and node.input:
@@ -219,6 +219,10 @@ def edit_onnx(proto: Any, data: st.DataObject) -> None:
         graph.node.remove(node)
     elif op == "duplicate" and node is not None:
         graph.node.add().CopyFrom(node)
+    elif op == "same_name" and node is not None:  # legal in ONNX; naming must stay distinct
+        node.name = data.draw(st.sampled_from([nodes[0].name, "", "x#1"]))
+    elif op == "rank" and graph.initializer:  # over max_rank: refused on the wire
+        graph.initializer[0].dims.extend([1] * data.draw(st.integers(1, 40)))
 
 
 def _make_external(tensor: Any, location: str) -> None:
