@@ -38,10 +38,10 @@ class Part:
 
 
 def run_part(call: Call, part: Part, type_: str, config: dict[str, Any],
-             inputs: tuple[Shape, ...], options: dict[str, Any] | None = None) -> LayerShapes:
+             inputs: tuple[Shape, ...]) -> LayerShapes:
     """Run a Keras layer's shape function for a sub-layer, its weights moved under ``part``."""
     inner = Layer(name=part.name, type=type_, config=config)
-    shapes = run_inner(inner, replace(call, inputs=inputs, options=options or {}))
+    shapes = run_inner(inner, replace(call, inputs=inputs, options={}))
     return replace(shapes, weights=tuple(prefixed(shapes.weights, part.path, part.name)))
 
 
@@ -55,12 +55,11 @@ def layer_norm(call: Call, part: Part, shape: Shape) -> LayerShapes:
     return run_part(call, part, "LayerNormalization", {"axis": -1}, (shape,))
 
 
-def attention(call: Call, part: Part, query: Shape, value: Shape, heads: int,
-              options: dict[str, Any] | None = None) -> LayerShapes:
+def attention(call: Call, part: Part, query: Shape, value: Shape, heads: int) -> LayerShapes:
     """Run a MultiHeadAttention sub-layer whose key and value size is hidden size // heads."""
     size = head_size(call, query, heads)
     config = {"num_heads": heads, "key_dim": size, "value_dim": size}
-    return run_part(call, part, "MultiHeadAttention", config, (query, value), options)
+    return run_part(call, part, "MultiHeadAttention", config, (query, value))
 
 
 def hidden_size(call: Call, shape: Shape) -> int:
@@ -101,15 +100,15 @@ def _norm(call: Call, shape: Shape, name: str) -> tuple[WeightSpec, ...]:
 @register("keras", *hub("TransformerEncoder"))
 def transformer_encoder(call: Call) -> LayerShapes:
     """TransformerEncoder: self-attention and a feedforward block; (B, T, H) -> (B, T, H)."""
+    # (return_attention_scores=True cannot be saved: its compute_output_shape gives one output.)
     shape = call.single()
-    options = {"return_attention_scores": bool(call.options.get("return_attention_scores"))}
     heads = positive_int(call.config, "num_heads")
-    mha = attention(call, Part(path="self_attention_layer", name="self_attention_layer"),
-                    shape, shape, heads, options)
-    weights = [*mha.weights, *_norm(call, shape, "self_attention_layer_norm"),
+    weights = [*attention(call, Part(path="self_attention_layer", name="self_attention_layer"),
+                          shape, shape, heads).weights,
+               *_norm(call, shape, "self_attention_layer_norm"),
                *_norm(call, shape, "feedforward_layer_norm"),
                *feedforward(call, shape, ("intermediate_dense", "output_dense"), "feedforward_")]
-    return LayerShapes(outputs=(shape, *mha.outputs[1:]), weights=tuple(weights))
+    return LayerShapes(outputs=(shape,), weights=tuple(weights))
 
 
 def _encoder_sequence(call: Call) -> Shape | None:
