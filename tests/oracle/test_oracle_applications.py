@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
 # 75 is the smallest size every architecture accepts and is odd, so the "same"/"valid" padding
 # arithmetic of strided layers shows; 128 is even, where "same" pads differently and the strided
-# sizes halve exactly. Every architecture is checked at both: family members differ in depth and
-# width, and a deeper member can reach a size (1x1, 2x2) its smaller sibling never does.
+# sizes halve exactly. Every architecture is checked at both: family members are separate configs
+# (depth, width, block options such as EfficientNetV2's fused blocks), each read on its own.
 ODD_SIZE, EVEN_SIZE = 75, 128
 
 # Both formats are read at the odd size: .h5 (legacy config, weights matched by order) and .keras
@@ -28,6 +28,7 @@ ODD_SIZE, EVEN_SIZE = 75, 128
 # what costs, since graphcheck reads weights in place (benchmarks/run.py: 1 GiB of weights as
 # .keras in 0.4 s).
 KERAS_FILE_MAX_PARAMS_X_LAYERS = 3_000_000_000
+
 
 @pytest.fixture(autouse=True)
 def zero_initial_weights(monkeypatch: pytest.MonkeyPatch) -> None:
