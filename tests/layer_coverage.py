@@ -1,7 +1,8 @@
 """The layer coverage table of docs/compatibility.md: every public layer class, supported or why not.
 
-Run ``python -m tests.layer_coverage`` (with keras and tf_keras installed) to rewrite the table;
-tests/oracle/test_layer_coverage.py fails when it is stale or a public class has no entry.
+Run ``python -m tests.layer_coverage`` (with keras, tf_keras and keras_hub installed) to rewrite
+the tables; tests/oracle/test_layer_coverage.py fails when one is stale or a public class has no
+entry. keras_hub's classes have their own table, keyed by registered name ("keras_hub>X").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "compatibility.md"
 START, END = "<!-- layer-coverage:start -->", "<!-- layer-coverage:end -->"
+HUB_MARKERS = ("<!-- keras-hub-coverage:start -->", "<!-- keras-hub-coverage:end -->")
 
 # Classes with no shape function, and why.
 UNSUPPORTED = {
@@ -199,21 +201,132 @@ def render(rows: list[Entry]) -> str:
     return "\n".join(lines)
 
 
-def committed() -> str:
-    """Return the table currently between the markers of docs/compatibility.md."""
+# keras_hub.layers classes with no shape function, and why (keyed by Python class name).
+_PREPROCESSOR = ("runs in a keras_hub preprocessor on token ids (ragged or string tensors in a "
+                 "tf.data pipeline), not inside a saved model's graph; `unsupported-layer` if a "
+                 "graph calls it")
+_NO_SYMBOLIC = ("preprocessing that keras_hub runs before the model: Keras cannot "
+                "infer its output symbolically (\"Could not automatically infer the output "
+                "shape\"), so no functional model holds it")
+_PATCHES = ("a model-specific preprocessor that turns images into a dict of patches and position "
+            "ids sized by its own resizing rules; `unsupported-layer`")
+_SUBNETWORK = ("a whole sub-network of the SAM/SAM3 models, built from model-specific configs; "
+               "`unsupported-layer` (past it, the shapes a .keras file records are used)")
+_DETECTION = ("box arithmetic used by keras_hub's object detectors in their training and "
+              "prediction steps, outside the functional graph they save; `unsupported-layer`")
+HUB_UNSUPPORTED = {
+    **dict.fromkeys(("MaskedLMMaskGenerator", "MultiSegmentPacker", "RandomDeletion", "RandomSwap",
+                     "StartEndPacker"), _PREPROCESSOR),
+    **dict.fromkeys(("AudioConverter", "VideoConverter", "Gemma4AudioConverter",
+                     "Gemma4VideoConverter", "WhisperAudioConverter", "Qwen3_5ImageConverter"),
+                    _NO_SYMBOLIC),
+    "Gemma3nAudioConverter": "Gemma3n's audio feature extractor (17 required arguments, "
+                             "waveforms in, log-mel features out) that keras_hub runs before the "
+                             "model; `unsupported-layer`",
+    "MoonshineAudioConverter": "Moonshine's waveform normalizer that keras_hub runs before the "
+                               "model; `unsupported-layer`",
+    **dict.fromkeys(("Gemma4ImageConverter", "Qwen3_5VideoConverter"), _PATCHES),
+    **dict.fromkeys(("SAM3DetrDecoder", "SAM3DetrEncoder", "SAM3GeometryEncoder", "SAM3MaskDecoder",
+                     "SAM3TextEncoder", "SAM3VisionEncoder", "SAMMaskDecoder", "SAMPromptEncoder"),
+                    _SUBNETWORK),
+    **dict.fromkeys(("AnchorGenerator", "BoxMatcher", "NonMaxSuppression"), _DETECTION),
+}
+# Supported classes whose shape function refuses one way of configuring them, and why.
+HUB_LIMITS = {
+    "MaskedLMHead": "except with a shared `token_embedding`: a .keras stores the shared table "
+                    "once, under the embedding layer, an .h5 under both layers, so its weights "
+                    "cannot be held to one spec (`unsupported-layer` says so)",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubEntry:
+    """One keras_hub layer class: its Python name, registered name and whether an oracle builds it."""
+
+    name: str
+    registered: str
+    tested: bool
+
+
+def hub_entries() -> list[HubEntry]:
+    """Return every public layer class of keras_hub.layers, with oracle coverage, sorted by name."""
+    import keras
+    import keras_hub
+
+    from tests.oracle.test_oracle_keras_hub import BUILDERS
+
+    built = {name for build in BUILDERS.values()
+             for name in _registered_names(json.loads(build(keras, keras_hub).to_json()))}
+    found = {cls.__name__: keras.saving.get_registered_name(cls)
+             for _, cls in _layer_classes(keras_hub.layers, keras.layers.Layer)}
+    return [HubEntry(name=name, registered=registered, tested=registered in built)
+            for name, registered in sorted(found.items(), key=lambda item: item[0].lower())]
+
+
+def _registered_names(config: Any) -> Iterator[str]:
+    """Yield every registered_name in a serialized model config."""
+    if isinstance(config, dict):
+        if isinstance(config.get("registered_name"), str):
+            yield config["registered_name"]
+        for value in config.values():
+            yield from _registered_names(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _registered_names(value)
+
+
+def hub_supported(registered: str) -> bool:
+    """Return True when graphcheck registers a Keras shape function under the registered name."""
+    import graphcheck.shapes.keras  # noqa: F401  (registers the shape functions)
+    from graphcheck.shapes import SHAPE_FUNCTIONS
+
+    return ("keras", registered) in SHAPE_FUNCTIONS
+
+
+def hub_status(entry: HubEntry) -> str:
+    """Say whether a keras_hub class is supported and oracle-tested, and why not otherwise."""
+    if not hub_supported(entry.registered):
+        return f"unsupported: {HUB_UNSUPPORTED.get(entry.name, 'NO ENTRY')}"
+    limit = f" ({HUB_LIMITS[entry.name]})" if entry.name in HUB_LIMITS else ""
+    return f"supported{limit}" if entry.tested else f"supported; NO ENTRY: not oracle-tested{limit}"
+
+
+def render_hub(rows: list[HubEntry]) -> str:
+    """Render the keras_hub coverage table in Markdown."""
+    import keras
+    import keras_hub
+
+    lines = [f"Generated by `python -m tests.layer_coverage` from keras_hub {keras_hub.__version__} "
+             f"(keras {keras.__version__}): every layer class `keras_hub.layers` exports, under the "
+             "name a saved file records for it. \"oracle\" means "
+             "tests/oracle/test_oracle_keras_hub.py builds it in a model, saves it as .keras and "
+             ".h5 and compares every layer's output shapes and parameter count with keras_hub's.",
+             "", f"{len(rows)} classes.", "",
+             f"| class | registered name | keras_hub {keras_hub.__version__} | status |",
+             "|---|---|---|---|"]
+    for entry in rows:
+        tested = "oracle (test_oracle_keras_hub)" if entry.tested else "not oracle-tested"
+        lines.append(f"| {entry.name} | {entry.registered} | {tested} | {hub_status(entry)} |")
+    return "\n".join(lines)
+
+
+def committed(markers: tuple[str, str] = (START, END)) -> str:
+    """Return the table currently between a pair of markers of docs/compatibility.md."""
+    start, end = markers
     text = DOC.read_text(encoding="utf-8")
-    found = re.search(re.escape(START) + r"\n(.*?)\n" + re.escape(END), text, re.S)
+    found = re.search(re.escape(start) + r"\n(.*?)\n" + re.escape(end), text, re.S)
     return found.group(1) if found else ""
 
 
-def write(table: str) -> None:
-    """Put the table between the markers, creating the document or the markers if needed."""
+def write(table: str, markers: tuple[str, str] = (START, END)) -> None:
+    """Put the table between a pair of markers, creating the document or the markers if needed."""
+    start, end = markers
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Compatibility\n"
-    if START not in text or END not in text:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    DOC.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+    if start not in text or end not in text:
+        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    DOC.write_text(f"{head}{start}\n{table}\n{end}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":
@@ -221,3 +334,4 @@ if __name__ == "__main__":
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     write(render(entries()))
+    write(render_hub(hub_entries()), HUB_MARKERS)

@@ -12,7 +12,7 @@ import networkx as nx
 from graphcheck.findings import Problem, ShapeError, traceback_text
 from graphcheck.graph import Layer, Model, ModelGraph, Shape, format_shape
 from graphcheck.rule_names import RuleName
-from graphcheck.shapes import SHAPE_FUNCTIONS, Call, LayerShapes, WeightSpec
+from graphcheck.shapes import SHAPE_FUNCTIONS, Call, LayerShapes, ShapeFn, WeightSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,7 +140,7 @@ def _run_call(call: Call, qualified: str, framework: str, result: Inference,
     layer = call.layer
     if layer.subgraph is not None:
         return _run_nested(call, qualified, framework, result)
-    fn = SHAPE_FUNCTIONS.get((framework, layer.type))
+    fn = shape_function(framework, layer)
     if fn is None and (framework, "*") in SHAPE_FUNCTIONS:
         # A framework's "*" function covers every other type whatever its inputs (ONNX: the
         # shapes onnx's own inference stored on the node).
@@ -154,6 +154,15 @@ def _run_call(call: Call, qualified: str, framework: str, result: Inference,
             s is None for arg, group in call.kwargs.items() if arg not in SHAPE_FREE for s in group):
         return LayerShapes(outputs=(None,))
     return _guarded(fn, call, qualified, result, first)
+
+
+def shape_function(framework: str, layer: Layer) -> ShapeFn | None:
+    """Return a layer's shape function: by its registered name ("keras_hub>X"), else by class."""
+    # A .keras file stores a package's layer as its bare class name plus module; the registered
+    # name tells keras_hub's RMSNormalization from Keras's own (a legacy .h5 stores it whole).
+    package = (layer.module or "").partition(".")[0]
+    registered = SHAPE_FUNCTIONS.get((framework, f"{package}>{layer.type}")) if package else None
+    return registered or SHAPE_FUNCTIONS.get((framework, layer.type))
 
 
 def _guarded(fn: Any, call: Call, qualified: str, result: Inference, first: bool = True) -> LayerShapes:

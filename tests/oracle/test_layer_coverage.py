@@ -41,3 +41,29 @@ def test_table_covers_every_public_class_and_is_current() -> None:
     assert unexplained == []
     assert layer_coverage.render(entries) == layer_coverage.committed(), (
         "docs/compatibility.md is stale: run `python -m tests.layer_coverage`")
+
+
+def _hub_rows() -> list[list[str]]:
+    """Return the committed keras_hub table's rows as cells (class, registered name, keras_hub, status)."""
+    lines = [line for line in layer_coverage.committed(layer_coverage.HUB_MARKERS).splitlines()
+             if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def test_hub_table_is_committed_and_true_to_the_registry() -> None:
+    """Every keras_hub row is explained, and says supported exactly when its name has a function."""
+    rows = _hub_rows()
+    assert len(rows) > 50
+    assert not [r[0] for r in rows if "NO ENTRY" in r[3]]
+    wrong = [f"{name}: table says {status!r}" for name, registered, _, status in rows
+             if (("keras", registered) in SHAPE_FUNCTIONS) != status.startswith("supported")]
+    assert wrong == []
+
+
+@pytest.mark.oracle
+def test_hub_table_covers_every_keras_hub_class_and_is_current() -> None:
+    """Every layer class of the pinned keras_hub has a row, and the table is fresh."""
+    rows = layer_coverage.hub_entries()
+    assert [e.name for e in rows if "NO ENTRY" in layer_coverage.hub_status(e)] == []
+    assert layer_coverage.render_hub(rows) == layer_coverage.committed(layer_coverage.HUB_MARKERS), (
+        "docs/compatibility.md is stale: run `python -m tests.layer_coverage`")

@@ -10,6 +10,7 @@ from graphcheck.shapes.keras import (  # noqa: F401
     einsum,
     foreign,
     images,
+    keras_hub,
     locally_connected,
     merging,
     normalization,
