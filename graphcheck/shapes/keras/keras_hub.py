@@ -306,7 +306,8 @@ def image_converter(call: Call) -> LayerShapes:
     if size is None:
         return LayerShapes(outputs=(shape,))
     if not isinstance(size, list) or len(size) != 2:
-        raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {size!r}, not [height, width]", field="config.image_size")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {size!r}, not [height, width]",
+                         field="config.image_size")
     height = positive_int({"image_size[0]": size[0]}, "image_size[0]")
     width = positive_int({"image_size[1]": size[1]}, "image_size[1]")
     # The config does not record data_format: Keras's default (channels last) is what loads it.
