@@ -24,7 +24,8 @@ EXPORTS = {
     "ModelReport": "graphcheck.explanations.report", "Finding": "graphcheck.findings",
     "Severity": "graphcheck.findings", "ConfigError": "graphcheck.config",
 }
-__all__ = ["__version__", *EXPORTS]
+__all__ = ["ConfigError", "Finding", "ModelReport", "Report", "Severity", "__version__", "check",
+           "check_model", "explain", "explain_model"]
 
 
 def __getattr__(name: str) -> Any:

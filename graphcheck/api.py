@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from graphcheck.findings import Finding, Severity
 
@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     from graphcheck.results import FileResult
     from graphcheck.settings import Settings
 
-PathLike = Union[str, "os.PathLike[str]"]
-Selectors = Union[str, Sequence[str], None]
+PathLike: TypeAlias = "str | os.PathLike[str]"
+Selectors: TypeAlias = "str | Sequence[str] | None"
 SeverityName = Literal["error", "warning", "note"]
 # config=False: use no configuration file at all (the CLI's --no-config).
-ConfigChoice = Union[PathLike, Literal[False], None]
+ConfigChoice: TypeAlias = "PathLike | Literal[False] | None"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -103,8 +103,9 @@ def _params(value: int | None) -> str:
 
 def _node_cells(node: NodeReport, *, full: bool = False) -> tuple[str, str, str, str, str]:
     """Return one layer's row as plain strings (indented by depth, or its full ``outer/inner`` name)."""
-    return (node.name if full else "\u00a0\u00a0" * node.depth + node.label, node.type, _shapes(node.output_shapes),
-            _params(node.params), ", ".join(node.inputs))
+    name = node.name if full else "\u00a0\u00a0" * node.depth + node.label
+    return (name, node.type, _shapes(node.output_shapes), _params(node.params),
+            ", ".join(node.inputs))
 
 
 def _model_html(report: ModelReport) -> list[str]:

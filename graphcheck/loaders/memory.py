@@ -90,8 +90,8 @@ class _Keras3Walk:
 
     def __init__(self) -> None:
         """Start with an empty tree; objects reached twice are written once, as Keras does."""
-        from keras.src.saving.keras_saveable import KerasSaveable
-        from keras.src.saving.saving_lib import _walk_saveable
+        from keras.src.saving.keras_saveable import KerasSaveable  # type: ignore[import-untyped]
+        from keras.src.saving.saving_lib import _walk_saveable  # type: ignore[import-untyped]
 
         self.tree: Tree = {}
         self.seen: set[int] = set()
@@ -133,13 +133,13 @@ class _Keras3Walk:
 
 def _snake(name: str) -> str:
     """Return Keras's snake_case of a class name (its own function: the saved file uses it)."""
-    from keras.src.utils.naming import to_snake_case
+    from keras.src.utils.naming import to_snake_case  # type: ignore[import-untyped]
 
     return str(to_snake_case(name))
 
 
 def _unique(name: str, used: dict[str, int]) -> str:
-    """Number repeated names as Keras's saving does: ``lstm``, ``lstm_1``, ..."""
+    """Return a name numbered as Keras's saving does: ``lstm``, ``lstm_1``, ..."""
     if name in used:
         used[name] += 1
         return f"{name}_{used[name]}"
