@@ -20,7 +20,6 @@ from graphcheck.findings import Finding, Severity
 if TYPE_CHECKING:
     from graphcheck.config import Request
     from graphcheck.explanations.report import ModelReport
-    from graphcheck.graph import Model
     from graphcheck.results import FileResult
     from graphcheck.settings import Settings
 
@@ -224,23 +223,17 @@ def _display(obj: object) -> str:
 def _checked(obj: object, display: str, settings: Settings) -> FileResult:
     """Analyse a model in memory with the settings given, as its saved file would be."""
     from graphcheck.engine import check_loaded
-    from graphcheck.loaders.memory import framework_of
-
-    if framework_of(obj) == "onnx":
-        return _checked_onnx(obj, display, settings)
-    return check_loaded(lambda: _model_of(obj, display), display, settings)
-
-
-def _model_of(obj: object, display: str) -> Model:
-    """Build the Model of a keras.Model or a config dict (anything else is a TypeError)."""
     from graphcheck.loaders import memory
 
+    framework = memory.framework_of(obj)
+    if framework == "onnx" and callable(getattr(obj, "SerializeToString", None)):
+        return _checked_onnx(obj, display, settings)
     if isinstance(obj, Mapping):
-        return memory.config_model(obj, display)
-    if memory.framework_of(obj) in ("keras", "tf_keras"):
-        return memory.keras_model(obj, display)
+        return check_loaded(lambda: memory.config_model(obj, display), display, settings)
+    if framework in ("keras", "tf_keras"):
+        return check_loaded(lambda: memory.keras_model(obj, display), display, settings)
     raise TypeError(f"cannot check a {type(obj).__module__}.{type(obj).__name__}: pass a "
-                    "keras.Model, an onnx.ModelProto or a Keras config dict (model.get_config())")
+                    "keras.Model, an onnx.ModelProto or a Keras config dict (model.to_json() parsed)")
 
 
 def _checked_onnx(proto: Any, display: str, settings: Settings) -> FileResult:

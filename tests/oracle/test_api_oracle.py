@@ -33,13 +33,13 @@ def model(fn: Builder) -> Builder:
 
 @model
 def question(k: Any) -> Any:
-    """The seed question's model: LSTM(32) over (10, 64), then Dense(2)."""
+    """Build the seed question's model: LSTM(32) over (10, 64), then Dense(2)."""
     return k.Sequential([k.Input((10, 64)), k.layers.LSTM(32), k.layers.Dense(2)], name="question")
 
 
 @model
 def bidirectional(k: Any) -> Any:
-    """A Bidirectional GRU returning sequences into a Dense (sequence-into-dense fires)."""
+    """Build a Bidirectional GRU returning sequences into a Dense (sequence-into-dense fires)."""
     inputs = k.Input((7, 5))
     x = k.layers.Bidirectional(k.layers.GRU(6, return_sequences=True), merge_mode="concat")(inputs)
     return k.Model(inputs, k.layers.Dense(3)(x), name="bidirectional")
@@ -47,7 +47,7 @@ def bidirectional(k: Any) -> Any:
 
 @model
 def nested(k: Any) -> Any:
-    """A functional model holding a Sequential encoder (LSTM, BatchNorm) and a second LSTM."""
+    """Build a functional model holding a Sequential encoder (LSTM, BatchNorm) and a second LSTM."""
     inner = k.Sequential([k.Input((12, 4)), k.layers.LSTM(8, return_sequences=True),
                           k.layers.BatchNormalization()], name="encoder")
     inputs = k.Input((12, 4))
@@ -57,7 +57,7 @@ def nested(k: Any) -> Any:
 
 @model
 def units_equal_timesteps(k: Any) -> Any:
-    """LSTM(10) over 10 timesteps: a warning, so findings are compared, not only their absence."""
+    """Build SimpleRNN(10) over 10 timesteps: a warning, so findings are compared, not only their absence."""
     return k.Sequential([k.Input((10, 3)), k.layers.SimpleRNN(10), k.layers.Dense(1)], name="uet")
 
 
