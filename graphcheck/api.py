@@ -82,9 +82,14 @@ def check_model(obj: object, *, config: ConfigChoice = None, select: Selectors =
                 ignore: Selectors = None, fail_on: SeverityName | Severity | None = None,
                 name: str | None = None) -> Report:
     """Check a model held in memory (keras.Model, onnx.ModelProto or a config dict) as its file."""
+    from graphcheck.results import FileResult
+
     request = _request(config, select, ignore)
     settings = _cli(lambda: _prepare(request, [])).for_file(request.cwd)
-    return _report(request, [_checked(obj, name or _display(obj), settings)], fail_on)
+    result = _checked(obj, name or _display(obj), settings)
+    # Findings only, as check() keeps (its worker drops the graph): explain_model has the rest.
+    return _report(request, [FileResult(path=result.path, findings=result.findings,
+                                        rules=result.rules)], fail_on)
 
 
 def explain(path: PathLike) -> ModelReport:

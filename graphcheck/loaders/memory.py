@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model, StoredWeight
-from graphcheck.loaders.h5_weights import GroupWeights, NestedLegacyWeights, Tree
+from graphcheck.loaders.h5_weights import GroupWeights, NestedLegacyWeights, Tree, _subtree
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_zip import parse_json
 
@@ -37,6 +37,10 @@ def is_keras3(obj: object) -> bool:
     return framework_of(obj) == "keras" and version.split(".")[0] == "3"
 
 
+SUBCLASSED = ("a subclassed model: its config lists no layers, so there is no graph to read "
+              "without running call(); build it with the functional API or Sequential")
+
+
 def config_model(config: Mapping[str, Any], display: str) -> Model:
     """Return the model a ``to_json()``-style dict describes (no weights), as a ``.json`` file is read."""
     data = parse_json(json.dumps(config).encode("utf-8"), "config")
@@ -50,9 +54,9 @@ def keras_model(model: Any, display: str) -> Model:
     Keras 3 objects are paired as their ``.keras`` file is (by path, ``layers/<class>/vars/0``),
     tf_keras (and Keras 2) objects as their ``.h5`` file is (by order of each layer's weights).
     """
-    if not callable(getattr(model, "to_json", None)):
-        raise LoadError(f"{type(model).__name__} has no to_json(): not a Keras model")
-    data = parse_json(str(model.to_json()).encode("utf-8"), "model.to_json()")
+    data = parse_json(_architecture(model).encode("utf-8"), "model.to_json()")
+    if not isinstance(data.get("config"), Mapping) or "layers" not in data["config"]:
+        raise LoadError(f"{type(model).__name__} is {SUBCLASSED}")
     if is_keras3(model):
         source: WeightSource = GroupWeights(keras3_tree(model).get("layers"))
         return Model(path=display, format="keras", root=build_model(data, source, "config.json"),
@@ -60,6 +64,17 @@ def keras_model(model: Any, display: str) -> Model:
     root = build_model(data, LayerWeights(model), "model_config")
     return Model(path=display, format="h5", root=root,
                  metadata={"keras_version": _version(framework_of(model) or "keras")})
+
+
+def _architecture(model: Any) -> str:
+    """Return ``model.to_json()``, or say why the model has none (a subclassed model, a layer)."""
+    if not callable(getattr(model, "to_json", None)):
+        raise LoadError(f"{type(model).__name__} has no to_json(): not a Keras model")
+    try:
+        return str(model.to_json())
+    except Exception as error:  # Keras raises NotImplementedError, TypeError, ... by version
+        raise LoadError(f"model.to_json() failed ({type(error).__name__}: {error}): the model "
+                        f"is {SUBCLASSED}") from None
 
 
 def _version(package: str) -> str:
@@ -148,15 +163,9 @@ def _unique(name: str, used: dict[str, int]) -> str:
 
 
 def _put(tree: Tree, path: str, shape: tuple[int, ...]) -> None:
-    """Insert a dataset's shape at a slash-separated path."""
+    """Insert a dataset's shape at a slash-separated path, as read_tree builds a file's tree."""
     *parents, last = path.split("/")
-    node = tree
-    for part in parents:
-        found = node.setdefault(part, {})
-        if not isinstance(found, dict):
-            raise LoadError(f"weight {path} is stored below another weight")
-        node = found
-    node[last] = shape
+    _subtree(tree, parents)[last] = shape
 
 
 # tf_keras / Keras 2: legacy .h5 pairing, each layer's weights in the order save() writes them.

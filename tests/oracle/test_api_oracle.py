@@ -48,11 +48,11 @@ def bidirectional(k: Any) -> Any:
 @model
 def nested(k: Any) -> Any:
     """Build a functional model holding a Sequential encoder (LSTM, BatchNorm) and a second LSTM."""
-    inner = k.Sequential([k.Input((12, 4)), k.layers.LSTM(8, return_sequences=True),
-                          k.layers.BatchNormalization()], name="encoder")
+    inner = k.Sequential([k.Input((12, 4)), k.layers.LSTM(8, return_sequences=True, name="enc_lstm"),
+                          k.layers.BatchNormalization(name="enc_bn")], name="encoder")
     inputs = k.Input((12, 4))
-    x = k.layers.LSTM(5)(inner(inputs))
-    return k.Model(inputs, k.layers.Dense(1)(x), name="outer")
+    x = k.layers.LSTM(5, name="dec_lstm")(inner(inputs))
+    return k.Model(inputs, k.layers.Dense(1, name="head")(x), name="outer")
 
 
 @model
@@ -108,8 +108,25 @@ def test_weights_come_from_the_object(framework: str) -> None:
 
     built = nested(_framework(framework))
     layers = {name: layer for name, layer in keras_model(built, "x").root.walk()}
-    stored = [w.shape for w in layers["encoder/lstm"].weights or ()]
+    stored = [w.shape for w in layers["encoder/enc_lstm"].weights or ()]
     assert stored == [(4, 32), (8, 32), (32,)]
+
+
+def test_a_subclassed_model_is_a_finding() -> None:
+    """A subclassed model has no config: an unreadable-model finding saying so, no traceback."""
+    k = _framework("keras")
+
+    class Custom(k.Model):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = k.layers.Dense(2)
+
+        def call(self, inputs: Any) -> Any:
+            return self.dense(inputs)
+
+    report = graphcheck.check_model(Custom())
+    assert [f.rule for f in report.findings] == ["unreadable-model"]
+    assert "subclassed model" in report.findings[0].message and report.exit_code == 1
 
 
 def test_units_equal_timesteps_really_fires() -> None:
