@@ -64,18 +64,21 @@ class Report:
 
 
 def check(*paths: PathLike, config: ConfigChoice = None, select: Selectors = None,
-          ignore: Selectors = None, fail_on: SeverityName | Severity | None = None) -> Report:
-    """Check model files and folders as ``graphcheck check PATH...`` does."""
+          ignore: Selectors = None, fail_on: SeverityName | Severity | None = None,
+          jobs: int | None = None) -> Report:
+    """Check model files and folders as ``graphcheck check PATH...`` does (``jobs``: ``--jobs``)."""
     from graphcheck.discovery import discover
     from graphcheck.runner import check_all, default_jobs
 
     if not paths:
         raise ValueError("check() needs at least one path (a model file or a folder)")
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     names = [_existing(path) for path in paths]
     request = _request(config, select, ignore)
     targets = discover(names, _cli(lambda: _walk(request)))
     settings = _cli(lambda: _prepare(request, targets))
-    return _report(request, check_all(targets, settings, default_jobs()), fail_on)
+    return _report(request, check_all(targets, settings, jobs or default_jobs()), fail_on)
 
 
 def check_model(obj: object, *, config: ConfigChoice = None, select: Selectors = None,

@@ -100,6 +100,7 @@ def test_select_and_ignore() -> None:
     (lambda: graphcheck.check(QUESTION, fail_on="fatal"), ValueError),
     (lambda: graphcheck.check(QUESTION, config="no/such.toml"), FileNotFoundError),
     (lambda: graphcheck.check(QUESTION, select=[3]), TypeError),
+    (lambda: graphcheck.check(QUESTION, jobs=0), ValueError),
     (lambda: graphcheck.explain(str(ROOT / "fixtures/keras")), ValueError),
     (lambda: graphcheck.check_model(object()), TypeError),
 ])
