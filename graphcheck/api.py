@@ -78,7 +78,11 @@ def check(*paths: PathLike, config: ConfigChoice = None, select: Selectors = Non
     request = _request(config, select, ignore)
     targets = discover(names, _cli(lambda: _walk(request)))
     settings = _cli(lambda: _prepare(request, targets))
-    return _report(request, check_all(targets, settings, jobs or default_jobs()), fail_on)
+    try:
+        results = check_all(targets, settings, jobs or default_jobs())
+    except SystemExit as stop:  # the runner's answer to Ctrl-C/SIGTERM (exit 130/143) for the CLI
+        raise KeyboardInterrupt(f"graphcheck.check interrupted (exit {stop.code})") from None
+    return _report(request, results, fail_on)
 
 
 def check_model(obj: object, *, config: ConfigChoice = None, select: Selectors = None,

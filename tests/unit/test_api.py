@@ -205,3 +205,15 @@ def test_html_uses_a_registered_html_reporter(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(notebook, "reporters", with_html)
     assert graphcheck.explain(QUESTION)._repr_html_() == "<p>drawn 1 models</p>"
     assert graphcheck.check(QUESTION)._repr_html_() == "<p>drawn 1 files</p>"
+
+
+def test_an_interrupted_run_raises_keyboard_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during a check is a KeyboardInterrupt for a Python caller, not the CLI's SystemExit."""
+    import graphcheck.runner
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise SystemExit(130)
+
+    monkeypatch.setattr(graphcheck.runner, "check_all", interrupted)
+    with pytest.raises(KeyboardInterrupt, match="exit 130"):
+        graphcheck.check(QUESTION)
