@@ -43,7 +43,12 @@ SUBCLASSED = ("a subclassed model: its config lists no layers, so there is no gr
 
 def config_model(config: Mapping[str, Any], display: str) -> Model:
     """Return the model a ``to_json()``-style dict describes (no weights), as a ``.json`` file is read."""
-    data = parse_json(json.dumps(config).encode("utf-8"), "config")
+    try:  # the same bounds and checks as a .json file: through its text
+        text = json.dumps(config)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise LoadError(f"the config dict is not JSON data ({type(error).__name__}: {error}); "
+                        "pass json.loads(model.to_json())") from None
+    data = parse_json(text.encode("utf-8"), "config")
     root = build_model(data, NoWeights(), "config")
     return Model(path=display, format="json", root=root, has_weights=False)
 

@@ -129,11 +129,15 @@ def test_config_dict_from_a_json_file_equals_the_file() -> None:
     assert in_memory.total_params == 12_482
 
 
-def test_a_broken_config_dict_is_a_finding() -> None:
-    """A dict that is no model is an unreadable-model finding, not a traceback."""
-    report = graphcheck.check_model({"class_name": "Sequential", "config": {"layers": 3}})
+@pytest.mark.parametrize(("config", "words"), [
+    ({"class_name": "Sequential", "config": {"layers": 3}}, "config.layers"),
+    ({"class_name": "Sequential", "config": {"layers": [object()]}}, "not JSON data"),
+])
+def test_a_broken_config_dict_is_a_finding(config: dict[str, Any], words: str) -> None:
+    """A dict that is no model is an unreadable-model finding saying why, not a traceback."""
+    report = graphcheck.check_model(config)
     assert [f.rule for f in report.findings] == ["unreadable-model"]
-    assert report.exit_code == 1
+    assert words in report.findings[0].message and report.exit_code == 1
 
 
 def test_explain_nodes_expose_the_table() -> None:
