@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -100,19 +100,23 @@ def crashed(where: str, error: Exception) -> Problem:
 def check_path(path: Path, display: str, settings: Settings = DEFAULT_SETTINGS, *,
                weights: Path | None = None) -> FileResult:
     """Analyse one file with the settings its configuration gives, dropping suppressed findings."""
-    settings = settings.for_file(path)
-    result = _check_path(path, display, settings, weights)
+    return check_loaded(lambda: load(path, weights), display, settings.for_file(path))
+
+
+def check_loaded(loading: Callable[[], Model], display: str, settings: Settings) -> FileResult:
+    """Analyse the model ``loading`` returns (a file's, or one in memory), dropping suppressed findings."""
+    result = _check_loaded(loading, display, settings)
     result.findings = [f for f in result.findings if settings.selection.reports(f)]
     result.rules = frozenset(rule.name for rule in enabled_rules(settings))
     return result
 
 
-def _check_path(path: Path, display: str, settings: Settings, weights: Path | None) -> FileResult:
-    """Analyse one file; every failure becomes a finding, never an exception."""
+def _check_loaded(loading: Callable[[], Model], display: str, settings: Settings) -> FileResult:
+    """Load and analyse one model; every failure becomes a finding, never an exception."""
     import_shape_functions()
     with using_limits(settings.limits):
         try:
-            model = load(path, weights)
+            model = loading()
         except LoadError as error:
             problem = Problem(rule=error.rule, node=None, message=str(error))
             return FileResult(path=display, findings=[finding(display, problem)])

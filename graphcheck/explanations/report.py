@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphcheck.findings import Finding
 from graphcheck.graph import Dim, Shape
@@ -69,3 +70,21 @@ class ModelReport:
     findings: tuple[Finding, ...] = ()
     total_params: int | None = None
     error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return this model's element of ``explain --format json`` (the JSON reporter's own)."""
+        from graphcheck.reporters.json import model_document  # the one home of the JSON contract
+
+        return model_document(self)
+
+    def _repr_html_(self) -> str:
+        """Render the table, the recurrent explanations and the findings (Jupyter)."""
+        from graphcheck.notebook import explain_html
+
+        return explain_html([self])
+
+    def _repr_markdown_(self) -> str:
+        """Render the table, the stories and the findings as markdown (Jupyter)."""
+        from graphcheck.notebook import explain_markdown
+
+        return explain_markdown([self])

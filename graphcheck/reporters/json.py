@@ -44,6 +44,19 @@ def model_dict(report: ModelReport) -> dict[str, Any]:
     }
 
 
+def check_document(results: Sequence[FileResult], version: str) -> dict[str, Any]:
+    """Return the check JSON document as data (what ``check --format json`` prints)."""
+    findings = [finding_dict(f) for r in results for f in r.findings]
+    document: dict[str, Any] = json_value({"version": version, "findings": findings})
+    return document
+
+
+def model_document(report: ModelReport) -> dict[str, Any]:
+    """Return one model's element of the explain JSON array, as data."""
+    document: dict[str, Any] = json_value(model_dict(report))
+    return document
+
+
 class JsonReporter:
     """``{"version", "findings": [...]}``; for explain, ``[{"path", "nodes", ...}, ...]``."""
 
@@ -52,13 +65,11 @@ class JsonReporter:
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the JSON document."""
-        findings = [finding_dict(f) for r in results for f in r.findings]
-        return json.dumps(json_value({"version": options.version, "findings": findings}),
-                          indent=2) + "\n"
+        return json.dumps(check_document(results, options.version), indent=2) + "\n"
 
     def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
         """Return the explain JSON array."""
-        return json.dumps(json_value([model_dict(r) for r in reports]), indent=2) + "\n"
+        return json.dumps([model_document(r) for r in reports], indent=2) + "\n"
 
 
 REPORTER = JsonReporter()
