@@ -1,0 +1,117 @@
+"""Correspondence: which ONNX nodes implement each reference layer (by name, else by structure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from graphcheck.compare import dense, recurrent
+from graphcheck.compare.keras_view import KerasOther, KerasRecurrent
+from graphcheck.compare.onnx_view import OnnxRecurrent
+from graphcheck.compare.recurrent import Sides
+from graphcheck.compare.report import MISSING, NOT_VERIFIED, Pair
+from graphcheck.findings import LoadError
+from graphcheck.graph import Model
+from graphcheck.rules.export import ExportMissingLayer, ExportNotVerified
+
+T = TypeVar("T")
+
+
+def _pick(free: list[T], fits: Callable[[T], bool]) -> T | None:
+    """Remove and return the first item of ``free`` that fits, if any."""
+    for item in free:
+        if fits(item):
+            free.remove(item)
+            return item
+    return None
+
+
+def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]) -> list[Pair]:
+    """Pair each recurrent layer with its LSTM/GRU/RNN node (or Loop), check it, list the pairs."""
+    names = [layer.name for layer in model.root.layers()]
+    free = sides.view.recurrent()
+    owner = {id(n.node): sides.view.owner(n.node, names) for n in free}
+    found: dict[str, OnnxRecurrent | None] = {}
+    for ref in layers:  # names first, so that structure only decides what names leave open
+        found[ref.layer.name] = _pick(free, lambda n: owner[id(n.node)] == ref.layer.name and n.kind is ref.kind)
+    for ref in layers:
+        found[ref.layer.name] = found[ref.layer.name] or _pick(free, lambda n: (
+            n.kind is ref.kind and n.attrs.get("hidden_size") == ref.units
+            and owner[id(n.node)] not in found))
+    loops = sides.view.lowered()
+    pairs = [_checked(sides, ref, found[ref.layer.name], loops, names) for ref in layers]
+    for node in free:
+        sides.out.add(ExportMissingLayer, node.name, subject=f"ONNX {node.node.op_type} '{node.name}'",
+                      other="reference", detail=f"no {node.kind.keras} layer of the reference with "
+                                                f"units={node.attrs.get('hidden_size')} is left to pair it with")
+        pairs.append(Pair(reference=None, kind=node.node.op_type, candidate=(node.name,), status=MISSING))
+    return pairs
+
+
+def _checked(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent | None, loops: list[object],
+             names: list[str]) -> Pair:
+    """Check one recurrent layer against its node; a layer without one is lowered or missing."""
+    kind = ref.layer.type
+    if node is None:
+        return _unmatched(sides, ref, loops, names)
+    start = len(sides.out.findings)
+    try:
+        recurrent.check(sides, ref, node)
+    except LoadError as error:
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=str(error))
+    return Pair(reference=ref.layer.name, kind=kind, candidate=(node.name,),
+                status=sides.out.status_since(start))
+
+
+def _unmatched(sides: Sides, ref: KerasRecurrent, loops: list[object], names: list[str]) -> Pair:
+    """Report a recurrent layer with no native node: lowered into a Loop (a note) or missing."""
+    loop = _pick(loops, lambda n: sides.view.owner(n, names) == ref.layer.name) or _pick(
+        loops, lambda n: sides.view.owner(n, names) is None)
+    if loop is not None:
+        name = str(loop.name)  # type: ignore[attr-defined]
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
+            f"it was lowered into {loop.op_type} '{name}', whose body graphcheck does not "  # type: ignore[attr-defined]
+            "interpret: its weights, direction and gates are unchecked"))
+        return Pair(reference=ref.layer.name, kind=ref.layer.type, candidate=(name,), status=NOT_VERIFIED)
+    op = ref.kind.onnx
+    sides.out.add(ExportMissingLayer, ref.layer.name, subject=ref.subject, other="ONNX model", detail=(
+        f"no {op} node with hidden_size {ref.units}, and no Loop or Scan it could have been "
+        "lowered into"))
+    return Pair(reference=ref.layer.name, kind=ref.layer.type, candidate=(), status=MISSING)
+
+
+def match_dense(sides: Sides, model: Model, layers: Sequence[KerasOther]) -> list[Pair]:
+    """Pair each Dense layer with its MatMul(+Add)/Gemm; other layers with weights are notes."""
+    names = [layer.name for layer in model.root.layers()]
+    free = dense.dense_nodes(sides.view, sides.onnx)
+    owner = {id(d): sides.view.owner(d.matmul, names) for d in free}
+    pairs = []
+    denses = [ref for ref in layers if ref.layer.type == "Dense" and ref.layer.weights]
+    found = {ref.layer.name: _pick(free, lambda d: owner[id(d)] == ref.layer.name) for ref in denses}
+    for ref in denses:
+        shape = ref.layer.weights[0].shape if ref.layer.weights else ()
+        node = found[ref.layer.name] or _pick(free, lambda d: (
+            dense.units_of(d, sides.onnx) == shape and owner[id(d)] not in found))
+        pairs.append(_dense_pair(sides, ref, node))
+    for ref in layers:
+        if ref.layer.type != "Dense":
+            sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject,
+                          reason=f"diff does not compare {ref.layer.type} layers yet")
+            pairs.append(Pair(reference=ref.layer.name, kind=ref.layer.type, candidate=(),
+                              status=NOT_VERIFIED))
+    return pairs
+
+
+def _dense_pair(sides: Sides, ref: KerasOther, node: dense.OnnxDense | None) -> Pair:
+    """Check one Dense layer against its nodes, or report it missing."""
+    if node is None:
+        sides.out.add(ExportMissingLayer, ref.layer.name, subject=ref.subject, other="ONNX model",
+                      detail="no MatMul or Gemm multiplies by a stored weight of its kernel's shape")
+        return Pair(reference=ref.layer.name, kind="Dense", candidate=(), status=MISSING)
+    start = len(sides.out.findings)
+    try:
+        dense.check(sides.keras, sides.onnx, sides.view, ref, node, sides.atol, sides.out)
+    except LoadError as error:
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=str(error))
+    return Pair(reference=ref.layer.name, kind="Dense", candidate=node.names,
+                status=sides.out.status_since(start))

@@ -1,0 +1,208 @@
+"""One recurrent layer held against the ONNX node that implements it: sizes, semantics, weights."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphcheck.compare.keras_view import KerasRecurrent
+from graphcheck.compare.onnx_view import OnnxRecurrent, OnnxView
+from graphcheck.compare.report import Collector
+from graphcheck.compare.transforms import Cause, explain_bias, explain_matrix
+from graphcheck.compare.values import KerasValues, OnnxValues
+from graphcheck.recurrent_facts import GRU, LSTM, ONNX_WEIGHTS
+from graphcheck.rules.export import (
+    ExportNotVerified,
+    ExportSemanticsMismatch,
+    ExportShapeMismatch,
+    ExportWeightMismatch,
+)
+
+# Keras activation names and the ONNX activation functions that compute them.
+ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "hard_sigmoid": "HardSigmoid",
+               "softsign": "Softsign", "softplus": "Softplus", "elu": "Elu"}
+DEFAULT_ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sides:
+    """Everything one comparison reads: both models' values, the ONNX graph, the tolerance."""
+
+    keras: KerasValues
+    onnx: OnnxValues
+    view: OnnxView
+    atol: float
+    out: Collector
+
+
+def check(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent) -> None:
+    """Record every difference between a recurrent layer and its node."""
+    fields = {"subject": ref.subject, "op": node.node.op_type, "node": node.name}
+    if not _sizes(sides, ref, node):
+        return
+    same_directions = _direction(sides, ref, node, fields)
+    _activations(sides, ref, node, fields)
+    _reset(sides, ref, node, fields)
+    _outputs(sides, ref, node, fields)
+    if same_directions:
+        _weights(sides, ref, node, fields)
+
+
+def _sizes(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent) -> bool:
+    """Check hidden_size against units; return False when the sizes rule out comparing more."""
+    hidden = node.attrs.get("hidden_size")
+    if hidden != ref.units:
+        sides.out.add(ExportShapeMismatch, ref.layer.name, subject=ref.subject, detail=(
+            f"ONNX {node.node.op_type} '{node.name}' has hidden_size {hidden} but the layer has "
+            f"units={ref.units}"))
+        return False
+    return True
+
+
+def _expected_direction(ref: KerasRecurrent) -> str:
+    """Return the ONNX direction that computes what the Keras layer computes."""
+    if ref.bidirectional:
+        return "bidirectional"
+    return "reverse" if ref.directions[0][1] else "forward"
+
+
+def _direction(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> bool:
+    """Check the direction; return True when both run the same number of directions."""
+    wanted = _expected_direction(ref)
+    runs = node.direction
+    if node.reversed_input and runs != "bidirectional":
+        runs = "forward" if runs == "reverse" else "reverse"
+    if runs == wanted:
+        return True
+    keras_runs = {"forward": "forward (go_backwards=False)", "reverse": "backwards (go_backwards=True)",
+                  "bidirectional": "in both directions (Bidirectional)"}[wanted]
+    how = f"direction is {node.direction}"
+    if node.reversed_input:
+        how += f" after ReverseSequence '{node.reversed_input}' reverses the input, so it runs {runs}"
+    elif wanted == "reverse":
+        how += " and no ReverseSequence reverses its input"
+    sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields,
+                  detail=f"{how} but the layer runs {keras_runs}")
+    return (runs == "bidirectional") == (wanted == "bidirectional")
+
+
+def _activations(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
+    """Check the activation functions, per direction."""
+    op = node.node.op_type
+    names = ([ref.cell.get("recurrent_activation"), ref.cell.get("activation"), ref.cell.get("activation")]
+             if ref.kind is LSTM else
+             [ref.cell.get("recurrent_activation"), ref.cell.get("activation")] if ref.kind is GRU
+             else [ref.cell.get("activation")])
+    wanted = [ACTIVATIONS.get(n) if isinstance(n, str) else None for n in names]
+    if None in wanted:
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
+            f"its activations {names} have no ONNX {op} counterpart graphcheck knows"))
+        return
+    count = 2 if node.direction == "bidirectional" else 1
+    actual = list(node.attrs.get("activations") or DEFAULT_ACTIVATIONS[op] * count)
+    if actual != [str(w) for w in wanted] * count:
+        sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
+            f"activations are {actual} but the layer's (recurrent_activation, activation) "
+            f"give {wanted * count}"))
+
+
+def _reset(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
+    """Check a GRU's linear_before_reset against reset_after."""
+    if ref.kind is not GRU:
+        return
+    reset_after = bool(ref.cell.get("reset_after", True))
+    lbr = int(node.attrs.get("linear_before_reset", 0))
+    if lbr != int(reset_after):
+        sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
+            f"linear_before_reset is {lbr} but the layer has reset_after={reset_after} (Keras "
+            f"applies the reset gate {'after' if reset_after else 'before'} the recurrent "
+            f"matmul; ONNX does so only with linear_before_reset={int(reset_after)})"))
+
+
+def _outputs(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
+    """Check that a layer returning the whole sequence has its sequence output Y read."""
+    if ref.cell.get("return_sequences") and not sides.view.used(node.node.output[0]
+                                                                 if node.node.output else ""):
+        sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
+            "the layer returns the whole sequence (return_sequences=True) but nothing reads "
+            "the node's sequence output Y"))
+
+
+def _weights(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
+    """Compare W, R and B with the Keras weights after the known transformation, per direction."""
+    stored = {role: node.input(slot) for role, slot in ONNX_WEIGHTS.items()}
+    missing = [role for role in ("W", "R") if not sides.onnx.has(stored[role])]
+    if stored["B"] and not sides.onnx.has(stored["B"]):
+        missing.append("B")
+    external = [r for r in stored if stored[r] and sides.onnx.has(stored[r])
+                and sides.onnx.external(stored[r])]
+    if missing or external:
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
+            f"{', '.join(missing + external)} of ONNX {node.node.op_type} '{node.name}' "
+            f"{'are computed, not stored' if missing else 'are stored outside the file'}"))
+        return
+    causes = _direction_causes(sides, ref, node, stored)
+    _report_causes(sides, ref, causes, fields)
+
+
+def _direction_causes(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent,
+                      stored: Mapping[str, str]) -> dict[str, Cause]:
+    """Return the cause per ONNX weight, after trying the directions the other way round."""
+    onnx = {role: sides.onnx.read(stored[role]) for role in ("W", "R")}
+    onnx["B"] = sides.onnx.read(stored["B"]) if stored["B"] else None
+    keras = [_keras_weights(sides, ref, index) for index, _ in ref.directions]
+    causes = _causes(ref, onnx, keras, sides.atol)
+    if causes and len(keras) == 2 and not _causes(ref, {k: v[::-1] if v is not None else None
+                                                        for k, v in onnx.items()}, keras, sides.atol):
+        text = "the forward and backward weights are exchanged (direction 0 holds the backward layer's)"
+        return {"W, R and B": Cause(slug="directions-swapped", text=text)}
+    return causes
+
+
+def _keras_weights(sides: Sides, ref: KerasRecurrent, index: int) -> tuple[Any, Any, Any]:
+    """Return one direction's Keras kernel, recurrent kernel and bias (None without bias)."""
+    use_bias = ref.cell.get("use_bias", True) is not False
+    kernel = sides.keras.read(ref.layer, index)
+    recurrent = sides.keras.read(ref.layer, index + 1)
+    bias = sides.keras.read(ref.layer, index + 2) if use_bias else None
+    return kernel, recurrent, bias
+
+
+def _causes(ref: KerasRecurrent, onnx: Mapping[str, Any], keras: list[tuple[Any, Any, Any]],
+            atol: float) -> dict[str, Cause]:
+    """Return the cause of each ONNX weight that differs, over every direction."""
+    import numpy as np
+
+    units, causes = ref.units, {}
+    for d, (kernel, recurrent, bias) in enumerate(keras):
+        if d >= onnx["W"].shape[0] or d >= onnx["R"].shape[0]:
+            break
+        for role, actual, expected in (("W", onnx["W"][d], kernel), ("R", onnx["R"][d], recurrent)):
+            cause = explain_matrix(actual, expected, ref.kind, units, atol, role)
+            if cause:
+                causes.setdefault(role, cause)
+        b = onnx["B"][d] if onnx["B"] is not None and d < onnx["B"].shape[0] else None
+        gates = ref.kind.gates * units
+        wb, rb = (b[:gates], b[gates:]) if b is not None else (np.zeros(gates), np.zeros(gates))
+        if bias is None:
+            bias = np.zeros(gates)
+        cause = (explain_bias(wb, rb, bias, ref.kind, units, atol)
+                 if wb.shape == rb.shape == (gates,) else
+                 Cause(slug="shape", text=f"B has {0 if b is None else b.shape[0]} values per "
+                                          f"direction, not 2 x {gates}"))
+        if cause:
+            causes.setdefault("B", cause)
+    return causes
+
+
+def _report_causes(sides: Sides, ref: KerasRecurrent, causes: Mapping[str, Cause],
+                   fields: Mapping[str, str]) -> None:
+    """Report one finding per distinct cause, naming every weight it explains."""
+    by_text: dict[str, list[str]] = {}
+    for role, cause in causes.items():
+        by_text.setdefault(cause.text, []).append(role)
+    for text, roles in by_text.items():
+        named = " and ".join([", ".join(roles[:-1]), roles[-1]] if len(roles) > 1 else roles)
+        sides.out.add(ExportWeightMismatch, ref.layer.name, **fields, weights=named, cause=text)
+
