@@ -32,8 +32,15 @@ class DiffReport:
 
     @property
     def equivalent(self) -> bool:
-        """Return True when no finding is worse than a note."""
+        """Return True when no finding is worse than a note (no difference was found)."""
         return all(f.severity <= Severity.NOTE for f in self.findings)
+
+    @property
+    def verdict(self) -> str:
+        """Return "differs", "not verified" (no difference found, but parts were unchecked) or "equivalent"."""
+        if not self.equivalent:
+            return DIFFERS
+        return NOT_VERIFIED if self.findings else EQUIVALENT
 
 
 @dataclass(kw_only=True)
