@@ -33,17 +33,18 @@ def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]
     owner = {id(n.node): sides.view.owner(n.node, names) for n in free}
     found: dict[str, OnnxRecurrent | None] = {}
     for ref in layers:  # names first, so that structure only decides what names leave open
-        found[ref.layer.name] = _pick(free, lambda n: owner[id(n.node)] == ref.layer.name and n.kind is ref.kind)
+        found[ref.layer.name] = _pick(free, lambda n, ref=ref: (  # type: ignore[misc]
+            owner[id(n.node)] == ref.layer.name and n.kind is ref.kind))
     for ref in layers:
-        found[ref.layer.name] = found[ref.layer.name] or _pick(free, lambda n: (
+        found[ref.layer.name] = found[ref.layer.name] or _pick(free, lambda n, ref=ref: (  # type: ignore[misc]
             n.kind is ref.kind and n.attrs.get("hidden_size") == ref.units
             and owner[id(n.node)] not in found))
     loops = sides.view.lowered()
     pairs = [_checked(sides, ref, found[ref.layer.name], loops, names) for ref in layers]
     for node in free:
         sides.out.add(ExportMissingLayer, node.name, subject=f"ONNX {node.node.op_type} '{node.name}'",
-                      other="reference", detail=f"no {node.kind.keras} layer of the reference with "
-                                                f"units={node.attrs.get('hidden_size')} is left to pair it with")
+                      other="reference", detail=(f"no {node.kind.keras} layer of the reference with units="
+                                                 f"{node.attrs.get('hidden_size')} is left to pair it with"))
         pairs.append(Pair(reference=None, kind=node.node.op_type, candidate=(node.name,), status=MISSING))
     return pairs
 
@@ -87,10 +88,11 @@ def match_dense(sides: Sides, model: Model, layers: Sequence[KerasOther]) -> lis
     owner = {id(d): sides.view.owner(d.matmul, names) for d in free}
     pairs = []
     denses = [ref for ref in layers if ref.layer.type == "Dense" and ref.layer.weights]
-    found = {ref.layer.name: _pick(free, lambda d: owner[id(d)] == ref.layer.name) for ref in denses}
+    found = {ref.layer.name: _pick(free, lambda d, ref=ref: owner[id(d)] == ref.layer.name)  # type: ignore[misc]
+             for ref in denses}
     for ref in denses:
         shape = ref.layer.weights[0].shape if ref.layer.weights else ()
-        node = found[ref.layer.name] or _pick(free, lambda d: (
+        node = found[ref.layer.name] or _pick(free, lambda d, shape=shape: (  # type: ignore[misc]
             dense.units_of(d, sides.onnx) == shape and owner[id(d)] not in found))
         pairs.append(_dense_pair(sides, ref, node))
     for ref in layers:

@@ -174,7 +174,7 @@ def _causes(ref: KerasRecurrent, onnx: Mapping[str, Any], keras: list[tuple[Any,
     """Return the cause of each ONNX weight that differs, over every direction."""
     import numpy as np
 
-    units, causes = ref.units, {}
+    units, causes = ref.units, dict[str, Cause]()
     for d, (kernel, recurrent, bias) in enumerate(keras):
         if d >= onnx["W"].shape[0] or d >= onnx["R"].shape[0]:
             break

@@ -37,7 +37,7 @@ class DiffReport:
 
     @property
     def verdict(self) -> str:
-        """Return "differs", "not verified" (no difference found, but parts were unchecked) or "equivalent"."""
+        """Return "differs", "not verified" (nothing differs, parts unchecked) or "equivalent"."""
         if not self.equivalent:
             return DIFFERS
         return NOT_VERIFIED if self.findings else EQUIVALENT

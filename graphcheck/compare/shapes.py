@@ -29,7 +29,8 @@ def check_io(model: Model, proto: Any, out: Collector) -> None:
                     and len(inference.nodes[ref.layer].outputs()) > ref.tensor else None
                     for ref in model.root.inputs]
     keras_outputs = [shape for _, shape in inference.outputs]
-    for what, keras, onnx in (("inputs", keras_inputs, onnx_inputs), ("outputs", keras_outputs, onnx_outputs)):
+    for what, keras, onnx in (("inputs", keras_inputs, onnx_inputs),
+                              ("outputs", keras_outputs, onnx_outputs)):
         if len(keras) != len(onnx):
             out.add(ExportShapeMismatch, None, subject=f"the model's {what}", detail=(
                 f"the reference has {len(keras)}, the ONNX model {len(onnx)}"))

@@ -9,7 +9,7 @@ is named as the cause.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -79,27 +79,28 @@ def orders(kind: Kind) -> Iterator[tuple[tuple[int, ...], Cause]]:
 def explain_matrix(actual: Any, keras: Any, kind: Kind, units: int, atol: float,
                    what: str) -> Cause | None:
     """Return None when ONNX ``actual`` (one direction) is Keras ``keras`` converted, else the cause."""
-    right = kind.onnx_order()
-    if close(actual, onnx_matrix(keras, right, units), atol):
+    right = onnx_matrix(keras, kind.onnx_order(), units)
+    if close(actual, right, atol):
         return None
-    tries: list[tuple[Callable[[], Any], Cause]] = [
-        (lambda order=order: onnx_matrix(keras, order, units), cause)
-        for order, cause in orders(kind)]
+    return _first_match(actual, _wrong_matrices(keras, kind, units, what), atol) or _unexplained(
+        actual, right, atol)
+
+
+def _wrong_matrices(keras: Any, kind: Kind, units: int, what: str) -> Iterator[tuple[Any, Cause]]:
+    """Yield each known wrong conversion of a Keras kernel, made only when asked for, with its cause."""
+    for order, cause in orders(kind):
+        yield onnx_matrix(keras, order, units), cause
     if keras.shape[0] == units:  # only a square block can be stored transposed with the same shape
         slug = "recurrent-transposed" if what == "R" else "kernel-transposed"
         name = "recurrent kernel" if what == "R" else "kernel"
-        tries.append((lambda: onnx_matrix(keras, right, units, transpose_blocks=True),
-                      Cause(slug=slug, text=f"the {name} is transposed (each gate block of {what} "
-                                            f"holds Keras's block, not its transpose)")))
-    return _first_match(actual, tries, atol) or _unexplained(actual, onnx_matrix(keras, right, units), atol)
+        yield (onnx_matrix(keras, kind.onnx_order(), units, transpose_blocks=True),
+               Cause(slug=slug, text=f"the {name} is transposed (each gate block of {what} holds "
+                                     "Keras's block, not its transpose)"))
 
 
-def _first_match(actual: Any, tries: list[tuple[Callable[[], Any], Cause]], atol: float) -> Cause | None:
-    """Return the cause of the first wrong transformation that reproduces ``actual``."""
-    for make, cause in tries:
-        if close(actual, make(), atol):
-            return cause
-    return None
+def _first_match(actual: Any, tries: Iterable[tuple[Any, Cause]], atol: float) -> Cause | None:
+    """Return the cause of the first wrong conversion that reproduces ``actual``."""
+    return next((cause for wrong, cause in tries if close(actual, wrong, atol)), None)
 
 
 def _unexplained(actual: Any, expected: Any, atol: float) -> Cause:
@@ -130,8 +131,7 @@ def explain_bias(wb: Any, rb: Any, keras: Any, kind: Kind, units: int, atol: flo
         return Cause(slug="bias-both-halves", text=(
             "the bias is in both halves of B (Wb = Rb = Keras's bias): the op adds Wb + Rb, "
             "doubling it; Rb should be zero"))
-    tries = [(lambda order=order: onnx_vector(keras, order, units), cause)
-             for order, cause in orders(kind)]
+    tries = ((onnx_vector(keras, order, units), cause) for order, cause in orders(kind))
     found = _first_match(wb + rb, tries, atol)
     if found:
         return found
