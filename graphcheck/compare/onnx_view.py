@@ -88,6 +88,17 @@ class OnnxView:
             node = self.producer.get(node.input[0]) if node.input else None
         return str(node.name) if node is not None and node.op_type == "ReverseSequence" else None
 
+    def readers(self, tensor: str) -> list[Any]:
+        """Return the nodes that read ``tensor``, looking through layout ops."""
+        frontier, found = list(self.consumers.get(tensor, [])), []
+        while frontier:
+            node = frontier.pop()
+            if node.op_type in PASSING:
+                frontier += [c for out in node.output for c in self.consumers.get(out, [])]
+            else:
+                found.append(node)
+        return found
+
     def used(self, tensor: str) -> bool:
         """Return True when a node or the graph's outputs read ``tensor``."""
         return bool(tensor) and (tensor in self.consumers or tensor in self.outputs)

@@ -45,6 +45,7 @@ def check(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent) -> None:
     _activations(sides, ref, node, fields)
     _reset(sides, ref, node, fields)
     _outputs(sides, ref, node, fields)
+    _extras(sides, ref, node, fields)
     if same_directions:
         _weights(sides, ref, node, fields)
 
@@ -74,6 +75,7 @@ def _direction(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: M
     if node.reversed_input and runs != "bidirectional":
         runs = "forward" if runs == "reverse" else "reverse"
     if runs == wanted:
+        _sequence_order(sides, ref, node, fields)
         return True
     keras_runs = {"forward": "forward (go_backwards=False)", "reverse": "backwards (go_backwards=True)",
                   "bidirectional": "in both directions (Bidirectional)"}[wanted]
@@ -85,6 +87,44 @@ def _direction(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: M
     sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields,
                   detail=f"{how} but the layer runs {keras_runs}")
     return (runs == "bidirectional") == (wanted == "bidirectional")
+
+
+def _sequence_order(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent,
+                    fields: Mapping[str, str]) -> None:
+    """Check how a backwards layer's outputs are read when the op itself runs in reverse.
+
+    An ONNX ``direction="reverse"`` op returns Y in input time order: its final state is Y_h,
+    or Y's *first* step. Keras returns a ``go_backwards`` layer's sequence in processing order
+    (reversed), and its last step is the final state. So such an export must reverse Y again,
+    and must not take Y's last step for the final state. ``ReverseSequence`` before a forward
+    op (tf2onnx's way) needs neither.
+    """
+    sequence = node.node.output[0] if node.node.output else ""
+    if ref.bidirectional or not ref.directions[0][1] or node.reversed_input or not sides.view.used(sequence):
+        return
+    readers = sides.view.readers(sequence)
+    if ref.cell.get("return_sequences"):
+        if not any(r.op_type == "ReverseSequence" for r in readers):
+            sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
+                "direction is reverse, so Y is in input time order, but the layer (go_backwards="
+                "True, return_sequences=True) returns its sequence in reversed order and no "
+                "ReverseSequence reverses Y"))
+        return
+    if any(r.op_type == "Slice" and _negative_start(sides, r) for r in readers):
+        sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
+            "direction is reverse and the export takes Y's last time step, which is the state "
+            "after one step (the input's last): the final state of a reverse run is Y_h, or "
+            "Y's first step"))
+    elif readers:
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
+            f"the reverse-direction {node.node.op_type} '{node.name}' is read through Y by "
+            f"{', '.join(sorted({r.op_type for r in readers}))}; which step is taken is unchecked"))
+
+
+def _negative_start(sides: Sides, node: Any) -> bool:
+    """Return True when a Slice starts from the end (a stored negative start)."""
+    starts = node.input[1] if len(node.input) > 1 else ""
+    return bool(starts and sides.onnx.has(starts) and (sides.onnx.read(starts) < 0).any())
 
 
 def _activations(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
@@ -127,6 +167,26 @@ def _outputs(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Map
         sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
             "the layer returns the whole sequence (return_sequences=True) but nothing reads "
             "the node's sequence output Y"))
+
+
+def _extras(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
+    """Check what Keras layers never do: clipping, coupled gates, peepholes, stored initial states."""
+    found = []
+    if node.attrs.get("clip") is not None:
+        found.append(f"clip={node.attrs['clip']} clips the gate inputs")
+    if node.attrs.get("input_forget"):
+        found.append("input_forget=1 couples the input and forget gates")
+    slots = {"P": 7, "initial_h": 5, "initial_c": 6}
+    for role, slot in slots.items():
+        name = node.input(slot)
+        if role == "P" and node.kind is not LSTM:
+            continue
+        if name and sides.onnx.has(name) and not sides.onnx.external(name) and sides.onnx.read(name).any():
+            found.append(f"its {role} is a stored non-zero tensor ('{name}')" + (
+                ": Keras LSTMs have no peepholes" if role == "P" else
+                "; the layer starts from zero states"))
+    for detail in found:
+        sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=detail)
 
 
 def _weights(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:

@@ -25,7 +25,8 @@ NAMED = {"gates-swapped": "gate", "bias-both-halves": "both halves of B",
          "kernel-transposed": "the kernel is transposed", "direction": "direction is",
          "linear-before-reset": "linear_before_reset is",
          "directions-swapped": "forward and backward weights are exchanged",
-         "dense-weights": "Dense 'dense'"}
+         "dense-weights": "Dense 'dense'", "sequence-order": "no ReverseSequence reverses Y",
+         "last-step": "takes Y's last time step"}
 
 
 @cache
