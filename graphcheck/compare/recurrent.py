@@ -81,9 +81,9 @@ def _direction(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: M
                   "bidirectional": "in both directions (Bidirectional)"}[wanted]
     how = f"direction is {node.direction}"
     if node.reversed_input:
-        how += f" after ReverseSequence '{node.reversed_input}' reverses the input, so it runs {runs}"
+        how += f" after ReverseSequence '{node.reversed_input}' reverses the input, so it runs {runs},"
     elif wanted == "reverse":
-        how += " and no ReverseSequence reverses its input"
+        how += " and no ReverseSequence reverses its input, so it runs forward,"
     sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields,
                   detail=f"{how} but the layer runs {keras_runs}")
     return (runs == "bidirectional") == (wanted == "bidirectional")
