@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,14 @@ class OnnxRecurrent:
     def input(self, slot: int) -> str:
         """Return the name of input ``slot`` ("" when absent)."""
         return str(self.node.input[slot]) if len(self.node.input) > slot else ""
+
+
+def _layer_name(part: str, names: set[str]) -> str | None:
+    """Return the layer a name-scope part names: itself, or without the ``_1`` Keras 3 traces add."""
+    if part in names:
+        return part
+    base = re.sub(r"_\d+$", "", part)
+    return base if base in names else None
 
 
 class OnnxView:
@@ -113,7 +122,8 @@ class OnnxView:
         names = set(layers)
         current, depth = node, 0
         while current is not None and depth <= NAME_DEPTH:
-            found = [part for part in str(current.name).split("/") if part in names]
+            found = [_layer_name(part, names) for part in str(current.name).split("/")]
+            found = [name for name in found if name]
             if found:
                 return found[-1]
             current = self.producer.get(current.input[0]) if current.input else None

@@ -31,11 +31,14 @@ NAMED = {"gates-swapped": "gate", "bias-both-halves": "both halves of B",
 
 @cache
 def keras_output(reference: str) -> Any:
-    """Return the reference model's output on the seeded input (loaded with tf_keras)."""
+    """Return the reference model's output on the seeded input (Keras 3 or tf_keras, as saved)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tf_keras
+    if reference.startswith("keras3"):
+        import keras as framework
+    else:
+        import tf_keras as framework
 
-    model = tf_keras.models.load_model(HERE / reference, compile=False)
+    model = framework.models.load_model(HERE / reference, compile=False)
     return model.predict(seeded_input(), verbose=0)
 
 
