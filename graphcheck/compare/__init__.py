@@ -2,19 +2,22 @@
 
 ``run(reference, candidate)`` pairs each recurrent and Dense layer of the reference with the
 ONNX nodes that implement it, then compares sizes, semantics and weight values; see
-docs/diff.md. Nothing is executed: configs, graphs and stored values are read from the files.
+docs/diff.md. ONNX against ONNX (before and after an optimiser) and Keras against Keras (a
+re-save) compare like with like. Nothing is executed: configs, graphs and stored values are
+read from the files.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from graphcheck.compare import keras_pair, onnx_pair
 from graphcheck.compare.keras_view import KerasOther, KerasRecurrent, split
 from graphcheck.compare.match import match_dense, match_recurrent
 from graphcheck.compare.onnx_view import OnnxView
 from graphcheck.compare.recurrent import Sides
 from graphcheck.compare.report import DIFFERS, EQUIVALENT, MISSING, NOT_VERIFIED, Collector, DiffReport, Pair
-from graphcheck.compare.shapes import check_io
+from graphcheck.compare.shapes import Signature, compare_signatures, keras_signature, onnx_signature
 from graphcheck.compare.values import OnnxValues, keras_values
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
@@ -28,27 +31,49 @@ class DiffError(Exception):
 
 def run(reference: Path, candidate: Path, *, atol: float | None = None,
         display: str | None = None) -> DiffReport:
-    """Compare ``candidate`` (an ONNX export) with ``reference`` (the Keras model it came from)."""
+    """Compare ``candidate`` with ``reference``: Keras -> ONNX (an export), ONNX or Keras to itself."""
     ref_model, cand_model = _load(reference, "reference"), _load(candidate, "candidate")
-    if ref_model.framework != "keras" or cand_model.framework != "onnx":
-        raise DiffError(f"diff compares a Keras model (REFERENCE) with an ONNX export (CANDIDATE); "
-                        f"got {ref_model.format} and {cand_model.format}")
-    try:
-        values = OnnxValues(candidate)
-    except LoadError as error:
-        raise DiffError(f"candidate {candidate}: {error}") from None
     out = Collector(path=display or str(candidate))
-    view = OnnxView(values.proto)
-    recurrent, other = split(ref_model)
+    tolerance = atol or 0.0
+    kinds = (ref_model.framework, cand_model.framework)
+    if kinds == ("onnx", "keras"):
+        raise DiffError("diff holds an export against its model: give the Keras model as REFERENCE "
+                        "and the ONNX export as CANDIDATE")
     try:
-        with keras_values(ref_model) as keras:
-            sides = Sides(keras=keras, onnx=values, view=view, atol=atol or 0.0, out=out)
-            pairs = match_recurrent(sides, ref_model, recurrent) + match_dense(sides, ref_model, other)
+        if kinds == ("keras", "onnx"):
+            pairs, signatures = _export(ref_model, _onnx(candidate), tolerance, out)
+        elif kinds == ("onnx", "onnx"):
+            ref, cand = _onnx(reference), _onnx(candidate)
+            pairs = onnx_pair.compare(ref, cand, tolerance, out)
+            signatures = onnx_signature(ref.proto), onnx_signature(cand.proto)
+        else:
+            with keras_values(ref_model) as ref_values, keras_values(cand_model) as cand_values:
+                pairs = keras_pair.compare(ref_values, cand_values, tolerance, out)
+            signatures = keras_signature(ref_model), keras_signature(cand_model)
     except LoadError as error:
-        raise DiffError(f"reference {reference}: {error}") from None
-    check_io(ref_model, values.proto, out)
+        raise DiffError(f"the weights cannot be read: {error}") from None
+    compare_signatures(*signatures, out)
     return DiffReport(reference=str(reference), candidate=display or str(candidate),
                       pairs=tuple(pairs), findings=tuple(out.findings))
+
+
+def _export(model: Model, values: OnnxValues, atol: float,
+            out: Collector) -> tuple[list[Pair], tuple[Signature, Signature]]:
+    """Compare a Keras model with its ONNX export: recurrent layers, then Dense layers."""
+    view = OnnxView(values.proto)
+    recurrent, other = split(model)
+    with keras_values(model) as keras:
+        sides = Sides(keras=keras, onnx=values, view=view, atol=atol, out=out)
+        pairs = match_recurrent(sides, model, recurrent) + match_dense(sides, model, other)
+    return pairs, (keras_signature(model), onnx_signature(values.proto))
+
+
+def _onnx(path: Path) -> OnnxValues:
+    """Read an ONNX file's protobuf for its values, or raise DiffError."""
+    try:
+        return OnnxValues(path)
+    except LoadError as error:
+        raise DiffError(f"{path}: {error}") from None
 
 
 def _load(path: Path, role: str) -> Model:

@@ -71,13 +71,18 @@ def units_of(dense: OnnxDense, values: OnnxValues) -> tuple[int, int]:
     return (cols, rows) if dense.transposed else (rows, cols)
 
 
+def weight_of(dense: OnnxDense, values: OnnxValues) -> Any:
+    """Return the stored weight as (inputs, units), untransposing Gemm's transB."""
+    weight = values.read(dense.weight)
+    return weight.T if dense.transposed else weight
+
+
 def check(keras: KerasValues, onnx: OnnxValues, view: OnnxView, ref: KerasOther, dense: OnnxDense,
           atol: float, out: Any) -> None:
     """Record the differences between a Dense layer and its nodes."""
     fields = {"subject": ref.subject, "op": dense.matmul.op_type, "node": dense.matmul.name}
     kernel = keras.read(ref.layer, 0)
-    weight = onnx.read(dense.weight)
-    weight = weight.T if dense.transposed else weight
+    weight = weight_of(dense, onnx)
     if not close(weight, kernel, atol):
         cause = ("the kernel is transposed" if close(weight.T, kernel, atol) else
                  f"values differ by up to {largest_difference(weight, kernel):.3g}"

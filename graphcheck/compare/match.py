@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from graphcheck.compare import dense, recurrent
@@ -17,10 +17,11 @@ from graphcheck.rules.export import ExportMissingLayer, ExportNotVerified
 T = TypeVar("T")
 
 
-def _pick(free: list[T], fits: Callable[[T], bool]) -> T | None:
-    """Remove and return the first item of ``free`` that fits, if any."""
-    for item in free:
-        if fits(item):
+def take(free: list[T], *choices: Iterator[T]) -> T | None:
+    """Remove from ``free`` and return the first item the first non-empty choice yields, if any."""
+    for choice in choices:
+        item = next(choice, None)
+        if item is not None:
             free.remove(item)
             return item
     return None
@@ -33,11 +34,11 @@ def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]
     owner = {id(n.node): sides.view.owner(n.node, names) for n in free}
     found: dict[str, OnnxRecurrent | None] = {}
     for ref in layers:  # names first, so that structure only decides what names leave open
-        found[ref.layer.name] = _pick(free, lambda n, ref=ref: (  # type: ignore[misc]
-            owner[id(n.node)] == ref.layer.name and n.kind is ref.kind))
+        found[ref.layer.name] = take(free, (n for n in free if owner[id(n.node)] == ref.layer.name
+                                            and n.kind is ref.kind))
     for ref in layers:
-        found[ref.layer.name] = found[ref.layer.name] or _pick(free, lambda n, ref=ref: (  # type: ignore[misc]
-            n.kind is ref.kind and n.attrs.get("hidden_size") == ref.units
+        found[ref.layer.name] = found[ref.layer.name] or take(free, (
+            n for n in free if n.kind is ref.kind and n.attrs.get("hidden_size") == ref.units
             and owner[id(n.node)] not in found))
     loops = sides.view.lowered()
     pairs = [_checked(sides, ref, found[ref.layer.name], loops, names) for ref in layers]
@@ -66,8 +67,8 @@ def _checked(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent | None, loop
 
 def _unmatched(sides: Sides, ref: KerasRecurrent, loops: list[object], names: list[str]) -> Pair:
     """Report a recurrent layer with no native node: lowered into a Loop (a note) or missing."""
-    loop = _pick(loops, lambda n: sides.view.owner(n, names) == ref.layer.name) or _pick(
-        loops, lambda n: sides.view.owner(n, names) is None)
+    loop = take(loops, (n for n in loops if sides.view.owner(n, names) == ref.layer.name),
+                (n for n in loops if sides.view.owner(n, names) is None))
     if loop is not None:
         name = str(loop.name)  # type: ignore[attr-defined]
         sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
@@ -88,12 +89,12 @@ def match_dense(sides: Sides, model: Model, layers: Sequence[KerasOther]) -> lis
     owner = {id(d): sides.view.owner(d.matmul, names) for d in free}
     pairs = []
     denses = [ref for ref in layers if ref.layer.type == "Dense" and ref.layer.weights]
-    found = {ref.layer.name: _pick(free, lambda d, ref=ref: owner[id(d)] == ref.layer.name)  # type: ignore[misc]
+    found = {ref.layer.name: take(free, (d for d in free if owner[id(d)] == ref.layer.name))
              for ref in denses}
     for ref in denses:
         shape = ref.layer.weights[0].shape if ref.layer.weights else ()
-        node = found[ref.layer.name] or _pick(free, lambda d, shape=shape: (  # type: ignore[misc]
-            dense.units_of(d, sides.onnx) == shape and owner[id(d)] not in found))
+        node = found[ref.layer.name] or take(free, (
+            d for d in free if dense.units_of(d, sides.onnx) == shape and owner[id(d)] not in found))
         pairs.append(_dense_pair(sides, ref, node))
     for ref in layers:
         if ref.layer.type != "Dense":

@@ -6,17 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graphcheck.compare import weights
 from graphcheck.compare.keras_view import KerasRecurrent
 from graphcheck.compare.onnx_view import OnnxRecurrent, OnnxView
 from graphcheck.compare.report import Collector
-from graphcheck.compare.transforms import Cause, explain_bias, explain_matrix
 from graphcheck.compare.values import KerasValues, OnnxValues
-from graphcheck.recurrent_facts import GRU, LSTM, ONNX_WEIGHTS
+from graphcheck.recurrent_facts import GRU, LSTM
 from graphcheck.rules.export import (
     ExportNotVerified,
     ExportSemanticsMismatch,
     ExportShapeMismatch,
-    ExportWeightMismatch,
 )
 
 # Keras activation names and the ONNX activation functions that compute them.
@@ -191,33 +190,13 @@ def _extras(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapp
 
 def _weights(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
     """Compare W, R and B with the Keras weights after the known transformation, per direction."""
-    stored = {role: node.input(slot) for role, slot in ONNX_WEIGHTS.items()}
-    missing = [role for role in ("W", "R") if not sides.onnx.has(stored[role])]
-    if stored["B"] and not sides.onnx.has(stored["B"]):
-        missing.append("B")
-    external = [r for r in stored if stored[r] and sides.onnx.has(stored[r])
-                and sides.onnx.external(stored[r])]
-    if missing or external:
-        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
-            f"{', '.join(missing + external)} of ONNX {node.node.op_type} '{node.name}' "
-            f"{'are computed, not stored' if missing else 'are stored outside the file'}"))
+    stored, unread = weights.stored(sides.onnx, node)
+    if unread:
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=unread)
         return
-    causes = _direction_causes(sides, ref, node, stored)
-    _report_causes(sides, ref, causes, fields)
-
-
-def _direction_causes(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent,
-                      stored: Mapping[str, str]) -> dict[str, Cause]:
-    """Return the cause per ONNX weight, after trying the directions the other way round."""
-    onnx = {role: sides.onnx.read(stored[role]) for role in ("W", "R")}
-    onnx["B"] = sides.onnx.read(stored["B"]) if stored["B"] else None
     keras = [_keras_weights(sides, ref, index) for index, _ in ref.directions]
-    causes = _causes(ref, onnx, keras, sides.atol)
-    if causes and len(keras) == 2 and not _causes(ref, {k: v[::-1] if v is not None else None
-                                                        for k, v in onnx.items()}, keras, sides.atol):
-        text = "the forward and backward weights are exchanged (direction 0 holds the backward layer's)"
-        return {"W, R and B": Cause(slug="directions-swapped", text=text)}
-    return causes
+    causes = weights.causes(ref.kind, ref.units, weights.arrays(sides.onnx, stored), keras, sides.atol)
+    weights.report(sides.out, ref.layer.name, causes, fields)
 
 
 def _keras_weights(sides: Sides, ref: KerasRecurrent, index: int) -> tuple[Any, Any, Any]:
@@ -227,42 +206,3 @@ def _keras_weights(sides: Sides, ref: KerasRecurrent, index: int) -> tuple[Any, 
     recurrent = sides.keras.read(ref.layer, index + 1)
     bias = sides.keras.read(ref.layer, index + 2) if use_bias else None
     return kernel, recurrent, bias
-
-
-def _causes(ref: KerasRecurrent, onnx: Mapping[str, Any], keras: list[tuple[Any, Any, Any]],
-            atol: float) -> dict[str, Cause]:
-    """Return the cause of each ONNX weight that differs, over every direction."""
-    import numpy as np
-
-    units, causes = ref.units, dict[str, Cause]()
-    for d, (kernel, recurrent, bias) in enumerate(keras):
-        if d >= onnx["W"].shape[0] or d >= onnx["R"].shape[0]:
-            break
-        for role, actual, expected in (("W", onnx["W"][d], kernel), ("R", onnx["R"][d], recurrent)):
-            cause = explain_matrix(actual, expected, ref.kind, units, atol, role)
-            if cause:
-                causes.setdefault(role, cause)
-        b = onnx["B"][d] if onnx["B"] is not None and d < onnx["B"].shape[0] else None
-        gates = ref.kind.gates * units
-        wb, rb = (b[:gates], b[gates:]) if b is not None else (np.zeros(gates), np.zeros(gates))
-        if bias is None:
-            bias = np.zeros(gates)
-        cause = (explain_bias(wb, rb, bias, ref.kind, units, atol)
-                 if wb.shape == rb.shape == (gates,) else
-                 Cause(slug="shape", text=f"B has {0 if b is None else b.shape[0]} values per "
-                                          f"direction, not 2 x {gates}"))
-        if cause:
-            causes.setdefault("B", cause)
-    return causes
-
-
-def _report_causes(sides: Sides, ref: KerasRecurrent, causes: Mapping[str, Cause],
-                   fields: Mapping[str, str]) -> None:
-    """Report one finding per distinct cause, naming every weight it explains."""
-    by_text: dict[str, list[str]] = {}
-    for role, cause in causes.items():
-        by_text.setdefault(cause.text, []).append(role)
-    for text, roles in by_text.items():
-        named = " and ".join([", ".join(roles[:-1]), roles[-1]] if len(roles) > 1 else roles)
-        sides.out.add(ExportWeightMismatch, ref.layer.name, **fields, weights=named, cause=text)
-

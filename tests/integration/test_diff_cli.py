@@ -66,11 +66,11 @@ def test_fail_on_decides_which_findings_fail() -> None:
 
 
 def test_usage_errors_exit_2_without_a_traceback(tmp_path: Path) -> None:
-    """A missing file, a file that is no model and the wrong pair of formats exit 2 with a message."""
+    """A missing file, a file that is no model and an export as the reference exit 2, with a message."""
     (tmp_path / "notes.txt").write_text("hello")
     for args, says in (((str(tmp_path / "absent.h5"), "lstm.onnx"), "does not exist"),
                        (("lstm.h5", str(tmp_path / "notes.txt")), "not a Keras or ONNX model"),
-                       (("lstm.onnx", "lstm.h5"), "compares a Keras model"),
+                       (("lstm.onnx", "lstm.h5"), "give the Keras model as REFERENCE"),
                        (("lstm.h5", "lstm.onnx", "--atol", "-1"), "--atol")):
         result = diff(*args)
         assert result.exit_code == 2, result.output

@@ -78,6 +78,21 @@ def test_diff_reports_a_difference_exactly_when_outputs_differ(pair: dict[str, A
         assert all(f.rule == "export-not-verified" for f in report.findings)
 
 
+EXPORT_PAIRS = [p for p in PAIRS if p["cause"] is not None and "." in p["candidate"].removesuffix(".onnx")]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("pair", EXPORT_PAIRS, ids=lambda p: p["candidate"])
+def test_onnx_against_onnx_agrees_with_onnxruntime(pair: dict[str, Any]) -> None:
+    """Each broken export against the faithful one: diff says differs exactly when ORT's outputs do."""
+    import numpy as np
+
+    faithful = pair["candidate"].split(".")[0] + ".onnx"
+    report = run(HERE / faithful, HERE / pair["candidate"])
+    differs = not np.allclose(onnx_output(faithful), onnx_output(pair["candidate"]), atol=1e-5)
+    assert (not report.equivalent) == differs, [f.message for f in report.findings]
+
+
 @pytest.mark.oracle
 def test_every_cause_and_both_verdicts_are_covered() -> None:
     """The manifest exercises every named cause, faithful exports and lowered loops."""

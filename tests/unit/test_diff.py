@@ -176,11 +176,11 @@ def test_legacy_h5_and_keras_zip_read_the_same_values() -> None:
 
 
 def test_files_that_cannot_be_compared_raise_diff_error(tmp_path: Path) -> None:
-    """A missing file, a non-model and two ONNX files (not supported yet) are DiffErrors."""
+    """A missing file, a non-model and an export given as the reference are DiffErrors."""
     (tmp_path / "notes.txt").write_text("hello")
     for ref, cand in ((tmp_path / "absent.keras", FIXTURES / "lstm.onnx"),
                       (FIXTURES / "lstm.h5", tmp_path / "notes.txt"),
-                      (FIXTURES / "lstm.onnx", FIXTURES / "lstm.onnx")):
+                      (FIXTURES / "lstm.onnx", FIXTURES / "lstm.h5")):
         with pytest.raises(DiffError):
             run(ref, cand)
 
@@ -190,3 +190,43 @@ def test_unverified_layers_give_the_not_verified_verdict() -> None:
     report = run(FIXTURES / "simple.h5", FIXTURES / "simple.onnx")
     assert report.equivalent and report.verdict == "not verified"
     assert [f.rule for f in report.findings] == ["export-not-verified"]
+
+
+def test_onnx_against_onnx_names_the_same_causes(tmp_path: Path) -> None:
+    """Two exports: identical is equivalent; swapped gates and a flipped direction are named."""
+    _, weights = cases.reference(tmp_path)
+    right = cases.onnx_file(tmp_path / "a.onnx", "LSTM", cases.to_onnx("LSTM", *weights))
+    assert run(right, right).verdict == "equivalent"
+    swapped = cases.to_onnx("LSTM", *weights)
+    cases.swap_blocks("LSTM", 0, 2)(swapped)
+    broken = cases.onnx_file(tmp_path / "b.onnx", "LSTM", swapped, name="LSTM__9")
+    [finding] = run(right, broken).findings
+    assert finding.rule == "export-weight-mismatch" and "gates i and f are swapped" in finding.message
+    flipped = cases.onnx_file(tmp_path / "c.onnx", "LSTM", cases.to_onnx("LSTM", *weights),
+                              direction="reverse")
+    [finding] = run(right, flipped).findings
+    assert "direction is 'reverse' in the candidate, 'forward' in the reference" in finding.message
+
+
+def test_onnx_against_onnx_accepts_another_split_of_an_lstm_bias(tmp_path: Path) -> None:
+    """Moving bias between Wb and Rb changes nothing for an LSTM (an optimiser may do it)."""
+    _, weights = cases.reference(tmp_path)
+    tensors = cases.to_onnx("LSTM", *weights)
+    right = cases.onnx_file(tmp_path / "a.onnx", "LSTM", tensors)
+    half = tensors["B"].shape[1] // 2
+    tensors["B"] = np.concatenate([tensors["B"][:, :half] / 2, tensors["B"][:, :half] / 2], axis=1)
+    assert run(right, cases.onnx_file(tmp_path / "b.onnx", "LSTM", tensors)).verdict == "equivalent"
+
+
+def test_keras_against_keras_compares_config_and_values(tmp_path: Path) -> None:
+    """A re-save with one changed weight value and go_backwards flipped is reported twice."""
+    ref, weights = cases.reference(tmp_path)
+    kernel, recurrent, bias = weights
+    layer = cases.recurrent_layer("LSTM", go_backwards=True)
+    cand = cases.keras_file(tmp_path / "cand.keras", [layer], {
+        "lstm/cell/vars/0": kernel, "lstm/cell/vars/1": recurrent + 0.5, "lstm/cell/vars/2": bias})
+    found = {f.rule: f.message for f in run(ref, cand).findings}
+    assert set(found) == {"export-semantics-mismatch", "export-weight-mismatch"}
+    assert "go_backwards is True in the candidate" in found["export-semantics-mismatch"]
+    assert "weight #1 (cell/vars/1)" in found["export-weight-mismatch"]
+    assert run(ref, ref).verdict == "equivalent"
