@@ -236,6 +236,9 @@ def diff_command(reference: str, candidate: str, fmt: str, atol: float | None, f
         report = run(Path(reference), Path(candidate), atol=atol, display=candidate)
     except DiffError as error:
         raise click.UsageError(str(error)) from None
+    except Exception as error:  # a bug, or input no check foresaw: say so, never pass or fail it
+        click.echo(f"error: diff failed: {type(error).__name__}: {error}", err=True)
+        sys.exit(2)
     emit(render_json(report, __version__) if fmt == "json" else render_text(report), output)
     threshold = Severity[fail_on.upper()]
     sys.exit(1 if any(f.severity >= threshold for f in report.findings) else 0)

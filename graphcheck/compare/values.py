@@ -18,7 +18,7 @@ from typing import Any
 from graphcheck.findings import LoadError
 from graphcheck.graph import Layer, Model
 from graphcheck.limits import current as current_limits
-from graphcheck.loaders.h5_weights import GroupWeights
+from graphcheck.loaders.h5_weights import H5_ERRORS, GroupWeights
 from graphcheck.loaders.keras_weight_paths import WEIGHTS
 from graphcheck.loaders.zip_member import open_member
 
@@ -41,11 +41,14 @@ class KerasValues:
             path = f"model_weights/{layer.name}/{stored.key}"
         else:
             path = f"{self.groups[layer.name]}/{stored.key}"
-        dataset = self.h5.get(path)
-        if dataset is None or tuple(dataset.shape) != stored.shape:
-            raise LoadError(f"weight {stored.key} of layer {layer.name} is not at {path}")
-        _check_size(int(dataset.size) * dataset.dtype.itemsize, f"{layer.name}/{stored.key}")
-        return np.asarray(dataset[()], dtype=np.float64)
+        try:
+            dataset = self.h5.get(path)
+            if dataset is None or tuple(dataset.shape) != stored.shape:
+                raise LoadError(f"weight {stored.key} of layer {layer.name} is not at {path}")
+            _check_size(int(dataset.size) * dataset.dtype.itemsize, f"{layer.name}/{stored.key}")
+            return np.asarray(dataset[()], dtype=np.float64)
+        except H5_ERRORS + (TypeError,) as error:  # a corrupt dataset, or one of strings
+            raise LoadError(f"weight {stored.key} of layer {layer.name} cannot be read: {error}") from None
 
 
 def _group_paths(model: Model) -> dict[str, str]:
@@ -121,4 +124,7 @@ class OnnxValues:
         tensor = self.tensors[name]
         size = int(np.prod(tensor.dims, dtype=np.int64)) * 8 if tensor.dims else 8
         _check_size(size, name)
-        return np.asarray(numpy_helper.to_array(tensor), dtype=np.float64)
+        try:
+            return np.asarray(numpy_helper.to_array(tensor), dtype=np.float64)
+        except (ValueError, TypeError, KeyError) as error:  # raw bytes that do not fill the dims
+            raise LoadError(f"tensor {name} cannot be read: {error}") from None

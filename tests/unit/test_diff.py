@@ -230,3 +230,19 @@ def test_keras_against_keras_compares_config_and_values(tmp_path: Path) -> None:
     assert "go_backwards is True in the candidate" in found["export-semantics-mismatch"]
     assert "weight #1 (cell/vars/1)" in found["export-weight-mismatch"]
     assert run(ref, ref).verdict == "equivalent"
+
+
+def test_corrupt_tensors_and_files_give_notes_or_diff_errors(tmp_path: Path) -> None:
+    """A W whose bytes do not fill its dims is a not-verified note; a truncated file a DiffError."""
+    import onnx
+
+    model = onnx.load(FIXTURES / "lstm.onnx")
+    for tensor in model.graph.initializer:
+        if tensor.name.startswith("W0"):
+            tensor.raw_data = tensor.raw_data[:10]
+    onnx.save(model, tmp_path / "bad.onnx")
+    report = run(FIXTURES / "lstm.h5", tmp_path / "bad.onnx")
+    assert [(f.rule, f.node) for f in report.findings] == [("export-not-verified", "lstm")]
+    (tmp_path / "cut.onnx").write_bytes((FIXTURES / "lstm.onnx").read_bytes()[:1000])
+    with pytest.raises(DiffError, match="not a readable ONNX"):
+        run(FIXTURES / "lstm.h5", tmp_path / "cut.onnx")
