@@ -47,7 +47,7 @@ class KerasValues:
                 raise LoadError(f"weight {stored.key} of layer {layer.name} is not at {path}")
             _check_size(int(dataset.size) * dataset.dtype.itemsize, f"{layer.name}/{stored.key}")
             return np.asarray(dataset[()], dtype=np.float64)
-        except H5_ERRORS + (TypeError,) as error:  # a corrupt dataset, or one of strings
+        except (*H5_ERRORS, TypeError) as error:  # a corrupt dataset, or one of strings
             raise LoadError(f"weight {stored.key} of layer {layer.name} cannot be read: {error}") from None
 
 
