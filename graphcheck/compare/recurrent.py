@@ -11,7 +11,7 @@ from graphcheck.compare.keras_view import KerasRecurrent
 from graphcheck.compare.onnx_view import OnnxRecurrent, OnnxView
 from graphcheck.compare.report import Collector
 from graphcheck.compare.values import KerasValues, OnnxValues
-from graphcheck.recurrent_facts import GRU, LSTM
+from graphcheck.recurrent_facts import GRU, LSTM, ONNX_OUTPUTS
 from graphcheck.rules.export import (
     ExportNotVerified,
     ExportSemanticsMismatch,
@@ -160,12 +160,19 @@ def _reset(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mappi
 
 
 def _outputs(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
-    """Check that a layer returning the whole sequence has its sequence output Y read."""
-    if ref.cell.get("return_sequences") and not sides.view.used(node.node.output[0]
-                                                                 if node.node.output else ""):
+    """Check that the outputs the layer returns are read: Y for sequences, the states for return_state."""
+    outputs = list(node.node.output) + [""] * 3
+    if ref.cell.get("return_sequences") and not sides.view.used(outputs[0]):
         sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
             "the layer returns the whole sequence (return_sequences=True) but nothing reads "
             "the node's sequence output Y"))
+    if ref.cell.get("return_state") and not ref.bidirectional:
+        unread = [role for role, name in zip(ONNX_OUTPUTS[1:1 + len(ref.kind.states)], outputs[1:])
+                  if not sides.view.used(name)]
+        if unread and not sides.view.used(outputs[0]):  # states may be sliced out of Y instead
+            sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
+                f"the layer returns its states (return_state=True) but nothing reads "
+                f"{' or '.join(unread)}, nor Y"))
 
 
 def _extras(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
