@@ -227,8 +227,8 @@ def diff_command(reference: str, candidate: str, fmt: str, atol: float | None, f
     """Verify an export statically: CANDIDATE (ONNX) against REFERENCE (the Keras model).
 
     Two ONNX files (before and after an optimiser) or two Keras files (a re-save) are
-    compared like with like. Nothing is run. Exit 0 when equivalent, 1 when a difference is at least --fail-on, 2 when the files
-    cannot be compared.
+    compared like with like. Nothing is run. Exit 0 when equivalent, 1 when a difference
+    is at least --fail-on, 2 when the files cannot be compared.
     """
     from graphcheck.compare import DiffError, run
     from graphcheck.reporters.diff import render_json, render_text

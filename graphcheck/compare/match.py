@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from graphcheck.compare import dense, recurrent
 from graphcheck.compare.keras_view import KerasOther, KerasRecurrent
-from graphcheck.compare.onnx_view import OnnxRecurrent
+from graphcheck.compare.onnx_view import LayerNames, OnnxRecurrent, layer_names
 from graphcheck.compare.recurrent import Sides
 from graphcheck.compare.report import MISSING, NOT_VERIFIED, Pair
 from graphcheck.findings import LoadError
@@ -27,9 +27,14 @@ def take(free: list[T], *choices: Iterator[T]) -> T | None:
     return None
 
 
+def _names(sides: Sides, model: Model) -> LayerNames:
+    """Return the reference's layer names as the candidate's node names may carry them."""
+    return layer_names(sides.onnx.proto, model.root.name, (layer.name for layer in model.root.layers()))
+
+
 def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]) -> list[Pair]:
     """Pair each recurrent layer with its LSTM/GRU/RNN node (or Loop), check it, list the pairs."""
-    names = [layer.name for layer in model.root.layers()]
+    names = _names(sides, model)
     free = sides.view.recurrent()
     owner = {id(n.node): sides.view.owner(n.node, names) for n in free}
     found: dict[str, OnnxRecurrent | None] = {}
@@ -51,7 +56,7 @@ def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]
 
 
 def _checked(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent | None, loops: list[object],
-             names: list[str]) -> Pair:
+             names: LayerNames) -> Pair:
     """Check one recurrent layer against its node; a layer without one is lowered or missing."""
     kind = ref.layer.type
     if node is None:
@@ -65,7 +70,7 @@ def _checked(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent | None, loop
                 status=sides.out.status_since(start))
 
 
-def _unmatched(sides: Sides, ref: KerasRecurrent, loops: list[object], names: list[str]) -> Pair:
+def _unmatched(sides: Sides, ref: KerasRecurrent, loops: list[object], names: LayerNames) -> Pair:
     """Report a recurrent layer with no native node: lowered into a Loop (a note) or missing."""
     loop = take(loops, (n for n in loops if sides.view.owner(n, names) == ref.layer.name),
                 (n for n in loops if sides.view.owner(n, names) is None))
@@ -84,7 +89,7 @@ def _unmatched(sides: Sides, ref: KerasRecurrent, loops: list[object], names: li
 
 def match_dense(sides: Sides, model: Model, layers: Sequence[KerasOther]) -> list[Pair]:
     """Pair each Dense layer with its MatMul(+Add)/Gemm; other layers with weights are notes."""
-    names = [layer.name for layer in model.root.layers()]
+    names = _names(sides, model)
     free = dense.dense_nodes(sides.view, sides.onnx)
     owner = {id(d): sides.view.owner(d.matmul, names) for d in free}
     pairs = []

@@ -55,12 +55,30 @@ class OnnxRecurrent:
         return str(self.node.input[slot]) if len(self.node.input) > slot else ""
 
 
-def _layer_name(part: str, names: set[str]) -> str | None:
-    """Return the layer a name-scope part names: itself, or without the ``_1`` Keras 3 traces add."""
-    if part in names:
-        return part
-    base = re.sub(r"_\d+$", "", part)
-    return base if base in names else None
+@dataclass(frozen=True, kw_only=True)
+class LayerNames:
+    """The reference's layer names, and how the exporter wrote them into node names.
+
+    tf2onnx keeps tf_keras's name scopes as they are (``model/lstm/...``). Keras 3 traces the
+    model first, and TensorFlow makes every scope unique with a suffix (``model_1/lstm_1/...``
+    for layer ``lstm``, ``lstm_1_1`` for layer ``lstm_1``): ``traced`` strips one suffix.
+    """
+
+    names: frozenset[str]
+    traced: bool
+
+    def layer(self, part: str) -> str | None:
+        """Return the layer one name-scope part names, if any."""
+        name = re.sub(r"_\d+$", "", part) if self.traced else part
+        return name if name in self.names else None
+
+
+def layer_names(proto: Any, model_name: str, layers: Iterable[str]) -> LayerNames:
+    """Return the layer names, with ``traced`` set when the scopes carry Keras 3's suffix."""
+    firsts = {str(node.name).split("/", 1)[0] for node in proto.graph.node if "/" in node.name}
+    traced = model_name not in firsts and any(
+        re.fullmatch(re.escape(model_name) + r"_\d+", first) for first in firsts)
+    return LayerNames(names=frozenset(layers), traced=traced)
 
 
 class OnnxView:
@@ -112,18 +130,16 @@ class OnnxView:
         """Return True when a node or the graph's outputs read ``tensor``."""
         return bool(tensor) and (tensor in self.consumers or tensor in self.outputs)
 
-    def owner(self, node: Any, layers: Iterable[str]) -> str | None:
+    def owner(self, node: Any, layers: LayerNames) -> str | None:
         """Return the Keras layer a node's name, or its inputs' names nearby, say it belongs to.
 
         tf2onnx and Keras's exporter name nodes after TensorFlow's name scopes
         (``model/lstm/transpose``) but call the recurrent op itself ``LSTM__30``: so the walk
         looks at the node, then up its first input for a few layout ops.
         """
-        names = set(layers)
         current, depth = node, 0
         while current is not None and depth <= NAME_DEPTH:
-            found = [_layer_name(part, names) for part in str(current.name).split("/")]
-            found = [name for name in found if name]
+            found = [name for part in str(current.name).split("/") if (name := layers.layer(part))]
             if found:
                 return found[-1]
             current = self.producer.get(current.input[0]) if current.input else None

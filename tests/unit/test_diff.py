@@ -246,3 +246,19 @@ def test_corrupt_tensors_and_files_give_notes_or_diff_errors(tmp_path: Path) -> 
     (tmp_path / "cut.onnx").write_bytes((FIXTURES / "lstm.onnx").read_bytes()[:1000])
     with pytest.raises(DiffError, match="not a readable ONNX"):
         run(FIXTURES / "lstm.h5", tmp_path / "cut.onnx")
+
+
+def test_keras3_traced_scopes_are_read_with_their_suffix_stripped() -> None:
+    """Keras 3's export writes model_1/lstm_1 for layer lstm and lstm_1_1 for layer lstm_1."""
+    from onnx import helper
+
+    from graphcheck.compare.onnx_view import layer_names
+
+    def graph(*names: str) -> object:
+        return helper.make_model(helper.make_graph(
+            [helper.make_node("Identity", ["a"], ["b"], name=n) for n in names], "g", [], []))
+    traced = layer_names(graph("model_1/lstm_1/transpose", "model_1/lstm_1_1/transpose"), "model",
+                         ["lstm", "lstm_1"])
+    assert traced.traced and [traced.layer("lstm_1"), traced.layer("lstm_1_1")] == ["lstm", "lstm_1"]
+    plain = layer_names(graph("model/lstm_1/transpose"), "model", ["lstm", "lstm_1"])
+    assert not plain.traced and plain.layer("lstm_1") == "lstm_1"
