@@ -32,19 +32,27 @@ def _names(sides: Sides, model: Model) -> LayerNames:
     return layer_names(sides.onnx.proto, model.root.name, (layer.name for layer in model.root.layers()))
 
 
+def calls(model: Model, name: str) -> int:
+    """Return how many times a top-level layer is called (a shared layer: once per use)."""
+    edges = model.root.graph.in_edges(name, data=True)
+    return 1 + max((int(data.get("dst_call", 0) or 0) for _, _, data in edges), default=0)
+
+
 def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]) -> list[Pair]:
-    """Pair each recurrent layer with its LSTM/GRU/RNN node (or Loop), check it, list the pairs."""
+    """Pair each recurrent layer with its LSTM/GRU/RNN nodes, one per call (or a Loop), and check them."""
     names = _names(sides, model)
     free = sides.view.recurrent()
     owner = {id(n.node): sides.view.owner(n.node, names) for n in free}
-    found: dict[str, OnnxRecurrent | None] = {}
-    for ref in layers:  # names first, so that structure only decides what names leave open
-        found[ref.layer.name] = take(free, (n for n in free if owner[id(n.node)] == ref.layer.name
-                                            and n.kind is ref.kind))
-    for ref in layers:
-        found[ref.layer.name] = found[ref.layer.name] or take(free, (
-            n for n in free if n.kind is ref.kind and n.attrs.get("hidden_size") == ref.units
-            and owner[id(n.node)] not in found))
+    found: dict[str, list[OnnxRecurrent]] = {ref.layer.name: [] for ref in layers}
+    uses = [ref for ref in layers for _ in range(calls(model, ref.layer.name))]
+    for ref in uses:  # names first, so that structure only decides what names leave open
+        node = take(free, (n for n in free if owner[id(n.node)] == ref.layer.name and n.kind is ref.kind))
+        found[ref.layer.name] += [node] if node else []
+    for ref in uses:
+        if uses.count(ref) > len(found[ref.layer.name]):
+            node = take(free, (n for n in free if n.kind is ref.kind
+                               and n.attrs.get("hidden_size") == ref.units and owner[id(n.node)] not in found))
+            found[ref.layer.name] += [node] if node else []
     loops = sides.view.lowered()
     pairs = [_checked(sides, ref, found[ref.layer.name], loops, names) for ref in layers]
     for node in free:
@@ -55,18 +63,18 @@ def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]
     return pairs
 
 
-def _checked(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent | None, loops: list[object],
+def _checked(sides: Sides, ref: KerasRecurrent, nodes: list[OnnxRecurrent], loops: list[object],
              names: LayerNames) -> Pair:
-    """Check one recurrent layer against its node; a layer without one is lowered or missing."""
-    kind = ref.layer.type
-    if node is None:
+    """Check one recurrent layer against its nodes; a layer without one is lowered or missing."""
+    if not nodes:
         return _unmatched(sides, ref, loops, names)
     start = len(sides.out.findings)
-    try:
-        recurrent.check(sides, ref, node)
-    except LoadError as error:
-        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=str(error))
-    return Pair(reference=ref.layer.name, kind=kind, candidate=(node.name,),
+    for node in nodes:
+        try:
+            recurrent.check(sides, ref, node)
+        except LoadError as error:
+            sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=str(error))
+    return Pair(reference=ref.layer.name, kind=ref.layer.type, candidate=tuple(n.name for n in nodes),
                 status=sides.out.status_since(start))
 
 

@@ -39,22 +39,23 @@ def keras_output(reference: str) -> Any:
         import tf_keras as framework
 
     model = framework.models.load_model(HERE / reference, compile=False)
-    return model.predict(seeded_input(), verbose=0)
+    return model.predict([seeded_input(i) for i in range(len(model.inputs))], verbose=0)
 
 
-def seeded_input() -> Any:
-    """Return the one input both models run on: (2, 5, 3) floats from a fixed seed."""
+def seeded_input(index: int) -> Any:
+    """Return the model's ``index``-th input, the same for both models: (2, 5, 3) seeded floats."""
     import numpy as np
 
-    return np.random.default_rng(0).uniform(-1, 1, (2, 5, 3)).astype(np.float32)
+    return np.random.default_rng(index).uniform(-1, 1, (2, 5, 3)).astype(np.float32)
 
 
 def onnx_output(candidate: str) -> Any:
-    """Return the export's output on the seeded input (onnxruntime, CPU)."""
+    """Return the export's output on the seeded inputs (onnxruntime, CPU)."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(HERE / candidate), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: seeded_input()})[0]
+    feeds = {i.name: seeded_input(index) for index, i in enumerate(session.get_inputs())}
+    return session.run(None, feeds)[0]
 
 
 def outputs_differ(pair: dict[str, Any]) -> bool:
