@@ -50,8 +50,8 @@ def match_recurrent(sides: Sides, model: Model, layers: Sequence[KerasRecurrent]
         found[ref.layer.name] += [node] if node else []
     for ref in uses:
         if uses.count(ref) > len(found[ref.layer.name]):
-            node = take(free, (n for n in free if n.kind is ref.kind
-                               and n.attrs.get("hidden_size") == ref.units and owner[id(n.node)] not in found))
+            node = take(free, (n for n in free if n.kind is ref.kind and owner[id(n.node)] not in found
+                               and n.attrs.get("hidden_size") == ref.units))
             found[ref.layer.name] += [node] if node else []
     loops = sides.view.lowered()
     pairs = [_checked(sides, ref, found[ref.layer.name], loops, names) for ref in layers]
