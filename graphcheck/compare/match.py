@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from graphcheck.compare import dense, recurrent
 from graphcheck.compare.keras_view import KerasOther, KerasRecurrent
@@ -78,20 +78,29 @@ def _checked(sides: Sides, ref: KerasRecurrent, nodes: list[OnnxRecurrent], loop
                 status=sides.out.status_since(start))
 
 
-def _unmatched(sides: Sides, ref: KerasRecurrent, loops: list[object], names: LayerNames) -> Pair:
-    """Report a recurrent layer with no native node: lowered into a Loop (a note) or missing."""
+def _unmatched(sides: Sides, ref: KerasRecurrent, loops: list[Any], names: LayerNames) -> Pair:
+    """Report a recurrent layer with no native node: lowered (a note) or missing (an error)."""
     loop = take(loops, (n for n in loops if sides.view.owner(n, names) == ref.layer.name),
                 (n for n in loops if sides.view.owner(n, names) is None))
     if loop is not None:
-        name = str(loop.name)  # type: ignore[attr-defined]
         sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
-            f"it was lowered into {loop.op_type} '{name}', whose body graphcheck does not "  # type: ignore[attr-defined]
+            f"it was lowered into {loop.op_type} '{loop.name}', whose body graphcheck does not "
             "interpret: its weights, direction and gates are unchecked"))
-        return Pair(reference=ref.layer.name, kind=ref.layer.type, candidate=(name,), status=NOT_VERIFIED)
-    op = ref.kind.onnx
+        return Pair(reference=ref.layer.name, kind=ref.layer.type, candidate=(str(loop.name),),
+                    status=NOT_VERIFIED)
+    named = sides.view.named_after(ref.layer.name, names)
+    # Unrolled into plain ops (Keras unroll=True): an unknown lowering, not a loss, when the
+    # ops named after the layer multiply by something (a Transpose alone computes no cell).
+    if any(n.op_type in ("MatMul", "Gemm", "Einsum") for n in named):
+        ops = sorted({n.op_type for n in named})
+        sides.out.add(ExportNotVerified, ref.layer.name, subject=ref.subject, reason=(
+            f"it was lowered into {len(named)} ops named after it ({', '.join(ops)}), not a "
+            f"native {ref.kind.onnx} or a loop; graphcheck does not interpret such a lowering"))
+        return Pair(reference=ref.layer.name, kind=ref.layer.type,
+                    candidate=tuple(str(n.name) for n in named), status=NOT_VERIFIED)
     sides.out.add(ExportMissingLayer, ref.layer.name, subject=ref.subject, other="ONNX model", detail=(
-        f"no {op} node with hidden_size {ref.units}, and no Loop or Scan it could have been "
-        "lowered into"))
+        f"no {ref.kind.onnx} node with hidden_size {ref.units}, no Loop or Scan it could have been "
+        "lowered into, and no node named after it"))
     return Pair(reference=ref.layer.name, kind=ref.layer.type, candidate=(), status=MISSING)
 
 

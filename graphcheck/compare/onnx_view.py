@@ -126,6 +126,10 @@ class OnnxView:
                 found.append(node)
         return found
 
+    def named_after(self, layer: str, layers: LayerNames) -> list[Any]:
+        """Return the top-level nodes whose own names carry ``layer``'s name scope."""
+        return [n for n in self.nodes if layer in (layers.layer(p) for p in str(n.name).split("/"))]
+
     def used(self, tensor: str) -> bool:
         """Return True when a node or the graph's outputs read ``tensor``."""
         return bool(tensor) and (tensor in self.consumers or tensor in self.outputs)

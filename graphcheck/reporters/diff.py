@@ -26,10 +26,16 @@ def render_json(report: DiffReport, version: str) -> str:
     return json.dumps(json_value(as_dict(report, version)), indent=2) + "\n"
 
 
+def _nodes(names: tuple[str, ...], shown: int = 3) -> str:
+    """Return the candidate nodes of a pair for the table: a few, then how many more."""
+    more = f" (+{len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more or "-"
+
+
 def render_text(report: DiffReport, color: bool = False) -> str:
     """Return the correspondence table, then one line per finding and a verdict."""
     rows = [("reference", "kind", "candidate", "status")]
-    rows += [(p.reference or "-", p.kind, ", ".join(p.candidate) or "-", p.status) for p in report.pairs]
+    rows += [(p.reference or "-", p.kind, _nodes(p.candidate), p.status) for p in report.pairs]
     widths = [max(len(terminal(r[i])) for r in rows) for i in range(3)]
     table = ["  ".join(terminal(cell).ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row))
              for row in rows]
