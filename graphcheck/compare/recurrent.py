@@ -160,19 +160,21 @@ def _reset(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mappi
 
 
 def _outputs(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:
-    """Check that the outputs the layer returns are read: Y for sequences, the states for return_state."""
-    outputs = list(node.node.output) + [""] * 3
-    if ref.cell.get("return_sequences") and not sides.view.used(outputs[0]):
+    """Check that the node's outputs are read: Y for a layer returning sequences, and some output at all.
+
+    A ``return_state`` layer's states need not all be read: an exporter drops the outputs the
+    model never uses. A node none of whose outputs is read computes the layer for nothing.
+    """
+    outputs = [name for name in node.node.output if name]
+    if ref.cell.get("return_sequences") and not sides.view.used(outputs[0] if outputs else ""):
         sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
             "the layer returns the whole sequence (return_sequences=True) but nothing reads "
             "the node's sequence output Y"))
-    if ref.cell.get("return_state") and not ref.bidirectional:
-        unread = [role for role, name in zip(ONNX_OUTPUTS[1:1 + len(ref.kind.states)], outputs[1:])
-                  if not sides.view.used(name)]
-        if unread and not sides.view.used(outputs[0]):  # states may be sliced out of Y instead
-            sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
-                f"the layer returns its states (return_state=True) but nothing reads "
-                f"{' or '.join(unread)}, nor Y"))
+    elif not any(sides.view.used(name) for name in outputs):
+        roles = ", ".join(ONNX_OUTPUTS[:len(ref.kind.states) + 1])
+        sides.out.add(ExportSemanticsMismatch, ref.layer.name, **fields, detail=(
+            f"nothing reads any of the node's outputs ({roles}): the export computes the layer "
+            "and discards its result"))
 
 
 def _extras(sides: Sides, ref: KerasRecurrent, node: OnnxRecurrent, fields: Mapping[str, str]) -> None:

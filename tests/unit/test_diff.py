@@ -262,3 +262,28 @@ def test_keras3_traced_scopes_are_read_with_their_suffix_stripped() -> None:
     assert traced.traced and [traced.layer("lstm_1"), traced.layer("lstm_1_1")] == ["lstm", "lstm_1"]
     plain = layer_names(graph("model/lstm_1/transpose"), "model", ["lstm", "lstm_1"])
     assert not plain.traced and plain.layer("lstm_1") == "lstm_1"
+
+
+def test_a_layer_unrolled_into_plain_ops_is_a_note() -> None:
+    """tf_keras unroll=True exports MatMul/Sigmoid/... named after the layer: not verified, not missing."""
+    report = run(FIXTURES / "unrolled.h5", FIXTURES / "unrolled.onnx")
+    assert [f.rule for f in report.findings] == ["export-not-verified"]
+    [pair] = report.pairs
+    assert pair.status == "not verified" and len(pair.candidate) > 10
+
+
+def test_a_node_whose_outputs_nobody_reads_is_reported(tmp_path: Path) -> None:
+    """return_state with Y_c dropped (unused) is fine; a node none of whose outputs is read is not."""
+    import onnx
+
+    _, weights = cases.reference(tmp_path)
+    ref = cases.keras_file(tmp_path / "state.keras", [cases.recurrent_layer("LSTM", return_state=True)],
+                           {f"lstm/cell/vars/{i}": w for i, w in enumerate(weights)})
+    cand = cases.onnx_file(tmp_path / "a.onnx", "LSTM", cases.to_onnx("LSTM", *weights))
+    assert not [f for f in run(ref, cand).findings if f.rule == "export-semantics-mismatch"]
+    model = onnx.load(cand)
+    next(n for n in model.graph.node if n.op_type == "Squeeze").input[0] = "x_t"  # Y_h unread
+    onnx.save(model, tmp_path / "b.onnx")
+    report = run(ref, tmp_path / "b.onnx")
+    found = [f.message for f in report.findings if f.rule == "export-semantics-mismatch"]
+    assert len(found) == 1 and "nothing reads any of the node's outputs (Y, Y_h, Y_c)" in found[0]
