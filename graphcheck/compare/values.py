@@ -70,6 +70,9 @@ def keras_values(model: Model) -> Iterator[KerasValues]:
     import h5py
 
     path = Path(model.path)
+    if model.format not in ("h5", "keras") or not model.has_weights:
+        raise LoadError(f"{path.name} holds no weights graphcheck can compare (a {model.format} "
+                        "file): give the saved .keras or .h5 model")
     with ExitStack() as stack:
         if model.format == "h5" or path.is_dir():
             source: Any = str(path if model.format == "h5" else path / WEIGHTS)

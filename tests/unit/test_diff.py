@@ -176,9 +176,10 @@ def test_legacy_h5_and_keras_zip_read_the_same_values() -> None:
 
 
 def test_files_that_cannot_be_compared_raise_diff_error(tmp_path: Path) -> None:
-    """A missing file, a non-model and an export given as the reference are DiffErrors."""
+    """A missing file, a non-model, an architecture without weights and an export as the reference."""
     (tmp_path / "notes.txt").write_text("hello")
     for ref, cand in ((tmp_path / "absent.keras", FIXTURES / "lstm.onnx"),
+                      (FIXTURES.parent / "keras" / "question.json", FIXTURES / "lstm.onnx"),
                       (FIXTURES / "lstm.h5", tmp_path / "notes.txt"),
                       (FIXTURES / "lstm.onnx", FIXTURES / "lstm.h5")):
         with pytest.raises(DiffError):
