@@ -49,8 +49,9 @@ traced twice; the model still loads and runs.
     example = """
 ```console
 $ graphcheck diff model.h5 model.onnx
-model.onnx: GC601 LSTM 'upper' has no counterpart in the ONNX model: no LSTM node with
-hidden_size 32, and no Loop or Scan it could have been lowered into
+model.onnx:upper: GC601 [error] export-missing-layer LSTM 'upper' has no counterpart in the
+ONNX model: no LSTM node with hidden_size 32, no Loop or Scan it could have been lowered
+into, and no node named after it
 ```
 """
     fix = """
@@ -82,7 +83,8 @@ reads the export.
     example = """
 ```console
 $ graphcheck diff model.h5 model.onnx
-model.onnx: GC602 LSTM 'lstm': hidden_size is 8 but the layer has units=4
+model.onnx:lstm: GC602 [error] export-shape-mismatch LSTM 'lstm': ONNX LSTM 'LSTM__30' has
+hidden_size 8 but the layer has units=4
 ```
 """
     fix = """
@@ -115,9 +117,10 @@ forward where Keras ran backwards, computes different numbers.
     example = """
 ```console
 $ graphcheck diff model.h5 model.onnx
-model.onnx: GC603 GRU 'gru' and ONNX GRU 'GRU__92' compute differently: linear_before_reset
-is 0 but the layer has reset_after=True (Keras applies the reset gate after the recurrent
-matmul; ONNX does so only with linear_before_reset=1)
+model.onnx:gru: GC603 [error] export-semantics-mismatch GRU 'gru' and ONNX GRU 'GRU__92'
+compute differently: linear_before_reset is 0 but the layer has reset_after=True (Keras
+applies the reset gate after the recurrent matmul; ONNX does so only with
+linear_before_reset=1)
 ```
 """
     fix = """
@@ -153,8 +156,8 @@ input and comparing outputs.
     example = """
 ```console
 $ graphcheck diff model.h5 model.onnx
-model.onnx: GC604 LSTM 'lstm' and ONNX LSTM 'LSTM__30' differ in W, R and B: gates i and f
-are swapped
+model.onnx:lstm: GC604 [error] export-weight-mismatch LSTM 'lstm' and ONNX LSTM 'LSTM__30'
+differ in W, R and B: gates i and f are swapped
 ```
 """
     fix = """
@@ -175,8 +178,8 @@ class ExportNotVerified(PairRule):
     template = "{subject} was not verified: {reason}"
     what = """
 Says what `diff` did not check: a recurrent layer lowered into a `Loop` or `Scan` (tf2onnx
-does this for `reset_after=False` GRUs and SimpleRNNs), weights stored outside the file,
-layers of kinds `diff` does not compare, nested models.
+does this for `reset_after=False` GRUs and SimpleRNNs) or unrolled into plain ops, weights
+stored outside the file or unreadable, layers of kinds `diff` does not compare, nested models.
 """
     why = """
 A silent pass would claim an equivalence nobody checked; an error would claim a difference
@@ -185,8 +188,9 @@ nobody found. A note says exactly what is left to check by running both models.
     example = """
 ```console
 $ graphcheck diff model.h5 model.onnx
-model.onnx: GC605 SimpleRNN 'rnn' was not verified: it was lowered into Loop
-'model/rnn/while_loop', whose body graphcheck does not interpret
+model.onnx:rnn: GC605 [note] export-not-verified SimpleRNN 'rnn' was not verified: it was
+lowered into Loop 'model/rnn/while_loop', whose body graphcheck does not interpret: its
+weights, direction and gates are unchecked
 ```
 """
     fix = """
