@@ -17,7 +17,7 @@ from graphcheck.compare.match import match_dense, match_recurrent
 from graphcheck.compare.onnx_view import OnnxView
 from graphcheck.compare.recurrent import Sides
 from graphcheck.compare.report import DIFFERS, EQUIVALENT, MISSING, NOT_VERIFIED, Collector, DiffReport, Pair
-from graphcheck.compare.shapes import Signature, compare_signatures, keras_signature, onnx_signature
+from graphcheck.compare.shapes import compare_signatures, signature
 from graphcheck.compare.values import OnnxValues, keras_values
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
@@ -41,31 +41,26 @@ def run(reference: Path, candidate: Path, *, atol: float | None = None,
                         "and the ONNX export as CANDIDATE")
     try:
         if kinds == ("keras", "onnx"):
-            pairs, signatures = _export(ref_model, _onnx(candidate), tolerance, out)
+            pairs = _export(ref_model, _onnx(candidate), tolerance, out)
         elif kinds == ("onnx", "onnx"):
-            ref, cand = _onnx(reference), _onnx(candidate)
-            pairs = onnx_pair.compare(ref, cand, tolerance, out)
-            signatures = onnx_signature(ref.proto), onnx_signature(cand.proto)
+            pairs = onnx_pair.compare(_onnx(reference), _onnx(candidate), tolerance, out)
         else:
             with keras_values(ref_model) as ref_values, keras_values(cand_model) as cand_values:
                 pairs = keras_pair.compare(ref_values, cand_values, tolerance, out)
-            signatures = keras_signature(ref_model), keras_signature(cand_model)
     except LoadError as error:
         raise DiffError(f"the weights cannot be read: {error}") from None
-    compare_signatures(*signatures, out)
+    compare_signatures(signature(ref_model), signature(cand_model), out)
     return DiffReport(reference=str(reference), candidate=display or str(candidate),
                       pairs=tuple(pairs), findings=tuple(out.findings))
 
 
-def _export(model: Model, values: OnnxValues, atol: float,
-            out: Collector) -> tuple[list[Pair], tuple[Signature, Signature]]:
+def _export(model: Model, values: OnnxValues, atol: float, out: Collector) -> list[Pair]:
     """Compare a Keras model with its ONNX export: recurrent layers, then Dense layers."""
     view = OnnxView(values.proto)
     recurrent, other = split(model)
     with keras_values(model) as keras:
         sides = Sides(keras=keras, onnx=values, view=view, atol=atol, out=out)
-        pairs = match_recurrent(sides, model, recurrent) + match_dense(sides, model, other)
-    return pairs, (keras_signature(model), onnx_signature(values.proto))
+        return match_recurrent(sides, model, recurrent) + match_dense(sides, model, other)
 
 
 def _onnx(path: Path) -> OnnxValues:

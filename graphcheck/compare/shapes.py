@@ -1,12 +1,9 @@
-"""The models' inputs and outputs: each side's shapes (Keras inferred, ONNX declared), compared."""
+"""The models' inputs and outputs: each side's shapes as graphcheck infers them, compared."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from graphcheck.compare.report import Collector
 from graphcheck.graph import Model, Shape, format_shape
-from graphcheck.loaders.onnx_graph import value_shape
 from graphcheck.rules.export import ExportShapeMismatch
 from graphcheck.shapes.propagate import infer
 
@@ -22,8 +19,21 @@ def agree(a: Shape | None, b: Shape | None) -> bool:
                                     for x, y in zip(a, b))
 
 
-def keras_signature(model: Model) -> Signature:
-    """Return a Keras model's input and output shapes as graphcheck infers them."""
+def time_major(reference: Shape | None, candidate: Shape | None) -> bool:
+    """Return True when ``candidate`` is ``reference`` (batch, T, ...) with batch and time swapped."""
+    if reference is None or candidate is None or len(reference) < 3 or len(candidate) != len(reference):
+        return False
+    steps = reference[1]
+    return (not isinstance(reference[0], int) and isinstance(steps, int) and candidate[0] == steps
+            and not isinstance(candidate[1], int) and agree(reference[2:], candidate[2:]))
+
+
+def signature(model: Model) -> Signature:
+    """Return a model's input and output shapes as graphcheck infers them (Keras or ONNX).
+
+    For ONNX, inferred rather than declared: exporters often declare every dimension but the
+    last as symbolic, where propagation finds the time steps again.
+    """
     inference = infer(model)
 
     def shape(layer: str, tensor: int) -> Shape | None:
@@ -31,13 +41,6 @@ def keras_signature(model: Model) -> Signature:
         return outputs[tensor] if len(outputs) > tensor else None
     return ([shape(ref.layer, ref.tensor) for ref in model.root.inputs],
             [found for _, found in inference.outputs])
-
-
-def onnx_signature(proto: Any) -> Signature:
-    """Return an ONNX model's declared input (initializers aside) and output shapes."""
-    stored = {t.name for t in proto.graph.initializer}
-    return ([value_shape(i) for i in proto.graph.input if i.name not in stored],
-            [value_shape(o) for o in proto.graph.output])
 
 
 def compare_signatures(reference: Signature, candidate: Signature, out: Collector) -> None:
@@ -48,6 +51,10 @@ def compare_signatures(reference: Signature, candidate: Signature, out: Collecto
                 f"the reference has {len(ref)}, the candidate {len(cand)}"))
             continue
         for index, (a, b) in enumerate(zip(ref, cand)):
-            if not agree(a, b):
+            if time_major(a, b):
+                out.add(ExportShapeMismatch, None, subject=f"the model's {what} #{index}", detail=(
+                    f"the candidate's {format_shape(b)} is time-major: the reference's "
+                    f"{format_shape(a)} is batch-major (batch, time, ...); a Transpose is missing"))
+            elif not agree(a, b):
                 out.add(ExportShapeMismatch, None, subject=f"the model's {what} #{index}", detail=(
                     f"the reference's is {format_shape(a)}, the candidate's {format_shape(b)}"))

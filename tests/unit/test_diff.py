@@ -288,3 +288,12 @@ def test_a_node_whose_outputs_nobody_reads_is_reported(tmp_path: Path) -> None:
     report = run(ref, tmp_path / "b.onnx")
     found = [f.message for f in report.findings if f.rule == "export-semantics-mismatch"]
     assert len(found) == 1 and "nothing reads any of the node's outputs (Y, Y_h, Y_c)" in found[0]
+
+
+def test_time_major_outputs_are_told_apart_from_a_dynamic_batch() -> None:
+    """(5, N, 4) against (None, 5, 4) is time-major; (N, 5, 4) and (2, 5, 4) are not."""
+    from graphcheck.compare.shapes import agree, time_major
+
+    assert time_major((None, 5, 4), (5, "N", 4))
+    assert not time_major((None, 5, 4), ("N", 5, 4)) and not time_major((None, 5, 4), (2, 5, 4))
+    assert agree((None, 5, 4), ("N", 5, 4)) and not agree((None, 5, 4), ("N", 5, 8))
