@@ -297,3 +297,13 @@ def test_time_major_outputs_are_told_apart_from_a_dynamic_batch() -> None:
     assert time_major((None, 5, 4), (5, "N", 4))
     assert not time_major((None, 5, 4), ("N", 5, 4)) and not time_major((None, 5, 4), (2, 5, 4))
     assert agree((None, 5, 4), ("N", 5, 4)) and not agree((None, 5, 4), ("N", 5, 8))
+
+
+def test_onnx_files_over_the_byte_limit_are_not_parsed() -> None:
+    """The ONNX protobuf is held whole, so max_onnx_bytes bounds it; over it, diff says so."""
+    from dataclasses import replace
+
+    from graphcheck.limits import DEFAULT, using
+
+    with using(replace(DEFAULT, max_onnx_bytes=1000)), pytest.raises(DiffError, match="max_onnx_bytes"):
+        run(FIXTURES / "lstm.h5", FIXTURES / "lstm.onnx")
