@@ -8,6 +8,7 @@ reference's weights are put in Keras's layout so that the same known mistakes ar
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from graphcheck.compare import dense, weights
@@ -24,6 +25,9 @@ from graphcheck.rules.export import (
     ExportWeightMismatch,
 )
 
+# Elementwise activations: one lost or gained changes what the model computes.
+ACTIVATIONS = frozenset({"Relu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Elu", "Selu",
+                         "LeakyRelu", "HardSigmoid", "Softplus", "Softsign", "Gelu", "HardSwish"})
 # Attributes of the recurrent ops and the value an absent one means.
 DEFAULTS: dict[str, Any] = {"direction": "forward", "layout": 0, "linear_before_reset": 0,
                             "input_forget": 0, "clip": None, "activations": None}
@@ -43,7 +47,36 @@ def compare(ref: OnnxValues, cand: OnnxValues, atol: float, out: Collector) -> l
         out.add(ExportMissingLayer, node.name, subject=f"ONNX {node.node.op_type} '{node.name}'",
                 other="reference", detail="no op of the reference is left to pair it with")
         pairs.append(Pair(reference=None, kind=node.node.op_type, candidate=(node.name,), status=MISSING))
-    return pairs + _dense(ref, cand, ref_view, cand_view, atol, out)
+    pairs += _dense(ref, cand, ref_view, cand_view, atol, out)
+    _other_ops(ref_view, cand_view, out)
+    return pairs
+
+
+def _other_ops(ref: OnnxView, cand: OnnxView, out: Collector) -> None:
+    """Report ops the two graphs do not have in equal numbers: activations lost, or unchecked changes.
+
+    An optimiser removes Identity ops and folds constants, so most count changes are notes. A
+    standard activation gone (or added) with no custom-domain op that could have fused it
+    changes what the model computes.
+    """
+    def counts(view: OnnxView) -> Counter[str]:
+        return Counter(n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
+                       for n in view.nodes)
+    before, after = counts(ref), counts(cand)
+    changed = sorted(op for op in before | after if before[op] != after[op])
+    if not changed:
+        return
+    said = [f"{op} {before[op]} -> {after[op]}" for op in changed]
+    lost = [op for op in changed if op in ACTIVATIONS]
+    fusable = any("." in op for op in after)
+    if lost and not fusable:
+        out.add(ExportSemanticsMismatch, None, subject="the reference graph", op="graph",
+                node=cand.name, detail=(f"the candidate has a different number of activations "
+                                        f"({', '.join(said)}) and no custom-domain op that could "
+                                        "have fused them"))
+        return
+    out.add(ExportNotVerified, None, subject="the graph outside the paired ops",
+            reason=f"op counts differ ({', '.join(said)}); those ops are unchecked")
 
 
 def _recurrent(ref: OnnxValues, cand: OnnxValues, node: OnnxRecurrent, other: OnnxRecurrent | None,

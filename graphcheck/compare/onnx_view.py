@@ -93,6 +93,7 @@ class OnnxView:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
         self.outputs = [o.name for o in proto.graph.output]
+        self.name = str(proto.graph.name)
 
     def recurrent(self) -> list[OnnxRecurrent]:
         """Return the LSTM/GRU/RNN nodes in graph order."""

@@ -26,7 +26,8 @@ NAMED = {"gates-swapped": "gate", "bias-both-halves": "both halves of B",
          "linear-before-reset": "linear_before_reset is",
          "directions-swapped": "forward and backward weights are exchanged",
          "dense-weights": "Dense 'dense'", "sequence-order": "no ReverseSequence reverses Y",
-         "last-step": "takes Y's last time step", "time-major": "is time-major"}
+         "last-step": "takes Y's last time step", "time-major": "is time-major",
+         "activation": "the layer applies relu"}
 
 
 @cache
