@@ -67,10 +67,17 @@ def _signatures(reference: Model, candidate: Model, out: Collector) -> None:
 def _export(model: Model, values: OnnxValues, atol: float, out: Collector) -> list[Pair]:
     """Compare a Keras model with its ONNX export: recurrent layers, then Dense layers."""
     view = OnnxView(values.proto)
-    recurrent, other = split(model)
+    recurrent, other, computing = split(model)
     with keras_values(model) as keras:
         sides = Sides(keras=keras, onnx=values, view=view, atol=atol, out=out)
-        return match_recurrent(sides, model, recurrent) + match_dense(sides, model, other)
+        pairs = match_recurrent(sides, model, recurrent) + match_dense(sides, model, other)
+    if computing:
+        shown = ", ".join(f"{layer.type} '{layer.name}'" for layer in computing[:5])
+        more = f" and {len(computing) - 5} more" if len(computing) > 5 else ""
+        out.add(ExportNotVerified, None, subject=f"the part without weights ({shown}{more})",
+                reason="it is not paired with ONNX ops; what it computes is checked only "
+                       "through the models' output shapes")
+    return pairs
 
 
 def _onnx(path: Path) -> OnnxValues:

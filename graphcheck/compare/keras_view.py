@@ -75,14 +75,19 @@ def recurrent_of(layer: Layer) -> KerasRecurrent | None:
                           directions=((0, False), (per, True)))
 
 
-def split(model: Model) -> tuple[list[KerasRecurrent], list[KerasOther]]:
-    """Return the top-level recurrent layers and the other layers that hold weights."""
+def split(model: Model) -> tuple[list[KerasRecurrent], list[KerasOther], list[Layer]]:
+    """Return the top-level recurrent layers, other layers with weights, weightless computing layers."""
     recurrent: list[KerasRecurrent] = []
     other: list[KerasOther] = []
+    computing: list[Layer] = []
     for layer in model.root.layers():
         found = recurrent_of(layer)
         if found is not None:
             recurrent.append(found)
-        elif layer.type not in WEIGHTLESS and (layer.weights or layer.subgraph is not None):
+        elif layer.type in WEIGHTLESS:
+            continue
+        elif layer.weights or layer.subgraph is not None:
             other.append(KerasOther(layer=layer))
-    return recurrent, other
+        else:
+            computing.append(layer)
+    return recurrent, other, computing
