@@ -237,6 +237,40 @@ def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | No
     emit(reporters("explain")[fmt].explain(reports, shown), output)
 
 
+@main.command("diff")
+@click.argument("reference", type=click.Path(exists=True))
+@click.argument("candidate", type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--atol", type=click.FloatRange(min=0.0), default=None,
+              help="Accept weights that differ by at most this much  [default: 0, exact].")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True,
+              help="Exit 1 when a finding is at least this severe.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the report to this file (its folders are created); `-` is stdout.")
+def diff_command(reference: str, candidate: str, fmt: str, atol: float | None, fail_on: str,
+                 output: str | None) -> None:
+    """Verify an export statically: CANDIDATE (ONNX) against REFERENCE (the Keras model).
+
+    Two ONNX files (before and after an optimiser) or two Keras files (a re-save) are
+    compared like with like. Nothing is run. Exit 0 when equivalent, 1 when a difference
+    is at least --fail-on, 2 when the files cannot be compared.
+    """
+    from graphcheck.compare import DiffError, run
+    from graphcheck.reporters.diff import render_json, render_text
+
+    try:
+        report = run(Path(reference), Path(candidate), atol=atol, display=candidate)
+    except DiffError as error:
+        raise click.UsageError(str(error)) from None
+    except Exception as error:  # a bug, or input no check foresaw: say so, never pass or fail it
+        click.echo(f"error: diff failed: {type(error).__name__}: {error}", err=True)
+        sys.exit(2)
+    emit(render_json(report, __version__) if fmt == "json" else render_text(report), output)
+    threshold = Severity[fail_on.upper()]
+    sys.exit(1 if any(f.severity >= threshold for f in report.findings) else 0)
+
+
 @main.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 def list_rules(fmt: str) -> None:
