@@ -2,7 +2,8 @@
 
 The public API (``docs/api.md``) is imported on first use, so ``import graphcheck`` stays
 cheap and imports no framework: ``graphcheck.check``, ``check_model``, ``explain``,
-``explain_model``, ``Report``, ``ModelReport``, ``Finding``, ``Severity``, ``ConfigError``.
+``explain_model``, ``diff``, ``Report``, ``ModelReport``, ``DiffReport``, ``DiffError``,
+``Finding``, ``Severity``, ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from graphcheck.api import Report, check, check_model, explain, explain_model
+    from graphcheck.api import Report, check, check_model, diff, explain, explain_model
+    from graphcheck.compare import DiffError
+    from graphcheck.compare.report import DiffReport
     from graphcheck.config import ConfigError
     from graphcheck.explanations.report import ModelReport
     from graphcheck.findings import Finding, Severity
@@ -23,9 +26,11 @@ EXPORTS = {
     "explain_model": "graphcheck.api", "Report": "graphcheck.api",
     "ModelReport": "graphcheck.explanations.report", "Finding": "graphcheck.findings",
     "Severity": "graphcheck.findings", "ConfigError": "graphcheck.config",
+    "diff": "graphcheck.api", "DiffReport": "graphcheck.compare.report",
+    "DiffError": "graphcheck.compare",
 }
-__all__ = ["ConfigError", "Finding", "ModelReport", "Report", "Severity", "__version__", "check",
-           "check_model", "explain", "explain_model"]
+__all__ = ["ConfigError", "DiffError", "DiffReport", "Finding", "ModelReport", "Report", "Severity",
+           "__version__", "check", "check_model", "diff", "explain", "explain_model"]
 
 
 def __getattr__(name: str) -> Any:

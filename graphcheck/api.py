@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from graphcheck.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from graphcheck.compare.report import DiffReport
     from graphcheck.config import Request
     from graphcheck.explanations.report import ModelReport
     from graphcheck.results import FileResult
@@ -126,7 +127,18 @@ def explain_model(obj: object, *, name: str | None = None) -> ModelReport:
     return build(_checked(obj, name or _display(obj), Settings()))
 
 
-# diff(old, new) -> the comparison of two models: added by graphcheck.compare (its own branch).
+def diff(reference: PathLike, candidate: PathLike, *, atol: float | None = None) -> DiffReport:
+    """Verify an export statically, as ``graphcheck diff REFERENCE CANDIDATE`` does.
+
+    ``.verdict``, ``.pairs``, ``.findings``, ``.exit_code(fail_on)`` and ``.to_dict()`` (the
+    ``--format json`` document). Files that cannot be compared raise ``DiffError``.
+    """
+    from graphcheck.compare import run
+    from graphcheck.engine import load_plugins
+
+    load_plugins()
+    candidate_name = _existing(candidate)
+    return run(Path(_existing(reference)), Path(candidate_name), atol=atol, display=candidate_name)
 
 
 # Options as the CLI receives them when none is given: the API changes only what it names.

@@ -267,8 +267,7 @@ def diff_command(reference: str, candidate: str, fmt: str, atol: float | None, f
         click.echo(f"error: diff failed: {type(error).__name__}: {error}", err=True)
         sys.exit(2)
     emit(render_json(report, __version__) if fmt == "json" else render_text(report), output)
-    threshold = Severity[fail_on.upper()]
-    sys.exit(1 if any(f.severity >= threshold for f in report.findings) else 0)
+    sys.exit(report.exit_code(Severity[fail_on.upper()]))
 
 
 @main.command("rules")

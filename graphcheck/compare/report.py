@@ -35,6 +35,17 @@ class DiffReport:
         """Return True when no finding is worse than a note (no difference was found)."""
         return all(f.severity <= Severity.NOTE for f in self.findings)
 
+    def exit_code(self, fail_on: Severity = Severity.WARNING) -> int:
+        """Return what ``graphcheck diff --fail-on`` exits with: 1 for a finding at ``fail_on`` or worse."""
+        return 1 if any(f.severity >= fail_on for f in self.findings) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``graphcheck diff --format json`` document as data."""
+        from graphcheck import __version__
+        from graphcheck.reporters.diff import as_dict
+
+        return as_dict(self, __version__)
+
     @property
     def verdict(self) -> str:
         """Return "differs", "not verified" (nothing differs, parts unchecked) or "equivalent"."""

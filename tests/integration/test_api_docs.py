@@ -35,7 +35,7 @@ def test_the_document_has_examples() -> None:
     """Every function of the API appears in an example that runs."""
     code = "\n".join(blocks(False) + blocks(True))
     for name in ("check(", "check_model(", "explain(", "explain_model(", "to_dict()", "exit_code",
-                 "_repr_html_", "_repr_markdown_", "ConfigError", "Severity"):
+                 "_repr_html_", "_repr_markdown_", "ConfigError", "Severity", "diff("):
         assert name in code, name
     assert blocks(True)
 
