@@ -33,7 +33,7 @@ SEVERITIES = ("note", "warning", "error")
 
 @dataclass(kw_only=True)
 class Run:
-    """This session's choices: the models found, their settings and the fail-on threshold."""
+    """The session's choices: the models found, their settings and the fail-on threshold."""
 
     request: Request
     settings: Settings

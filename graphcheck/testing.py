@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from graphcheck.findings import Finding
 from graphcheck.graph import Model, StoredWeight
-from graphcheck.rules.cases import built, called, dense, layer, lstm, sequential, seq2seq, tensor
+from graphcheck.rules.cases import built, called, dense, layer, lstm, seq2seq, sequential, tensor
 
 if TYPE_CHECKING:
     from graphcheck.loaders.keras_config import WeightSource

@@ -28,7 +28,8 @@ GC301 = "models/broken.keras:lstm: GC301 [[]warning] units-equal-timesteps units
 @pytest.fixture(autouse=True)
 def _analysis_imported() -> None:
     """Import the analysis here first: pytester drops modules an in-process run imports, and
-    numpy/h5py's extension modules cannot be imported a second time in one process."""
+    numpy/h5py's extension modules cannot be imported a second time in one process.
+    """
     from graphcheck.engine import load_plugins
     from graphcheck.loaders.h5_weights import import_h5py
 
@@ -46,7 +47,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_the_plugin_is_registered_as_pytest11() -> None:
-    """pytest finds the plugin by its entry point, named graphcheck."""
+    """Pytest finds the plugin by its entry point, named graphcheck."""
     points = [p for p in entry_points(group="pytest11") if p.name == "graphcheck"]
     assert points and points[0].value == "graphcheck.pytest_plugin"
 
