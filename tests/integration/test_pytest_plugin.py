@@ -27,8 +27,10 @@ GC301 = "models/broken.keras:lstm: GC301 [[]warning] units-equal-timesteps units
 
 @pytest.fixture(autouse=True)
 def _analysis_imported() -> None:
-    """Import the analysis here first: pytester drops modules an in-process run imports, and
-    numpy/h5py's extension modules cannot be imported a second time in one process.
+    """Import the analysis here first, before pytester's in-process runs.
+
+    pytester drops the modules such a run imports, and numpy's extension modules cannot be
+    imported a second time in one process.
     """
     from graphcheck.engine import load_plugins
     from graphcheck.loaders.h5_weights import import_h5py
