@@ -175,3 +175,29 @@ def test_plugin_module_imports_only_pytest() -> None:
     top = source.split("if TYPE_CHECKING:")[0]
     assert re.findall(r"^(?:from|import) (\S+)", top, re.M) == [
         "__future__", "os", "dataclasses", "pathlib", "typing", "pytest"]
+
+
+def _doc_blocks(text: str) -> list[tuple[str, str]]:
+    """Return the (language, body) of each fenced block of a Markdown page, in order."""
+    return re.findall(r"^```(\w+)\n(.*?)^```$", text, re.M | re.S)
+
+
+def _pattern(line: str) -> str:
+    """Turn a documented output line into an fnmatch pattern: ``...`` and timings match anything."""
+    line = re.sub(r" in \d+\.\d+s ", " in ...s ", line.rstrip())
+    return line.replace("[", "[[]").replace("...", "*")
+
+
+def test_docs_pytest_md_commands_run_as_shown(project: pytest.Pytester) -> None:
+    """Each docs/pytest.md command gives the output shown; a toml block is the project's config."""
+    ran = 0
+    for language, body in _doc_blocks((ROOT / "docs" / "pytest.md").read_text()):
+        if language == "toml":
+            project.makepyprojecttoml(body)
+            continue
+        command, *shown = body.splitlines()
+        assert command.startswith("$ pytest "), command
+        result = project.runpytest(*command.split()[2:])
+        result.stdout.fnmatch_lines([_pattern(line) for line in shown if line.strip() not in ("", "...")])
+        ran += 1
+    assert ran == 6
