@@ -128,8 +128,8 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     return collector
 
 
-class ModelFile(pytest.File):
-    """One model file: it holds one item, named ``graphcheck``."""
+class _OneModel(pytest.Collector):
+    """A collector for one model: it holds one item, named ``graphcheck``."""
 
     def __init__(self, *, target: Target, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -140,16 +140,12 @@ class ModelFile(pytest.File):
         yield ModelItem.from_parent(self, name=ITEM_NAME, target=self.target)
 
 
-class ModelFolder(pytest.Directory):
-    """One model stored as a folder: it holds one item, named ``graphcheck``."""
+class ModelFile(_OneModel, pytest.File):
+    """A model stored as one file."""
 
-    def __init__(self, *, target: Target, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.target = target
 
-    def collect(self) -> Iterator[ModelItem]:
-        """Yield the model's one item."""
-        yield ModelItem.from_parent(self, name=ITEM_NAME, target=self.target)
+class ModelFolder(_OneModel, pytest.Directory):
+    """A model stored as a folder (an unzipped .keras, a SavedModel)."""
 
 
 class ModelFailed(Exception):

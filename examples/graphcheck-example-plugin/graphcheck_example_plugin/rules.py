@@ -21,14 +21,14 @@ def _units(item: Layer, framework: str) -> Iterator[tuple[str, int]]:
         if item.type in ONNX_RECURRENT and isinstance(size, int):
             yield item.type, size
         return
-    entries = [{"class_name": item.type, "config": item.config}]
+    entries: list[Mapping[str, Any]] = [{"class_name": item.type, "config": item.config}]
     if item.type == "Bidirectional":
         entries = [e for e in (item.config.get("layer"), item.config.get("backward_layer"))
                    if isinstance(e, Mapping)]
     for entry in entries:
-        units = entry.get("config", {}).get("units")
-        if entry.get("class_name") in KERAS_RECURRENT and type(units) is int:
-            yield entry["class_name"], units
+        kind, units = entry.get("class_name"), entry.get("config", {}).get("units")
+        if kind in KERAS_RECURRENT and type(units) is int:
+            yield str(kind), units
 
 
 class RecurrentUnitsLimit(Rule):
