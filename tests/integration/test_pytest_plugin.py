@@ -201,3 +201,24 @@ def test_docs_pytest_md_commands_run_as_shown(project: pytest.Pytester) -> None:
         result.stdout.fnmatch_lines([_pattern(line) for line in shown if line.strip() not in ("", "...")])
         ran += 1
     assert ran == 6
+
+
+def _model_of(where: str, paths: list[str]) -> str:
+    """Return the model a text finding's ``path[:node]`` is about (node names may hold colons)."""
+    return next(p for p in paths if where == p or where.startswith(p + ":"))
+
+
+def test_every_fixture_fails_exactly_when_the_cli_fails_it() -> None:
+    """Over all of fixtures/: the same models, and the same ones failing, as `graphcheck check`."""
+    def run(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
+                              text=True, check=False, timeout=600).stdout
+
+    shown = run("graphcheck", "check", "fixtures", "--show-files").splitlines()
+    cli = run("graphcheck", "check", "fixtures", "--quiet")
+    failing = {_model_of(line.split(": GC")[0], shown) for line in cli.splitlines()
+               if re.search(r": GC\w+ \[(warning|error)\] ", line)}
+    tests = run("pytest", "--graphcheck", "fixtures", "-p", "no:cacheprovider", "-q", "-rfE")
+    failed = set(re.findall(r"^FAILED (.+)::graphcheck", tests, re.M))
+    assert failed == failing and len(failing) > 10
+    assert f"{len(failing)} failed, {len(shown) - len(failing)} passed" in tests
