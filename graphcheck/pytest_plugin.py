@@ -82,11 +82,9 @@ def _prepare(config: pytest.Config) -> Run:
     import click
 
     from graphcheck.config import ConfigError, Request, clear_caches
-    from graphcheck.config_cli import walk_for
+    from graphcheck.config_cli import prepare, walk_for
     from graphcheck.discovery import discover
-    from graphcheck.engine import load_plugins
     from graphcheck.plugins import PluginError
-    from graphcheck.settings import Settings
 
     clear_caches()
     request = Request(cwd=Path(config.invocation_params.dir))
@@ -94,10 +92,7 @@ def _prepare(config: pytest.Config) -> Run:
     try:
         walk = walk_for(request, walk_options)
         targets = discover(_paths(config), walk)
-        load_plugins()
-        settings = Settings(config=request)
-        for target in targets:
-            settings.for_file(target.path)
+        settings = prepare(request, targets)  # loads every plugin, validates each file's config
         threshold = request.fail_on(config.getoption("graphcheck_fail_on"))
     except (ConfigError, PluginError, click.UsageError) as error:
         raise pytest.UsageError(f"graphcheck: {error}") from error
