@@ -1,7 +1,9 @@
 """Every rule's own VALID and INVALID cases, run by one parametrized test (Fixit's way).
 
 The contract is checked here for every registered rule, plugins included: VALID and INVALID
-cases exist, and every INVALID case says which text its message must contain.
+cases exist, and every INVALID case says which text its message must contain. The checks are
+``graphcheck.testing``'s (``assert_rule_cases`` is these, one rule at a time), so a plugin's
+tests hold its rules to the same contract.
 """
 
 from __future__ import annotations
@@ -9,9 +11,8 @@ from __future__ import annotations
 import pytest
 
 from graphcheck.rules import Case, Rule
-from graphcheck.rules.export import PairRule
 from graphcheck.rules.registry import all_rules
-from tests.helpers import run_case
+from graphcheck.testing import assert_case_contract, assert_invalid_case, assert_valid_case
 
 # Rules that cannot carry a case, each with the reason; keep this tiny.
 NO_CASES = {
@@ -34,20 +35,13 @@ def _id(item: object) -> str:
 @pytest.mark.parametrize(("rule", "case"), _cases("VALID"), ids=_id)
 def test_valid_case_is_silent(rule: type[Rule], case: Case) -> None:
     """A VALID case gets no finding from its rule."""
-    result = run_case(case, rule.name)
-    assert [f for f in result.findings if f.rule == rule.name] == []
+    assert_valid_case(rule, case)
 
 
 @pytest.mark.parametrize(("rule", "case"), _cases("INVALID"), ids=_id)
 def test_invalid_case_fires_on_its_nodes(rule: type[Rule], case: Case) -> None:
     """An INVALID case gets its rule's findings on exactly the listed nodes, worded as it says."""
-    result = run_case(case)
-    hits = [f for f in result.findings if f.rule == rule.name]
-    assert sorted(f.node or "" for f in hits) == sorted(n or "" for n in case.nodes)
-    assert case.contains, f"an INVALID case of {rule.name} checks no message text"
-    assert all(case.contains in f.message for f in hits)
-    # A template naming a field the hit lacks raises KeyError, which would be an internal-error.
-    assert [f.message for f in result.findings if f.rule == "internal-error"] == []
+    assert_invalid_case(rule, case)
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=_id)
@@ -56,11 +50,7 @@ def test_every_rule_has_cases_or_a_reason(rule: type[Rule]) -> None:
     if rule.name in NO_CASES:
         assert not rule.VALID and not rule.INVALID, f"{rule.name} has cases now: drop its exemption"
         return
-    if issubclass(rule, PairRule):  # a model pair per case: run by tests/unit/test_diff.py
-        assert rule.PAIR_VALID and rule.PAIR_INVALID, f"{rule.name} lacks VALID or INVALID pairs"
-        return
-    assert rule.VALID, f"{rule.name} has no VALID case"
-    assert rule.INVALID, f"{rule.name} has no INVALID case"
+    assert_case_contract(rule)
 
 
 def test_exemptions_name_registered_rules() -> None:
