@@ -1,0 +1,67 @@
+"""Behaviour the speed work relies on: the in-house graph answers as networkx does."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from graphcheck.graph import GraphCycleError, LayerGraph
+
+# Parallel edges, a diamond, a node added before its edges and edges added out of order: the
+# cases where an insertion-ordered multigraph could disagree with networkx's.
+EDGES = [("a", "b", 0), ("a", "c", 1), ("c", "d", 2), ("b", "d", 3), ("a", "b", 4),
+         ("e", "d", 5), ("d", "f", 6), ("b", "f", 7)]
+
+
+def _both(edges: list[tuple[str, str, int]]) -> tuple[LayerGraph, nx.MultiDiGraph]:
+    """Build the same graph twice: with LayerGraph and with networkx."""
+    ours, theirs = LayerGraph(), nx.MultiDiGraph()
+    for graph in (ours, theirs):
+        graph.add_node("e", layer="E")
+        for src, dst, tag in edges:
+            graph.add_edge(src, dst, tag=tag)
+        graph.add_node("lonely", layer="L")
+    return ours, theirs
+
+
+def test_layer_graph_views_match_networkx() -> None:
+    """Nodes, edges, in/out edges, neighbours and attributes come in networkx's order."""
+    ours, theirs = _both(EDGES)
+    assert list(ours.nodes) == list(theirs.nodes) and len(ours) == len(theirs)
+    assert ours.nodes(data=True) == list(theirs.nodes(data=True))
+    assert ours.edges() == list(theirs.edges()) and ours.edges(data=True) == list(theirs.edges(data=True))
+    for name in theirs:
+        assert ours.in_edges(name, data=True) == list(theirs.in_edges(name, data=True))
+        assert ours.out_edges(name) == list(theirs.out_edges(name))
+        assert list(ours.predecessors(name)) == list(theirs.predecessors(name))
+        assert list(ours.successors(name)) == list(theirs.successors(name))
+        assert ours.descendants(name) == nx.descendants(theirs, name)
+    assert ours.nodes["e"]["layer"] == "E" and "lonely" in ours and "nobody" not in ours
+
+
+def test_layer_graph_order_is_networkx_topological_sort() -> None:
+    """Propagation order (and so the order of findings) is what networkx gave before."""
+    ours, theirs = _both(EDGES)
+    assert ours.topological_order() == list(nx.topological_sort(theirs))
+    assert ours.find_cycle() is None
+
+
+def test_layer_graph_round_trips_through_networkx() -> None:
+    """to_networkx() keeps every node, edge and attribute."""
+    ours, theirs = _both(EDGES)
+    converted = ours.to_networkx()
+    assert nx.utils.graphs_equal(converted, theirs)
+    assert list(converted.edges(keys=True, data=True)) == list(theirs.edges(keys=True, data=True))
+
+
+@pytest.mark.parametrize("edges", [
+    [("a", "b", 0), ("b", "c", 1), ("c", "a", 2)],
+    [("x", "a", 0), ("a", "b", 1), ("b", "a", 2), ("b", "y", 3)],
+    [("a", "a", 0)],
+])
+def test_layer_graph_finds_the_cycle_networkx_finds(edges: list[tuple[str, str, int]]) -> None:
+    """A cycle stops the topological order and is named as networkx names it."""
+    ours, theirs = _both(edges)
+    with pytest.raises(GraphCycleError):
+        ours.topological_order()
+    assert ours.find_cycle() == [src for src, _, _ in nx.find_cycle(theirs)]
