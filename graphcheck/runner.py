@@ -6,15 +6,15 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import check_path, finding
-from graphcheck.findings import Problem
-from graphcheck.loaders.isolation import die_with_parent
+from graphcheck.findings import LoadError, Problem
+from graphcheck.loaders.isolation import die_with_parent, isolated
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
 from graphcheck.settings import Settings
@@ -40,8 +40,13 @@ def default_jobs() -> int:
     return max(1, min(count, 8))
 
 
-def check_target(settings: Settings, target: Target) -> FileResult:
-    """Check one model and keep only its findings (graphs stay in the worker)."""
+def check_target(settings: Settings, target: Target) -> FileResult | None:
+    """Check one model and keep only its findings (graphs stay in the worker).
+
+    None: the walk claimed the file by content and it holds no model (HDF5 data): left out.
+    """
+    if target.kept_by:
+        return _kept(settings, target, check_target)
     if target.note:
         return noted(target, settings)
     result = check_path(target.path, target.display, settings, weights=target.weights)
@@ -62,13 +67,38 @@ def check_failed(target: Target, error: BaseException) -> FileResult:
     return FileResult(path=target.display, findings=[finding(target.display, problem)])
 
 
-def explain_target(settings: Settings, target: Target) -> ModelReport:
+def explain_target(settings: Settings, target: Target) -> ModelReport | None:
     """Explain one model in the worker, so no graph crosses processes (the report is data)."""
     from graphcheck.explanations.build import build
 
+    if target.kept_by:
+        return _kept(settings, target, explain_target)
     if target.note:
         return build(noted(target, settings))
     return build(check_path(target.path, target.display, settings))
+
+
+def _kept(settings: Settings, target: Target,
+          work: Callable[[Settings, Target], T | None]) -> T | None:
+    """Classify and check a file the walk claimed by content in one read child, not two.
+
+    The loader's ``keeps`` and its ``load`` run in the same forked child (reads they ask for
+    run there, under its deadline); a hang or crash there is reported as the load reports it.
+    """
+    from graphcheck.discovery import keeps
+
+    assert target.kept_by is not None
+    settings = settings.for_file(target.path)
+    plain = replace(target, kept_by=None)
+
+    def classified() -> T | None:
+        """Check the file unless its loader says it holds no model."""
+        return work(settings, plain) if keeps(target.kept_by or "", target.path) else None
+
+    try:
+        return isolated(classified, settings.limits.max_read_seconds)
+    except LoadError as error:
+        return work(settings, replace(plain, note=str(error), note_rule=error.rule))
 
 
 def explain_failed(target: Target, error: BaseException) -> ModelReport:
@@ -80,12 +110,14 @@ def explain_failed(target: Target, error: BaseException) -> ModelReport:
 
 def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[FileResult]:
     """Check every target, in parallel when there are enough of them."""
-    return run(targets, partial(check_target, settings), check_failed, jobs=jobs)
+    results = run(targets, partial(check_target, settings), check_failed, jobs=jobs)
+    return [result for result in results if result is not None]
 
 
 def explain_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[ModelReport]:
     """Explain every target, in parallel when there are enough of them."""
-    return run(targets, partial(explain_target, settings), explain_failed, jobs=jobs)
+    reports = run(targets, partial(explain_target, settings), explain_failed, jobs=jobs)
+    return [report for report in reports if report is not None]
 
 
 def run(targets: Sequence[Target], work: Callable[[Target], T],

@@ -1,11 +1,23 @@
-"""Behaviour the speed work relies on: the in-house graph answers as networkx does."""
+"""Behaviour the speed work relies on: the in-house graph, one read child per file, the deadline."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
 
 import networkx as nx
 import pytest
 
+from graphcheck.discovery import discover
+from graphcheck.findings import LoadError
 from graphcheck.graph import GraphCycleError, LayerGraph
+from graphcheck.loaders.isolation import isolated
+from graphcheck.runner import check_all
+from graphcheck.settings import DEFAULT
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 # Parallel edges, a diamond, a node added before its edges and edges added out of order: the
 # cases where an insertion-ordered multigraph could disagree with networkx's.
@@ -65,3 +77,37 @@ def test_layer_graph_finds_the_cycle_networkx_finds(edges: list[tuple[str, str, 
     with pytest.raises(GraphCycleError):
         ours.topological_order()
     assert ours.find_cycle() == [src for src, _, _ in nx.find_cycle(theirs)]
+
+
+def test_a_walk_forks_one_read_child_per_hdf5_file(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk opens no HDF5 file: each is classified and loaded in the one child reading it.
+
+    HDF5 data is still left out of the run and a weights-only file still noted.
+    """
+    for name, source in (("data.h5", "weights/data.h5"), ("w.h5", "weights/keras2_question_weights.h5"),
+                         ("model.h5", "keras/question.h5")):
+        shutil.copy(FIXTURES / source, tmp_path / name)
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    targets = discover([str(tmp_path)])
+    assert not forks  # the walk itself reads no HDF5 file
+    results = check_all(targets, DEFAULT, jobs=1)
+    assert len(forks) == 3
+    assert [(Path(r.path).name, [f.rule for f in r.findings]) for r in results] == [
+        ("model.h5", []), ("w.h5", ["not-a-model"])]
+
+
+def test_the_deadline_says_what_is_known_not_corruption() -> None:
+    """A read past max_read_seconds is reported as unfinished, with the setting to raise."""
+    with pytest.raises(LoadError) as caught:
+        isolated(lambda: time.sleep(5), 0.2)
+    message = str(caught.value)
+    assert "did not finish within 0.2 s (max_read_seconds)" in message
+    assert "max-read-seconds" in message and "corrupt" not in message
