@@ -14,7 +14,7 @@ from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import check_path, finding
 from graphcheck.findings import LoadError, Problem
-from graphcheck.loaders.isolation import die_with_parent, isolated
+from graphcheck.loaders.isolation import die_with_parent, in_child, isolated, reads_in_child
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
 from graphcheck.settings import Settings
@@ -45,10 +45,10 @@ def check_target(settings: Settings, target: Target) -> FileResult | None:
 
     None: the walk claimed the file by content and it holds no model (HDF5 data): left out.
     """
-    if target.kept_by:
-        return _kept(settings, target, check_target)
     if target.note:
         return noted(target, settings)
+    if _whole_in_child(target):
+        return _in_read_child(settings, target, check_target)
     result = check_path(target.path, target.display, settings, weights=target.weights)
     return FileResult(path=result.path, findings=result.findings, rules=result.rules)
 
@@ -71,32 +71,53 @@ def explain_target(settings: Settings, target: Target) -> ModelReport | None:
     """Explain one model in the worker, so no graph crosses processes (the report is data)."""
     from graphcheck.explanations.build import build
 
-    if target.kept_by:
-        return _kept(settings, target, explain_target)
     if target.note:
         return build(noted(target, settings))
+    if _whole_in_child(target):
+        return _in_read_child(settings, target, explain_target)
     return build(check_path(target.path, target.display, settings))
 
 
-def _kept(settings: Settings, target: Target,
-          work: Callable[[Settings, Target], T | None]) -> T | None:
-    """Classify and check a file the walk claimed by content in one read child, not two.
+def _whole_in_child(target: Target) -> bool:
+    """Return True when a file is best checked whole in one read child (not yet in one).
 
-    The loader's ``keeps`` and its ``load`` run in the same forked child (reads they ask for
-    run there, under its deadline); a hang or crash there is reported as the load reports it.
+    A file whose loader reads in a forked child (HDF5), or one the walk claimed by content,
+    is checked there: its loader's ``keeps`` and ``load`` share the child, and only findings
+    come back through the pipe, never the model (unpickling a 10,000-layer model took 0.5 s).
+    """
+    if in_child() or target.weights is not None:
+        return False
+    if target.kept_by is not None:
+        return True
+    from graphcheck.engine import loader_for
+    from graphcheck.loaders import read_head
+
+    try:
+        loader = loader_for(target.path, read_head(target.path))
+    except (OSError, LoadError):
+        return False  # checking it says why
+    return loader is not None and reads_in_child(loader)
+
+
+def _in_read_child(settings: Settings, target: Target,
+                   work: Callable[[Settings, Target], T | None]) -> T | None:
+    """Check a file in one read child: None when its loader's ``keeps`` leaves it out.
+
+    A hang or crash in the child is reported as the load reports it.
     """
     from graphcheck.discovery import keeps
 
-    assert target.kept_by is not None
     settings = settings.for_file(target.path)
     plain = replace(target, kept_by=None)
 
-    def classified() -> T | None:
-        """Check the file unless its loader says it holds no model."""
-        return work(settings, plain) if keeps(target.kept_by or "", target.path) else None
+    def checked() -> T | None:
+        """Check the file unless the loader that claimed it by content says it holds no model."""
+        if target.kept_by is not None and not keeps(target.kept_by, target.path):
+            return None
+        return work(settings, plain)
 
     try:
-        return isolated(classified, settings.limits.max_read_seconds)
+        return isolated(checked, settings.limits.max_read_seconds)
     except LoadError as error:
         return work(settings, replace(plain, note=str(error), note_rule=error.rule))
 

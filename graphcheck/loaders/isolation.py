@@ -154,4 +154,15 @@ def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Mod
         """Load ``path`` in a forked child that must answer within max_read_seconds."""
         return isolated(lambda: method(self, path), current_limits().max_read_seconds)
 
+    load.reads_in_child = True  # type: ignore[attr-defined]  # runner.check_target asks
     return load
+
+
+def in_child() -> bool:
+    """Return True in a read child (reads asked for here run at once, under its deadline)."""
+    return _IN_CHILD
+
+
+def reads_in_child(loader: object) -> bool:
+    """Return True when a loader's ``load`` runs in a read child (``isolated_load``)."""
+    return bool(getattr(getattr(loader, "load", None), "reads_in_child", False))
