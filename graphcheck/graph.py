@@ -106,6 +106,7 @@ class LayerGraph:
         self._attrs: dict[str, Attrs] = {}
         self._pred: dict[str, dict[str, list[Attrs]]] = {}
         self._succ: dict[str, dict[str, list[Attrs]]] = {}
+        self._view = NodeView(self._attrs)
 
     def __contains__(self, name: object) -> bool:
         return name in self._attrs
@@ -119,7 +120,7 @@ class LayerGraph:
     @property
     def nodes(self) -> NodeView:
         """The nodes: ``nodes[name]["layer"]``, ``nodes(data=True)``."""
-        return NodeView(self._attrs)
+        return self._view
 
     def add_node(self, name: str, **attrs: Any) -> None:
         """Add a node (or update an existing node's attributes)."""

@@ -216,6 +216,8 @@ def _check_declared_input(call: Call, qualified: str, result: Inference) -> None
 
 def compatible(a: Shape, b: Shape) -> bool:
     """Return True when two shapes can describe the same tensor (unknown dims match anything)."""
+    if a == b:  # the usual case, decided without a look at each dim
+        return True
     if len(a) != len(b):
         return False
     return all(not (isinstance(x, int) and isinstance(y, int) and x != y) for x, y in zip(a, b))
