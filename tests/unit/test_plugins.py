@@ -20,7 +20,7 @@ from graphcheck.cli import main
 from graphcheck.discovery import discover
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
-from graphcheck.reporters import reporters
+from graphcheck.reporters import registered
 from graphcheck.rules.registry import all_rules
 from graphcheck.shapes import SHAPE_FUNCTIONS
 
@@ -54,7 +54,7 @@ LATE_KERAS = Fake("late-keras", 900, ".keras")
 def forget() -> None:
     """Drop every cache that holds what the entry points named, and the plugin's module."""
     for cached in (plugins._installed, engine.loaders, engine.import_shape_functions, all_rules,
-                   reporters):
+                   registered):
         cached.cache_clear()
     sys.modules.pop("foo_plugin", None)
     importlib.invalidate_caches()
@@ -148,7 +148,7 @@ def test_a_plugin_whose_import_fails_is_one_message_and_exit_2(
 @pytest.mark.parametrize(("group", "expected"), [
     ("graphcheck.rules", "not a Rule subclass or a module of rules"),
     ("graphcheck.loaders", "not a loader (name, priority, suffixes, sniff, finds, load)"),
-    ("graphcheck.reporters", "not a reporter (an object with render)")])
+    ("graphcheck.reporters", "not a reporter (an object with render or explain)")])
 def test_a_plugin_naming_the_wrong_kind_of_object_says_so(
         install: Install, group: str, expected: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
