@@ -10,9 +10,11 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from graphcheck.discovery import discover
+from graphcheck.discovery import Target, discover
+from graphcheck.engine import check_path
 from graphcheck.findings import LoadError
 from graphcheck.graph import GraphCycleError, LayerGraph
+from graphcheck.loaders import isolation
 from graphcheck.loaders.isolation import isolated
 from graphcheck.runner import check_all
 from graphcheck.settings import DEFAULT
@@ -111,3 +113,31 @@ def test_the_deadline_says_what_is_known_not_corruption() -> None:
     message = str(caught.value)
     assert "did not finish within 0.2 s (max_read_seconds)" in message
     assert "max-read-seconds" in message and "corrupt" not in message
+
+
+def test_an_hdf5_backed_model_is_checked_whole_in_one_read_child(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named .keras file: one fork, only findings come back, the same as checking it directly."""
+    model = FIXTURES / "keras" / "units16_weights32.keras"
+    expected = check_path(model, "m.keras").findings
+    assert expected  # a file with findings, so that the comparison means something
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    answers: list[object] = []
+    real_answer = isolation._answer
+
+    def recording_answer(data: bytes) -> object:
+        answers.append(real_answer(data))
+        return answers[-1]
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    monkeypatch.setattr(isolation, "_answer", recording_answer)
+    [result] = check_all([Target(path=model, display="m.keras")], DEFAULT, jobs=1)
+    assert len(forks) == 1 and result.findings == expected
+    # Only the findings crossed the pipe: the parent never unpickled the model.
+    assert [type(answer).__name__ for answer in answers] == ["FileResult"]
