@@ -7,7 +7,6 @@ names. A misspelt key, selector or option is a ``ConfigError`` (the CLI exits 2)
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -77,6 +76,8 @@ class Config:
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return a ``; did you mean 'x'?`` hint, or nothing."""
+    import difflib  # only for a misspelt key: not worth importing on every run
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 

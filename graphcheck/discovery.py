@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from graphcheck.findings import LoadError
-from graphcheck.loaders import read_head
+from graphcheck.loaders import Loader, read_head
 from graphcheck.patterns import IgnoreSpec, compile_spec
 from graphcheck.rule_names import RuleName
 from graphcheck.safe_io import escape_name, kind, read_text
@@ -30,6 +30,9 @@ class Target:
     weights: Path | None = None  # a save_weights file to check against the architecture at path
     note: str = ""  # set when the walk could not or would not check this entry: why
     note_rule: RuleName = RuleName.NOT_A_MODEL  # the rule the note is reported under
+    # The loader that claimed this file by content in a walk, when it has ``keeps``: the read
+    # child that loads the file asks it first, so the file is opened in one child, not two.
+    kept_by: str | None = None
 
 
 def normalise(pattern: str) -> str:
@@ -116,27 +119,47 @@ def is_model_dir(path: Path) -> bool:
 
 
 def is_model_file(path: Path) -> bool:
-    """Return True for a file a loader claims: by its name, else by its first bytes."""
+    """Return True for a file a loader claims: by its name, else by its first bytes and ``keeps``."""
+    claimed = claimant(path)
+    return claimed if isinstance(claimed, bool) else keeps(claimed, path)
+
+
+def keeps(loader_name: str, path: Path) -> bool:
+    """Ask the loader that claimed a file by content whether it holds a model worth checking."""
+    from graphcheck.engine import loaders
+
+    loader = next(loader for loader in loaders() if loader.name == loader_name)
+    return bool(loader.keeps(path))  # type: ignore[attr-defined]
+
+
+def claimant(path: Path) -> str | bool:
+    """Return whether a loader claims a file in a walk: False, True, or a loader's name.
+
+    A name: the loader claimed it by its first bytes and its ``keeps`` must still confirm it.
+    """
     verdict = _claimed(path, None)
     if verdict is not None:
-        return verdict
+        return verdict[0]
     if not path.is_file():  # sockets, FIFOs (a read would block), broken links
         return False
     try:
         head = read_head(path, HEAD_BYTES)
     except OSError:
         return named_like_model(path)
-    return bool(_claimed(path, head))
+    verdict = _claimed(path, head)
+    if verdict is None or not verdict[0]:
+        return False
+    return verdict[1].name if hasattr(verdict[1], "keeps") else True
 
 
-def _claimed(path: Path, head: bytes | None) -> bool | None:
+def _claimed(path: Path, head: bytes | None) -> tuple[bool, Loader] | None:
     """Return the first answer of the loaders, in priority order, about a file in a walk."""
     from graphcheck.engine import loaders
 
     for loader in loaders():
         verdict = loader.finds(path, head)
         if verdict is not None:
-            return verdict
+            return verdict, loader
     return None
 
 
@@ -295,8 +318,9 @@ class _Walker:
             if named_like_model(path):
                 yield self.note(path, f"not checked: this is {kind(info.st_mode)}, not a regular "
                                 "file (reading it could block)")
-        elif is_model_file(Path(path)):
-            yield Target(path=Path(path), display=self.display(path))
+        elif claimed := claimant(Path(path)):
+            yield Target(path=Path(path), display=self.display(path),
+                         kept_by=claimed if isinstance(claimed, str) else None)
 
     def _outside(self, link: str) -> str:
         """Return why a symlink is not followed (it leaves the walked folder), or ""."""

@@ -70,10 +70,15 @@ def load(path: Path, weights: Path | None = None) -> Model:
     if sniffed.kind == "lfs":
         raise LoadError("this is a Git LFS pointer, not the model: run `git lfs pull`",
                         rule=RuleName.LFS_POINTER)
-    for loader in loaders():
-        if loader.sniff(path, head):
-            return loader.load(path)
+    loader = loader_for(path, head)
+    if loader is not None:
+        return loader.load(path)
     raise LoadError(f"{path.name} is {sniffed.description}, not a Keras or ONNX model")
+
+
+def loader_for(path: Path, head: bytes) -> Loader | None:
+    """Return the first loader, in priority order, that takes the file for its format."""
+    return next((loader for loader in loaders() if loader.sniff(path, head)), None)
 
 
 def finding(path: str, problem: Problem) -> Finding:

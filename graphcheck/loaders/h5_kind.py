@@ -6,7 +6,6 @@ may keep ``save_weights`` files and HDF5 datasets beside its models.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from graphcheck.findings import LoadError
@@ -34,24 +33,3 @@ def not_a_model(h5: Any, name: str) -> LoadError:
                          "nothing to check on its own; " + HINT.format(name=name), rule=RuleName.NOT_A_MODEL)
     return LoadError("this HDF5 file has no Keras model config: it holds data, not a model",
                      rule=RuleName.NOT_A_MODEL)
-
-
-def file_kind(path: Path) -> Kind:
-    """Classify an HDF5 file on disk in a child process; a file that cannot be read is a model.
-
-    Folder walks use this to skip data files; one that crashes or hangs the HDF5 library is
-    kept, so that checking it reports the problem.
-    """
-    from graphcheck.limits import current as current_limits
-    from graphcheck.loaders.h5_weights import open_h5
-    from graphcheck.loaders.isolation import isolated
-
-    def classify() -> Kind:
-        """Open the file and classify it."""
-        with open_h5(str(path), path.name) as h5:
-            return h5_kind(h5)
-
-    try:
-        return isolated(classify, current_limits().max_read_seconds)
-    except Exception:  # unreadable: let the check say why
-        return "model"

@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,11 +28,16 @@ T = TypeVar("T")
 L = TypeVar("L")
 
 
+# True in a read child: a read it asks for runs there, under the deadline the child already has.
+_IN_CHILD = False
+
+
 def isolated(work: Callable[[], T], seconds: float) -> T:
     """Return ``work()`` computed in a forked child, or raise LoadError on a hang or crash."""
-    if sys.platform != "linux":  # fork is only safe to rely on here; elsewhere run in-process
+    if sys.platform != "linux" or _IN_CHILD:  # fork is only safe to rely on on Linux
         return work()
     import_h5py()  # in the parent, once: every read child inherits it instead of importing it
+    _prctl()  # likewise ctypes and libc, which the child needs first thing
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     pid = os.fork()
@@ -52,18 +57,26 @@ def die_with_parent(parent: int) -> None:
     """Have the kernel kill this forked process when ``parent`` (its parent's pid) dies."""
     if sys.platform != "linux":
         return
-    import ctypes
-
     pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    _prctl()(pr_set_pdeathsig, signal.SIGKILL)
     # The parent died before prctl took effect (compared with the pid it had before the fork:
     # in a container the parent may itself be pid 1).
     if os.getppid() != parent:
         os._exit(1)
 
 
+@cache
+def _prctl() -> Any:
+    """Return libc's prctl (importing ctypes and loading libc take longer than a small read)."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl
+
+
 def _child(work: Callable[[], object], write_fd: int, parent: int) -> None:  # pragma: no cover
     """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+    global _IN_CHILD
+    _IN_CHILD = True
     # A worker killed outright (SIGKILL) must not leave its HDF5 reader running to its deadline.
     die_with_parent(parent)
     # The parent reports a crash as a finding; a fault dump from the child (pytest and
@@ -141,4 +154,15 @@ def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Mod
         """Load ``path`` in a forked child that must answer within max_read_seconds."""
         return isolated(lambda: method(self, path), current_limits().max_read_seconds)
 
+    load.reads_in_child = True  # type: ignore[attr-defined]  # runner.check_target asks
     return load
+
+
+def in_child() -> bool:
+    """Return True in a read child (reads asked for here run at once, under its deadline)."""
+    return _IN_CHILD
+
+
+def reads_in_child(loader: object) -> bool:
+    """Return True when a loader's ``load`` runs in a read child (``isolated_load``)."""
+    return bool(getattr(getattr(loader, "load", None), "reads_in_child", False))

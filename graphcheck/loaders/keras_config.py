@@ -6,10 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-import networkx as nx
-
 from graphcheck.findings import LoadError
-from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
+from graphcheck.graph import Layer, LayerGraph, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.keras_legacy import legacy_class, modernise
 from graphcheck.loaders.keras_nodes import (
@@ -59,7 +57,7 @@ class _Builder:
 
     source: WeightSource
     where: str
-    graph: Any = field(default_factory=new_graph)
+    graph: LayerGraph = field(default_factory=new_graph)
 
     def add(self, layer: Layer) -> None:
         """Add a layer node; a repeated name is a broken file."""
@@ -74,8 +72,8 @@ class _Builder:
             if ref.layer not in self.graph:
                 raise LoadError(f"{_dot(self.where)}config names unknown layer {ref.layer!r} "
                                 "as a model input or output")
-        if not nx.is_directed_acyclic_graph(self.graph):
-            cycle = [src for src, _, _ in nx.find_cycle(self.graph)]
+        cycle = self.graph.find_cycle()
+        if cycle is not None:
             raise LoadError(f"{_dot(self.where)}config: the layers' inbound_nodes form a cycle: "
                             f"{' -> '.join([*cycle, cycle[0]])}")
         return ModelGraph(graph=self.graph, inputs=inputs, outputs=outputs, name=name)

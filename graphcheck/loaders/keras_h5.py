@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graphcheck.findings import Problem
+from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Model, ModelGraph
 from graphcheck.loaders import sniff_bytes
-from graphcheck.loaders.h5_kind import not_a_model
+from graphcheck.loaders.h5_kind import h5_kind, not_a_model
 from graphcheck.loaders.h5_weights import LegacyWeights, child, open_h5
 from graphcheck.loaders.isolation import isolated_load
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
@@ -33,12 +33,22 @@ class KerasH5Loader:
         """Check HDF5 models and weights files, whatever their name; skip HDF5 data files."""
         if head is None:  # .h5 is also the suffix of data files: the content decides
             return None
-        if sniff_bytes(head).kind == "hdf5":  # weights-only files are noted, data files skipped
-            from graphcheck.loaders.h5_kind import file_kind
-
-            return file_kind(path) != "data"
+        if sniff_bytes(head).kind == "hdf5":  # keeps() tells data from models in the read child
+            return True
         # Named like a model but not HDF5: checking it says what is wrong.
         return True if path.suffix.lower() in self.suffixes else None
+
+    def keeps(self, path: Path) -> bool:
+        """In a walk: False for an HDF5 data file (skipped), True for models and weights (noted).
+
+        Called in the read child that then loads the file, so a walk opens each HDF5 file in one
+        child; a file that cannot be classified is kept, so that checking it says why.
+        """
+        try:
+            with open_h5(str(path), path.name) as h5:
+                return h5_kind(h5) != "data"
+        except LoadError:
+            return True
 
     @isolated_load
     def load(self, path: Path) -> Model:

@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import networkx as nx
-
 from graphcheck.findings import Problem
 from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, new_graph
 from graphcheck.loaders.onnx_tensors import (
@@ -249,7 +247,7 @@ class GraphBuilder:
         """Mark the node onnx's strict inference failed on, and all after it: its shapes are suspect."""
         if failing is None:
             return
-        for key in {failing} | nx.descendants(self.graph, failing):
+        for key in {failing} | self.graph.descendants(failing):
             layer = self.graph.nodes[key]["layer"]
             self.graph.nodes[key]["layer"] = replace(layer, config={**layer.config, "untrusted": True})
 

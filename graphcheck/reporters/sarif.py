@@ -9,7 +9,6 @@ a notification.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -105,6 +104,8 @@ def location(finding: Finding) -> dict[str, Any]:
 def fingerprint(finding: Finding, occurrence: int) -> str:
     """Hash rule, path and layer (not the message, whose numbers may change); number repeats."""
     key = "\0".join((finding.rule, workspace_path(finding.path), finding.node or ""))
+    import hashlib  # here: loading OpenSSL for every run, SARIF or not, costs more than a small check
+
     return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}:{occurrence}"
 
 

@@ -7,10 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from graphcheck.findings import Problem, ShapeError, traceback_text
-from graphcheck.graph import Layer, Model, ModelGraph, Shape, format_shape
+from graphcheck.graph import GraphCycleError, Layer, Model, ModelGraph, Shape, format_shape
 from graphcheck.rule_names import RuleName
 from graphcheck.shapes import SHAPE_FUNCTIONS, Call, LayerShapes, ShapeFn, WeightSpec
 
@@ -69,8 +67,8 @@ def _propagate(
     """Run shape functions over ``sub``; ``feeds`` overrides the shapes of its input layers."""
     values: dict[TensorKey, Shape | None] = {}
     try:
-        order = list(nx.topological_sort(sub.graph))
-    except nx.NetworkXUnfeasible:
+        order = sub.graph.topological_order()
+    except GraphCycleError:
         result.problems.append(Problem(rule=RuleName.UNREADABLE_MODEL, node=None,
                                        message="the layer graph has a cycle"))
         return values
@@ -227,6 +225,8 @@ def _check_declared_input(call: Call, qualified: str, result: Inference) -> None
 
 def compatible(a: Shape, b: Shape) -> bool:
     """Return True when two shapes can describe the same tensor (unknown dims match anything)."""
+    if a == b:  # the usual case, decided without a look at each dim
+        return True
     if len(a) != len(b):
         return False
     return all(not (isinstance(x, int) and isinstance(y, int) and x != y) for x, y in zip(a, b))

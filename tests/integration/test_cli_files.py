@@ -119,7 +119,14 @@ def test_hdf5_data_is_skipped_in_walks_and_a_note_when_named(tmp_path: Path) -> 
     """A plain HDF5 data file (h5py arrays) is not walked into the run, and named it is a note."""
     shutil.copy(WEIGHTS / "data.h5", tmp_path / "data.h5")
     shutil.copy(WEIGHTS / "keras2_question_weights.h5", tmp_path / "w.h5")
-    assert [t.path.name for t in discover([str(tmp_path)])] == ["w.h5"]
+    # The walk claims both by their first bytes; the read child that loads them drops the data.
+    assert [(t.path.name, t.kept_by) for t in discover([str(tmp_path)])] == [("data.h5", "h5"),
+                                                                             ("w.h5", "h5")]
+    for jobs in ("1", "2"):
+        walked = run("check", "--format", "json", "--jobs", jobs, str(tmp_path))
+        assert [f["path"] for f in json.loads(walked.stdout)["findings"]] == [str(tmp_path / "w.h5")]
+        quiet = run("check", "--jobs", jobs, "--ignore", "not-a-model", str(tmp_path))
+        assert "All checks passed (1 file)." in quiet.stdout
     result = run("check", "--format", "json", str(tmp_path / "data.h5"))
     [found] = json.loads(result.stdout)["findings"]
     assert result.exit_code == 0 and found["rule"] == "not-a-model" and "data" in found["message"]

@@ -61,6 +61,8 @@ def merge(mine: Shape | None, theirs: Shape | None, prefer_mine: bool) -> Shape 
     if len(mine) != len(theirs):
         return mine if prefer_mine else theirs
     first, second = (mine, theirs) if prefer_mine else (theirs, mine)
+    if first == second or all(isinstance(d, int) for d in first):  # the usual case: nothing to add
+        return first
     return tuple(_better(a, b) for a, b in zip(first, second))
 
 
