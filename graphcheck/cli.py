@@ -207,9 +207,10 @@ def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Seq
     """Handle --show-files and --show-settings; return True when one of them ran."""
     if options["show_files"]:
         from graphcheck.reporters.escape import terminal
+        from graphcheck.runner import listed
 
         emit("".join(terminal(f"# {t.display}: {t.note}" if t.note else t.display) + "\n"
-                     for t in targets), output)
+                     for t in listed(targets, settings)), output)
     elif options["show_settings"]:
         emit("\n".join(show_settings(request, settings, t) for t in targets), output)
     return bool(options["show_files"] or options["show_settings"])

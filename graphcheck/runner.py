@@ -122,6 +122,23 @@ def _in_read_child(settings: Settings, target: Target,
         return work(settings, replace(plain, note=str(error), note_rule=error.rule))
 
 
+def listed(targets: Sequence[Target], settings: Settings) -> list[Target]:
+    """Return the targets a run checks (``--show-files``): HDF5 data claimed by content is left out."""
+    return [target for target in targets if target.kept_by is None or _kept(target, settings)]
+
+
+def _kept(target: Target, settings: Settings) -> bool:
+    """Ask the claiming loader, in a read child, whether the file holds a model."""
+    from graphcheck.discovery import keeps
+
+    claimed_by = target.kept_by or ""
+    try:
+        return isolated(lambda: keeps(claimed_by, target.path),
+                        settings.for_file(target.path).limits.max_read_seconds)
+    except LoadError:
+        return True  # checking it says what is wrong
+
+
 def explain_failed(target: Target, error: BaseException) -> ModelReport:
     """Explain a file whose worker died: only its internal-error finding."""
     from graphcheck.explanations.build import build
