@@ -1,0 +1,183 @@
+"""The drawable graph of a ModelReport: boxes and shape-labelled arrows per (nested) model.
+
+Mermaid, DOT and the HTML report draw the same picture from this, so they agree on what is
+shown: one box per layer, runs of identical layers in a chain collapsed into one box, ONNX
+``Constant`` operators left out (the table lists them), and each box marked with the worst
+severity of its findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from graphcheck.explanations.report import ModelReport, NodeReport
+from graphcheck.findings import Finding, Severity
+from graphcheck.graph import format_shape
+
+# A run of at least this many same-type layers in a plain chain becomes one box.
+COLLAPSE = 4
+# Beyond this many boxes per model the picture stops (the table still lists every layer).
+LIMIT = 400
+
+
+@dataclass(frozen=True, kw_only=True)
+class Box:
+    """One drawn node: a layer, or a collapsed run of layers of the same type."""
+
+    key: str  # an identifier of our own ("n12"): names are hostile, never ids
+    name: str  # the layer's name in its model, or "first … last" for a run
+    type: str
+    params: int | None
+    severity: Severity | None
+    members: tuple[str, ...]  # full names of the layers it stands for
+    nested: bool = False  # a nested model: its layers are drawn in their own scope
+    recurrent: bool = False
+
+    @property
+    def kind(self) -> str:
+        """Return the type, with the run length for a collapsed run (``ReLU`` times 6)."""
+        return f"{self.type} \u00d7{len(self.members)}" if len(self.members) > 1 else self.type
+
+
+@dataclass(frozen=True, kw_only=True)
+class Arrow:
+    """One edge, labelled with the shape of the tensor it carries."""
+
+    src: str
+    dst: str
+    shape: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scope:
+    """The picture of one model: the top level (``name`` None) or one nested model."""
+
+    name: str | None
+    key: str
+    boxes: tuple[Box, ...]
+    arrows: tuple[Arrow, ...]
+    hidden: int = 0  # layers not drawn past the limit
+    constants: int = 0  # ONNX Constant operators left out
+
+
+def severities(findings: Iterable[Finding]) -> dict[str, Severity]:
+    """Map each layer name to the worst severity among its findings."""
+    worst: dict[str, Severity] = {}
+    for finding in findings:
+        if finding.node is not None:
+            worst[finding.node] = max(worst.get(finding.node, finding.severity), finding.severity)
+    return worst
+
+
+def _resolver(report: ModelReport) -> dict[tuple[str | None, str], NodeReport]:
+    """Map (scope, input name) to the node it names: full names, and short names inside a scope."""
+    found: dict[tuple[str | None, str], NodeReport] = {}
+    for node in report.nodes:
+        found[(node.parent, node.name)] = node
+        found.setdefault((node.parent, node.label), node)
+    return found
+
+
+def _drawn(report: ModelReport, node: NodeReport) -> bool:
+    """Leave out ONNX constants: dozens of them would hide the operators they feed."""
+    return not (report.format == "onnx" and node.type == "Constant" and not node.inputs)
+
+
+def _edges(report: ModelReport, members: Sequence[NodeReport]) -> list[tuple[str, str, str]]:
+    """Return (src name, dst name, shape) for every input edge within one scope."""
+    found = _resolver(report)
+    edges = []
+    for node in members:
+        for i, name in enumerate(node.inputs):
+            src = found.get((node.parent, name))
+            if src is None or not _drawn(report, src):
+                continue
+            shape = node.input_shapes[i] if i < len(node.input_shapes) else (
+                src.output_shapes[0] if src.output_shapes else None)
+            edges.append((src.name, node.name, format_shape(shape)))
+    return edges
+
+
+def _runs(members: Sequence[NodeReport], edges: Sequence[tuple[str, str, str]],
+          worst: dict[str, Severity], nested: set[str]) -> list[list[NodeReport]]:
+    """Group the scope's nodes into runs: a chain of same-type plain layers is one run."""
+    ins: dict[str, list[str]] = {}
+    outs: dict[str, list[str]] = {}
+    for src, dst, _ in edges:
+        ins.setdefault(dst, []).append(src)
+        outs.setdefault(src, []).append(dst)
+
+    def plain(node: NodeReport) -> bool:
+        return node.name not in worst and node.name not in nested and not node.cells
+
+    runs: list[list[NodeReport]] = []
+    for node in members:
+        last = runs[-1][-1] if runs else None
+        if (last is not None and plain(node) and plain(last) and node.type == last.type
+                and ins.get(node.name) == [last.name] and outs.get(last.name) == [node.name]):
+            runs[-1].append(node)
+        else:
+            runs.append([node])
+    split = []
+    for run in runs:  # short runs stay separate: collapsing 2 layers hides more than it saves
+        split += [run] if len(run) >= COLLAPSE else [[n] for n in run]
+    return split
+
+
+def _box(key: str, run: Sequence[NodeReport], worst: dict[str, Severity], nested: set[str]) -> Box:
+    """Return the box for one run."""
+    first, last = run[0], run[-1]
+    params = [n.params for n in run]
+    total = None if any(p is None for p in params) else sum(p or 0 for p in params)
+    return Box(key=key, name=first.label if len(run) == 1 else f"{first.label} … {last.label}",
+               type=first.type, params=total, severity=worst.get(first.name),
+               members=tuple(n.name for n in run), nested=first.name in nested,
+               recurrent=bool(first.cells))
+
+
+def scope(report: ModelReport, parent: str | None, key: str, limit: int = LIMIT) -> Scope:
+    """Return the picture of the model ``parent`` (None: the top level) of a report."""
+    worst = severities(report.findings)
+    nested = {n.parent for n in report.nodes if n.parent is not None}
+    inside = [n for n in report.nodes if n.parent == parent]
+    members = [n for n in inside if _drawn(report, n)]
+    edges = _edges(report, members)
+    runs = _runs(members, edges, worst, nested)
+    shown = runs[:limit]
+    boxes = [_box(f"{key}_{i}", run, worst, nested) for i, run in enumerate(shown)]
+    where = {name: b.key for b in boxes for name in b.members}
+    arrows = [Arrow(src=where[s], dst=where[d], shape=shape) for s, d, shape in edges
+              if s in where and d in where and where[s] != where[d]]
+    hidden = sum(len(run) for run in runs[limit:])
+    return Scope(name=parent, key=key, boxes=tuple(boxes), arrows=tuple(arrows), hidden=hidden,
+                 constants=len(inside) - len(members))
+
+
+def scopes(report: ModelReport, prefix: str = "m", limit: int = LIMIT) -> list[Scope]:
+    """Return the top-level picture and one per nested model, in file order."""
+    nested = list(dict.fromkeys(n.parent for n in report.nodes if n.parent is not None))
+    found = [scope(report, None, f"{prefix}0", limit)]
+    found += [scope(report, name, f"{prefix}{i + 1}", limit) for i, name in enumerate(nested)]
+    return found
+
+
+def inner(scopes_: Sequence[Scope], box: Box) -> Scope | None:
+    """Return the scope that draws a nested model's own layers."""
+    return next((s for s in scopes_ if box.nested and s.name == box.members[0]), None)
+
+
+def caption(box: Box) -> tuple[str, str]:
+    """Return a box's two lines: its name, then its type and parameter count."""
+    params = "" if box.params == 0 else " · ? params" if box.params is None else f" · {box.params:,} params"
+    return box.name, box.kind + params
+
+
+def footnote(part: Scope) -> str:
+    """Say what a picture leaves out, or return ''."""
+    notes = []
+    if part.hidden:
+        notes.append(f"{part.hidden:,} more layers not drawn (the table lists every layer)")
+    if part.constants:
+        notes.append(f"{part.constants:,} Constant operators not drawn")
+    return "; ".join(notes)
