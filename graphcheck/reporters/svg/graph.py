@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from graphcheck.reporters import shorten
@@ -44,12 +45,36 @@ def _box(box: Box, at: tuple[float, float, float, float], target: Scope | None) 
     return f'<g data-layer="{esc(box.members[0])}">{inside}</g>'
 
 
-def _arrow(points: Sequence[Point], shape: str, key: str) -> str:
-    """Draw one edge and its shape label, next to the middle of its last segment."""
+def _arrow(points: Sequence[Point], key: str) -> str:
+    """Draw one edge."""
     path = "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points)
-    (x0, y0), (x1, y1) = points[-2], points[-1]
-    label = text((x0 + x1) / 2 + 5, (y0 + y1) / 2 + 4, shape, "shape", anchor="start")
-    return f'<path d="{path}" class="edge" marker-end="url(#{key}-arrow)"/>{label}'
+    return f'<path d="{path}" class="edge" marker-end="url(#{key}-arrow)"/>'
+
+
+def _labels(placed: Layout, shapes: dict[tuple[str, str], str]) -> list[str]:
+    """Place each shape label where it does not collide with its neighbours' labels.
+
+    A tensor sent to several layers is labelled once, under its source; an edge into a layer
+    with several inputs is labelled near its source, where the edges are still apart; any
+    other edge in the middle of its last segment.
+    """
+    fanned = Counter((s, shapes[(s, d)]) for s, d, _ in placed.edges)
+    into = Counter(d for _, d, _ in placed.edges)
+    done: set[tuple[str, str]] = set()
+    out = []
+    for src, dst, points in placed.edges:
+        shape = shapes[(src, dst)]
+        if fanned[(src, shape)] > 1:
+            if (src, shape) in done:
+                continue
+            done.add((src, shape))
+            (x0, y0), (x1, y1) = points[0], (points[0][0], points[0][1] + 28)
+        elif into[dst] > 1:
+            (x0, y0), (x1, y1) = points[0], points[1]
+        else:
+            (x0, y0), (x1, y1) = points[-2], points[-1]
+        out.append(text((x0 + x1) / 2 + 5, (y0 + y1) / 2 + 4, shape, "shape", anchor="start"))
+    return out
 
 
 def graph_svg(part: Scope, every: Sequence[Scope]) -> str:
@@ -58,7 +83,8 @@ def graph_svg(part: Scope, every: Sequence[Scope]) -> str:
     placed: Layout = layout(sizes, [(a.src, a.dst) for a in part.arrows])
     shapes = {(a.src, a.dst): a.shape for a in part.arrows}
     body = [MARKER.format(key=part.key)]
-    body += [_arrow(points, shapes[(s, d)], part.key) for s, d, points in placed.edges]
+    body += [_arrow(points, part.key) for _, _, points in placed.edges]
+    body += _labels(placed, shapes)
     for box in part.boxes:
         p = placed.nodes[box.key]
         body.append(_box(box, (p.x, p.y, p.w, p.h), inner(every, box)))

@@ -15,6 +15,7 @@ SWEEPS = 4
 # Past this many dummy points a long edge is drawn straight: a few skip connections across
 # hundreds of layers would otherwise cost more than all the nodes.
 DUMMY_BUDGET = 4000
+DUMMY_W = 16.0  # the room a passing edge keeps from the nodes beside it
 Point = tuple[float, float]
 
 
@@ -74,7 +75,7 @@ def _chains(edges: Sequence[tuple[str, str]], layer: dict[str, int],
             for step in range(1, span):
                 dummy = f"\0{i}.{step}"
                 layer[dummy] = layer[src] + step
-                sizes[dummy] = (0.0, 0.0)
+                sizes[dummy] = (DUMMY_W, 0.0)
                 chain.append(dummy)
         chains.append([*chain, dst])
     return chains
@@ -133,12 +134,13 @@ def layout(sizes: Mapping[str, tuple[float, float]], edges: Sequence[tuple[str, 
     _order(rows, preds, succs)
     xs = _xs(rows, size, preds, gap_x)
     left = min((xs[k] - size[k][0] / 2 for k in xs), default=0.0)
-    tops, y = {}, margin
+    tops, tall, y = {}, {}, margin
     for r, row in enumerate(rows):
-        tops[r] = y
-        y += max((size[k][1] for k in row), default=0.0) + gap_y
+        tops[r], tall[r] = y, max((size[k][1] for k in row if k in sizes), default=0.0)
+        y += tall[r] + gap_y
+    # A dummy is as tall as its row, so that a passing edge runs straight down beside the nodes.
     placed = {k: Placed(x=xs[k] - size[k][0] / 2 - left + margin, y=tops[layer[k]],
-                        w=size[k][0], h=size[k][1]) for k in layer}
+                        w=size[k][0], h=size[k][1] if k in sizes else tall[layer[k]]) for k in layer}
     routes = [(c[0], c[-1], _route(c, placed)) for c in chains]
     width = max((p.x + p.w for p in placed.values()), default=0.0) + margin
     return Layout(nodes={k: placed[k] for k in keys}, edges=routes, width=width,
@@ -146,8 +148,10 @@ def layout(sizes: Mapping[str, tuple[float, float]], edges: Sequence[tuple[str, 
 
 
 def _route(chain: Sequence[str], placed: Mapping[str, Placed]) -> list[Point]:
-    """Return an edge's points: bottom centre of its source, dummies, top centre of its target."""
+    """Return an edge's points: its source's bottom centre, down past dummies, its target's top."""
     first, last = placed[chain[0]], placed[chain[-1]]
     points = [(first.x + first.w / 2, first.y + first.h)]
-    points += [(placed[k].x, placed[k].y) for k in chain[1:-1]]
+    for k in chain[1:-1]:
+        centre = placed[k].x + placed[k].w / 2
+        points += [(centre, placed[k].y), (centre, placed[k].y + placed[k].h)]
     return [*points, (last.x + last.w / 2, last.y)]
