@@ -70,13 +70,27 @@ def severities(findings: Iterable[Finding]) -> dict[str, Severity]:
     return worst
 
 
-def _resolver(report: ModelReport) -> dict[tuple[str | None, str], NodeReport]:
-    """Map (scope, input name) to the node it names: full names, and short names inside a scope."""
+@dataclass(frozen=True, kw_only=True)
+class _Facts:
+    """What every scope of one report needs, computed once per report."""
+
+    report: ModelReport
+    worst: dict[str, Severity]
+    nested: set[str]  # names of the nested models
+    found: dict[tuple[str | None, str], NodeReport]  # (scope, input name) -> node
+    inside: dict[str | None, list[NodeReport]]  # scope -> its own layers, in file order
+
+
+def _facts(report: ModelReport) -> _Facts:
+    """Index a report: inputs by full and by short name within their scope, layers by scope."""
     found: dict[tuple[str | None, str], NodeReport] = {}
+    inside: dict[str | None, list[NodeReport]] = {None: []}
     for node in report.nodes:
         found[(node.parent, node.name)] = node
         found.setdefault((node.parent, node.label), node)
-    return found
+        inside.setdefault(node.parent, []).append(node)
+    return _Facts(report=report, worst=severities(report.findings),
+                  nested={n for n in inside if n is not None}, found=found, inside=inside)
 
 
 def _drawn(report: ModelReport, node: NodeReport) -> bool:
@@ -84,14 +98,13 @@ def _drawn(report: ModelReport, node: NodeReport) -> bool:
     return not (report.format == "onnx" and node.type == "Constant" and not node.inputs)
 
 
-def _edges(report: ModelReport, members: Sequence[NodeReport]) -> list[tuple[str, str, str]]:
+def _edges(facts: _Facts, members: Sequence[NodeReport]) -> list[tuple[str, str, str]]:
     """Return (src name, dst name, shape) for every input edge within one scope."""
-    found = _resolver(report)
     edges = []
     for node in members:
         for i, name in enumerate(node.inputs):
-            src = found.get((node.parent, name))
-            if src is None or not _drawn(report, src):
+            src = facts.found.get((node.parent, name))
+            if src is None or not _drawn(facts.report, src):
                 continue
             shape = node.input_shapes[i] if i < len(node.input_shapes) else (
                 src.output_shapes[0] if src.output_shapes else None)
@@ -100,7 +113,7 @@ def _edges(report: ModelReport, members: Sequence[NodeReport]) -> list[tuple[str
 
 
 def _runs(members: Sequence[NodeReport], edges: Sequence[tuple[str, str, str]],
-          worst: dict[str, Severity], nested: set[str]) -> list[list[NodeReport]]:
+          facts: _Facts) -> list[list[NodeReport]]:
     """Group the scope's nodes into runs: a chain of same-type plain layers is one run."""
     ins: dict[str, list[str]] = {}
     outs: dict[str, list[str]] = {}
@@ -109,7 +122,7 @@ def _runs(members: Sequence[NodeReport], edges: Sequence[tuple[str, str, str]],
         outs.setdefault(src, []).append(dst)
 
     def plain(node: NodeReport) -> bool:
-        return node.name not in worst and node.name not in nested and not node.cells
+        return node.name not in facts.worst and node.name not in facts.nested and not node.cells
 
     runs: list[list[NodeReport]] = []
     for node in members:
@@ -125,27 +138,24 @@ def _runs(members: Sequence[NodeReport], edges: Sequence[tuple[str, str, str]],
     return split
 
 
-def _box(key: str, run: Sequence[NodeReport], worst: dict[str, Severity], nested: set[str]) -> Box:
+def _box(key: str, run: Sequence[NodeReport], facts: _Facts) -> Box:
     """Return the box for one run."""
     first, last = run[0], run[-1]
     params = [n.params for n in run]
     total = None if any(p is None for p in params) else sum(p or 0 for p in params)
-    return Box(key=key, name=first.label if len(run) == 1 else f"{first.label} … {last.label}",
-               type=first.type, params=total, severity=worst.get(first.name),
-               members=tuple(n.name for n in run), nested=first.name in nested,
+    return Box(key=key, name=first.label if len(run) == 1 else f"{first.label} \u2026 {last.label}",
+               type=first.type, params=total, severity=facts.worst.get(first.name),
+               members=tuple(n.name for n in run), nested=first.name in facts.nested,
                recurrent=bool(first.cells))
 
 
-def scope(report: ModelReport, parent: str | None, key: str, limit: int = LIMIT) -> Scope:
-    """Return the picture of the model ``parent`` (None: the top level) of a report."""
-    worst = severities(report.findings)
-    nested = {n.parent for n in report.nodes if n.parent is not None}
-    inside = [n for n in report.nodes if n.parent == parent]
-    members = [n for n in inside if _drawn(report, n)]
-    edges = _edges(report, members)
-    runs = _runs(members, edges, worst, nested)
-    shown = runs[:limit]
-    boxes = [_box(f"{key}_{i}", run, worst, nested) for i, run in enumerate(shown)]
+def _scope(facts: _Facts, parent: str | None, key: str, limit: int) -> Scope:
+    """Return the picture of one scope, drawing at most ``limit`` boxes."""
+    inside = facts.inside.get(parent, [])
+    members = [n for n in inside if _drawn(facts.report, n)]
+    edges = _edges(facts, members)
+    runs = _runs(members, edges, facts)
+    boxes = [_box(f"{key}_{i}", run, facts) for i, run in enumerate(runs[:limit])]
     where = {name: b.key for b in boxes for name in b.members}
     arrows = [Arrow(src=where[s], dst=where[d], shape=shape) for s, d, shape in edges
               if s in where and d in where and where[s] != where[d]]
@@ -154,17 +164,35 @@ def scope(report: ModelReport, parent: str | None, key: str, limit: int = LIMIT)
                  constants=len(inside) - len(members))
 
 
+def scope(report: ModelReport, parent: str | None, key: str, limit: int = LIMIT) -> Scope:
+    """Return the picture of the model ``parent`` (None: the top level) of a report."""
+    return _scope(_facts(report), parent, key, limit)
+
+
 def scopes(report: ModelReport, prefix: str = "m", limit: int = LIMIT) -> list[Scope]:
-    """Return the top-level picture and one per nested model, in file order."""
-    nested = list(dict.fromkeys(n.parent for n in report.nodes if n.parent is not None))
-    found = [scope(report, None, f"{prefix}0", limit)]
-    found += [scope(report, name, f"{prefix}{i + 1}", limit) for i, name in enumerate(nested)]
+    """Return the top-level picture and one per drawn nested model, outer first.
+
+    ``limit`` bounds the boxes of all pictures together, so a model of a thousand small
+    nested models stays as bounded as one long chain.
+    """
+    facts = _facts(report)
+    found = [_scope(facts, None, f"{prefix}0", limit)]
+    budget = limit - len(found[0].boxes)
+    waiting = [b.members[0] for b in found[0].boxes if b.nested]
+    while waiting and budget > 0:
+        name = waiting.pop(0)
+        part = _scope(facts, name, f"{prefix}{len(found)}", budget)
+        found.append(part)
+        budget -= len(part.boxes)
+        waiting += [b.members[0] for b in part.boxes if b.nested]
     return found
 
 
 def inner(scopes_: Sequence[Scope], box: Box) -> Scope | None:
-    """Return the scope that draws a nested model's own layers."""
-    return next((s for s in scopes_ if box.nested and s.name == box.members[0]), None)
+    """Return the scope that draws a nested model's own layers (None: not drawn)."""
+    if not box.nested:
+        return None
+    return next((s for s in scopes_ if s.name == box.members[0]), None)
 
 
 def caption(box: Box) -> tuple[str, str]:

@@ -283,3 +283,14 @@ def test_three_thousand_layers_stay_a_bounded_page() -> None:
     assert len(page) < 2_500_000 and "2,601 more layers not drawn" in page
     assert page.count("<tr><td>") == 3001  # the table still lists every layer
     assert len(mermaid.flowchart(big)) < 50_000  # GitHub's limit for one Mermaid block
+
+
+def test_many_nested_models_share_one_bound() -> None:
+    nodes = [node("in", "InputLayer")]
+    for i in range(500):
+        nodes += [node(f"sub{i}", "Functional", (nodes[0].name,)),
+                  *(node(f"sub{i}/l{j}", "Dense", (), parent=f"sub{i}", depth=1) for j in range(3))]
+    every = scopes(report(nodes))
+    assert sum(len(part.boxes) for part in every) <= LIMIT
+    assert every[0].hidden == 501 - LIMIT and len(every) > 1
+    assert all(part.name is None or part.name.startswith("sub") for part in every)
