@@ -23,7 +23,7 @@ from graphcheck.reporters.picture import COLLAPSE, LIMIT, scope, scopes
 from graphcheck.reporters.svg.cell import cell_svg, merge_note
 from graphcheck.reporters.svg.graph import graph_svg
 from graphcheck.reporters.svg.layout import layers, layout
-from tests.browser import dom
+from tests.browser import dom, ink, screenshot
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = ('</script><script>document.body.dataset.pwned=1</script>"]]; click A call x\n'
@@ -297,3 +297,10 @@ def test_many_nested_models_share_one_bound() -> None:
     drawn = {part.name for part in every}
     page = html.page([report(nodes)])
     assert page.count('class="open"') == len(drawn) - 1  # only drawn nested models open
+
+
+def test_a_blank_page_reads_as_blank(tmp_path: Path) -> None:
+    page = tmp_path / "blank.html"
+    page.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
+    share, colours = ink(screenshot(page, tmp_path, "400,300"))
+    assert share == 0 and colours == 1  # so "not blank" in the browser tests can fail
