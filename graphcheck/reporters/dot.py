@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graphcheck.explanations.report import ModelReport
+from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import terminal
 from graphcheck.reporters.picture import Box, Scope, caption, footnote, inner, scopes
 
@@ -76,3 +77,18 @@ def digraph(report: ModelReport, index: int = 0) -> str:
 def document(reports: Sequence[ModelReport]) -> str:
     """Return one digraph per model (``dot`` renders each)."""
     return "\n\n".join(digraph(r, i) for i, r in enumerate(reports)) + "\n"
+
+
+class DotReporter:
+    """``explain --format dot``: one Graphviz digraph per file."""
+
+    name = "dot"
+    commands = frozenset({"explain"})
+
+    def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
+        """Return the digraphs."""
+        del options
+        return document(reports)
+
+
+REPORTER = DotReporter()

@@ -41,16 +41,23 @@ def _counts(findings: Sequence[Finding]) -> str:
                     for s in ("error", "warning", "note") if counts[s])
 
 
+def _anchors(report: ModelReport, prefix: str) -> dict[str, str]:
+    """Map each recurrent layer's name to the id of its cell diagrams."""
+    return {n.name: f"{prefix}-rnn{i}" for i, n in enumerate(n for n in report.nodes if n.cells)}
+
+
 def _graph(report: ModelReport, prefix: str) -> list[str]:
     """Return the top-level graph and a collapsible section per nested model."""
     every = scopes(report, prefix=prefix)
-    out = ['<h3>Graph</h3>', f'<div class="scroll">{graph_svg(every[0], every)}</div>']
+    anchors = _anchors(report, prefix)
+    out = ['<h3>Graph</h3>', f'<div class="scroll">{graph_svg(every[0], every, anchors)}</div>']
     out += _footnote(every[0])
     for part in every[1:]:
         count = sum(len(b.members) for b in part.boxes) + part.hidden
         out += [f'<details class="nested" id="{part.key}"><summary>nested model '
                 f'<b>{esc(part.name)}</b> ({count:,} layers)</summary>',
-                f'<div class="scroll">{graph_svg(part, every)}</div>', *_footnote(part), "</details>"]
+                f'<div class="scroll">{graph_svg(part, every, anchors)}</div>', *_footnote(part),
+                "</details>"]
     return out
 
 
@@ -65,9 +72,10 @@ def _recurrent(report: ModelReport, prefix: str) -> list[str]:
     layers = [n for n in report.nodes if n.cells]
     if not layers:
         return []
+    anchors = _anchors(report, prefix)
     out = ["<h3>Recurrent layers</h3>"]
     for i, node in enumerate(layers):
-        out.append(f'<article id="{prefix}-rnn{i}"><h4>{esc(node.name)} ({esc(node.type)})</h4>')
+        out.append(f'<article id="{anchors[node.name]}"><h4>{esc(node.name)} ({esc(node.type)})</h4>')
         if node.story:
             out.append(f'<pre class="story">{chr(10).join(esc(line) for line in node.story)}</pre>')
         for j, cell in enumerate(node.cells):

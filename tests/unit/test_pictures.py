@@ -304,3 +304,9 @@ def test_a_blank_page_reads_as_blank(tmp_path: Path) -> None:
     page.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
     share, colours = ink(screenshot(page, tmp_path, "400,300"))
     assert share == 0 and colours == 1  # so "not blank" in the browser tests can fail
+
+
+def test_a_recurrent_box_links_to_its_cell_diagram() -> None:
+    tags = parsed(html.page([report([node("in", "InputLayer"), node("rnn", "LSTM", ("in",), cells=(lstm(),))])]))
+    link = next(a for t, a in tags.tags if t == "a" and a.get("class") == "cell-link")
+    assert ("article", {"id": (link["href"] or "#")[1:]}) in tags.tags

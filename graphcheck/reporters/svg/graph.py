@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from graphcheck.reporters import shorten
 from graphcheck.reporters.picture import Box, Scope, caption, inner
@@ -29,7 +29,8 @@ def _size(box: Box) -> tuple[float, float]:
     return max(90.0, longest * CHAR + 24), BOX_H
 
 
-def _box(box: Box, at: tuple[float, float, float, float], target: Scope | None) -> str:
+def _box(box: Box, at: tuple[float, float, float, float], target: Scope | None,
+         anchor: str | None) -> str:
     """Draw one box; a nested model links to the drawing of its layers."""
     x, y, w, h = at
     name, kind = _lines(box)
@@ -42,6 +43,8 @@ def _box(box: Box, at: tuple[float, float, float, float], target: Scope | None) 
     inside = "".join(parts)
     if target is not None:  # opens the nested model's section (html.py's script)
         return f'<a href="#{target.key}" class="open" data-open="{target.key}">{inside}</a>'
+    if anchor is not None:  # a recurrent layer: its cell diagram
+        return f'<a href="#{anchor}" class="cell-link">{inside}</a>'
     return f'<g data-layer="{esc(box.members[0])}">{inside}</g>'
 
 
@@ -77,8 +80,11 @@ def _labels(placed: Layout, shapes: dict[tuple[str, str], str]) -> list[str]:
     return out
 
 
-def graph_svg(part: Scope, every: Sequence[Scope]) -> str:
-    """Return one model's (or nested model's) graph as an <svg> element."""
+def graph_svg(part: Scope, every: Sequence[Scope], anchors: Mapping[str, str] | None = None) -> str:
+    """Return one model's (or nested model's) graph as an <svg> element.
+
+    ``anchors`` maps layer names to the ids of what explains them further (cell diagrams).
+    """
     sizes = {b.key: _size(b) for b in part.boxes}
     placed: Layout = layout(sizes, [(a.src, a.dst) for a in part.arrows])
     shapes = {(a.src, a.dst): a.shape for a in part.arrows}
@@ -87,6 +93,7 @@ def graph_svg(part: Scope, every: Sequence[Scope]) -> str:
     body += _labels(placed, shapes)
     for box in part.boxes:
         p = placed.nodes[box.key]
-        body.append(_box(box, (p.x, p.y, p.w, p.h), inner(every, box)))
+        anchor = (anchors or {}).get(box.members[0])
+        body.append(_box(box, (p.x, p.y, p.w, p.h), inner(every, box), anchor))
     width = max(placed.width + 80, 200.0)  # room for the last edge label
     return svg(width, max(placed.height, BOX_H + 24), body, part.name or "model graph")

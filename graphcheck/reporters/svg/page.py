@@ -55,7 +55,7 @@ svg .cell{fill:#eef7ee;stroke:#2e7d32}svg .cell.final{stroke-width:2.5}
 svg .ellipsis{font-size:22px}
 svg .gate{stroke:none}svg rect.gate{stroke:#fff;stroke-width:.5}
 svg .g0{fill:#cfe3ff}svg .g1{fill:#ffd8b5}svg .g2{fill:#d5f5d0}svg .g3{fill:#f3d1f4}
-svg a.open{cursor:pointer}
+svg a{cursor:pointer}
 """
 
 # Opening a link to a collapsed section (a nested model, a rule) opens it first.
