@@ -307,6 +307,7 @@ def test_a_blank_page_reads_as_blank(tmp_path: Path) -> None:
 
 
 def test_a_recurrent_box_links_to_its_cell_diagram() -> None:
-    tags = parsed(html.page([report([node("in", "InputLayer"), node("rnn", "LSTM", ("in",), cells=(lstm(),))])]))
+    nodes = [node("in", "InputLayer"), node("rnn", "LSTM", ("in",), cells=(lstm(),))]
+    tags = parsed(html.page([report(nodes)]))
     link = next(a for t, a in tags.tags if t == "a" and a.get("class") == "cell-link")
     assert ("article", {"id": (link["href"] or "#")[1:]}) in tags.tags
