@@ -76,14 +76,14 @@ def _recurrent(report: ModelReport, prefix: str) -> list[str]:
     out = ["<h3>Recurrent layers</h3>"]
     for i, node in enumerate(layers):
         out.append(f'<article id="{anchors[node.name]}"><h4>{esc(node.name)} ({esc(node.type)})</h4>')
-        if node.story:
-            out.append(f'<pre class="story">{chr(10).join(esc(line) for line in node.story)}</pre>')
         for j, cell in enumerate(node.cells):
             caption = f"<figcaption>{esc(cell.label)}</figcaption>" if cell.label else ""
             out.append(f'<figure>{caption}<div class="scroll">{cell_svg(cell, f"{prefix}-a{i}-{j}")}'
                        "</div></figure>")
         merge = merge_note(node)
         out += [f"<p>{esc(merge)}</p>"] if merge else []
+        if node.story:
+            out.append(f'<pre class="story">{chr(10).join(esc(line) for line in node.story)}</pre>')
         out.append("</article>")
     return out
 

@@ -184,8 +184,7 @@ def cell_svg(cell: Cell, key: str) -> str:
     unrolled, h2 = _unrolled(cell, key, 6 + h1)
     y = 6 + h1 + h2
     formula = [text(10, y + 4, f"parameters = {cell.formula}", "formula", "start"),
-               text(10, y + 24, f"= {cell.numbers.split(' = ', 1)[-1]}" if " = " in cell.numbers
-                    else cell.numbers, "formula", "start"),
+               text(10, y + 24, f"= {cell.numbers}", "formula", "start"),
                text(10, y + 44, "(the same for any number of timesteps)", "kind", "start")]
     width = max(_right(cell), 20 + min(len(_shown_steps(cell.timesteps)), 7) * (STEP_W + STEP_GAP) + 300,
                 (len(cell.numbers) + 14) * CHAR)
