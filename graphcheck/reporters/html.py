@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from graphcheck.explanations.report import ModelReport, NodeReport
 from graphcheck.findings import Finding
 from graphcheck.graph import Shape, format_shape
-from graphcheck.reporters.picture import Scope, footnote, scopes
+from graphcheck.reporters import RenderOptions
+from graphcheck.reporters.picture import Scope, footnote, report_of, scopes
 from graphcheck.reporters.svg import esc
 from graphcheck.reporters.svg.cell import cell_svg, merge_note
 from graphcheck.reporters.svg.graph import graph_svg
 from graphcheck.reporters.svg.page import CSS, POLICY, SCRIPT
+from graphcheck.results import FileResult
 
 # The layer table starts collapsed past this many rows, so the page opens on the pictures.
 OPEN_ROWS = 200
@@ -169,3 +171,22 @@ def page(reports: Sequence[ModelReport], version: str = "") -> str:
               + (f" · graphcheck {esc(version)}" if version else "") + "</p></header><main>")
     body = [section(r, i) for i, r in enumerate(reports)] + _rules(reports)
     return "\n".join([head, header, *body, f"</main><script>{SCRIPT}</script></body></html>"]) + "\n"
+
+
+class HtmlReporter:
+    """``--format html``: explain's pictures, or check's findings per file with the same pictures."""
+
+    name = "html"
+    commands = frozenset({"check", "explain"})
+    pictures = True  # check: the runner keeps each file's ModelReport for this format
+
+    def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
+        """Return the page for explained models."""
+        return page(reports, options.version)
+
+    def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
+        """Return the page for checked files: their findings (after baselines) and pictures."""
+        return page([report_of(r) for r in results], options.version)
+
+
+REPORTER = HtmlReporter()

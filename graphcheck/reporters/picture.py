@@ -9,11 +9,12 @@ severity of its findings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from graphcheck.explanations.report import ModelReport, NodeReport
 from graphcheck.findings import Finding, Severity
 from graphcheck.graph import format_shape
+from graphcheck.results import FileResult
 
 # A run of at least this many same-type layers in a plain chain becomes one box.
 COLLAPSE = 4
@@ -209,3 +210,10 @@ def footnote(part: Scope) -> str:
     if part.constants:
         notes.append(f"{part.constants:,} Constant operators not drawn")
     return "; ".join(notes)
+
+
+def report_of(result: FileResult) -> ModelReport:
+    """Return what a check run keeps of a file for pictures, with the findings it reports."""
+    if result.report is None:  # not analysed (a note from the folder walk), or no pictures asked
+        return ModelReport(path=result.path, format=None, findings=tuple(result.findings))
+    return replace(result.report, findings=tuple(result.findings))
