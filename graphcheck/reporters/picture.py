@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from graphcheck.explanations.report import ModelReport, NodeReport
 from graphcheck.findings import Finding, Severity
-from graphcheck.graph import format_shape
+from graphcheck.graph import Shape, format_shape
 from graphcheck.results import FileResult
 
 # A run of at least this many same-type layers in a plain chain becomes one box.
@@ -103,14 +103,26 @@ def _edges(facts: _Facts, members: Sequence[NodeReport]) -> list[tuple[str, str,
     """Return (src name, dst name, shape) for every input edge within one scope."""
     edges = []
     for node in members:
-        for i, name in enumerate(node.inputs):
+        for name in node.inputs:
             src = facts.found.get((node.parent, name))
             if src is None or not _drawn(facts.report, src):
                 continue
-            shape = node.input_shapes[i] if i < len(node.input_shapes) else (
-                src.output_shapes[0] if src.output_shapes else None)
-            edges.append((src.name, node.name, format_shape(shape)))
+            edges.append((src.name, node.name, format_shape(_carried(src, node))))
     return edges
+
+
+def _carried(src: NodeReport, dst: NodeReport) -> Shape | None:
+    """Return the shape of the tensor src passes to dst.
+
+    ``inputs`` names each feeding layer once (a shared layer feeds a Concatenate twice) while
+    ``input_shapes`` lists the first call's tensors, so positions do not pair them: the edge
+    carries src's output, and of several outputs the one dst receives.
+    """
+    outs = src.output_shapes
+    if len(outs) == 1:
+        return outs[0]
+    received = [s for s in outs if s in dst.input_shapes]
+    return received[0] if received else outs[0] if outs else None
 
 
 def _runs(members: Sequence[NodeReport], edges: Sequence[tuple[str, str, str]],

@@ -18,6 +18,7 @@ import pytest
 
 from graphcheck.explanations.report import Cell, ModelReport, NodeReport
 from graphcheck.findings import Finding, Severity
+from graphcheck.graph import Shape
 from graphcheck.reporters import dot, html, mermaid
 from graphcheck.reporters.picture import COLLAPSE, LIMIT, scope, scopes
 from graphcheck.reporters.svg.cell import cell_svg, merge_note
@@ -43,11 +44,12 @@ def lstm(units: int = 7, features: int = 3, timesteps: int | None = 5, **changes
     return Cell(**fields)  # type: ignore[arg-type]
 
 
-def node(name: str, type_: str, inputs: tuple[str, ...] = (), params: int = 0, **more: Any) -> NodeReport:
+def node(name: str, type_: str, inputs: tuple[str, ...] = (), params: int = 0,
+         out: tuple[Shape, ...] = ((None, 9),), **more: Any) -> NodeReport:
     """Return a layer with made-up shapes (the drawing does not care which)."""
     shapes = tuple((None, i + 1) for i, _ in enumerate(inputs))
-    return NodeReport(name=name, type=type_, inputs=inputs, input_shapes=shapes,
-                      output_shapes=((None, 9),), params=params, **more)
+    return NodeReport(name=name, type=type_, inputs=inputs, input_shapes=more.pop("shapes", shapes),
+                      output_shapes=out, params=params, **more)
 
 
 def report(nodes: list[NodeReport], findings: tuple[Finding, ...] = (), path: str = "m.keras",
@@ -162,12 +164,14 @@ def test_dot_is_valid_for_graphviz_and_shows_names_literally(tmp_path: Path) -> 
 
 
 def test_graph_svg_parses_and_carries_names_shapes_and_params() -> None:
-    nodes = [node("in", "InputLayer"), node("mid", "Dense", ("in",), params=1234),
-             node("out", "Dense", ("mid", "in"), params=5)]
+    nodes = [node("in", "InputLayer", out=((None, 3),)),
+             node("mid", "Dense", ("in",), params=1234, out=((None, 4, 5), (None, 5))),
+             node("out", "Dense", ("mid", "in"), params=5, shapes=((None, 5), (None, 3)))]
     part = scopes(report(nodes, (finding("out", Severity.NOTE),)))
     root = ET.fromstring(graph_svg(part[0], part))
     words = [t.text for t in root.iter(f"{SVG}text")]
-    assert {"in", "mid", "out", "Dense \u00b7 1,234 params", "(None, 1)", "(None, 2)"} <= set(words)
+    assert {"in", "mid", "out", "Dense \u00b7 1,234 params", "(None, 3)", "(None, 5)"} <= set(words)
+    assert "(None, 4, 5)" not in words  # of mid's two outputs, the one out receives
     assert [r.get("class") for r in root.iter(f"{SVG}rect")].count("note") == 1
     assert len(list(root.iter(f"{SVG}path"))) == 4  # 3 edges + the arrow head
 

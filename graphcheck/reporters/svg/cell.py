@@ -15,6 +15,7 @@ from graphcheck.graph import Dim, format_shape
 from graphcheck.reporters.svg import CHAR, esc, rect, svg, text
 
 MATRIX = 150.0  # the longest matrix side, in pixels
+MONO = 7.3  # advance of a 12px monospace character (the formula)
 UNKNOWN = 60.0  # drawn length of a dimension the file leaves open
 STEPS = 6  # unrolled cells drawn before the middle ones become an ellipsis
 STEP_W, STEP_H, STEP_GAP = 74.0, 34.0, 34.0
@@ -149,6 +150,13 @@ def _unrolled(cell: Cell, key: str, y: float) -> tuple[list[str], float]:
     return parts, STEP_H + 120
 
 
+def _unrolled_width(cell: Cell) -> float:
+    """Return the right edge of the unrolled drawing and the return notes beside it."""
+    steps = len(_shown_steps(cell.timesteps))
+    notes = max(len(line) for line in _returned_lines(cell))
+    return 20 + steps * (STEP_W + STEP_GAP) - STEP_GAP + 30 + notes * CHAR + 20
+
+
 def _unrolled_step(cell: Cell, key: str, x: float, top: float, step: str | None,
                    final: bool) -> list[str]:
     """Draw one unrolled cell with its input below and its output above."""
@@ -166,7 +174,13 @@ def _unrolled_step(cell: Cell, key: str, x: float, top: float, step: str | None,
 
 
 def _returned(cell: Cell, x: float, top: float) -> list[str]:
-    """List what the layer returns: every step's h, or the last one, and the final states."""
+    """List what the layer returns beside the unrolled cells."""
+    return [text(x, top + 4 + 16 * i, line, "said", "start")
+            for i, line in enumerate(_returned_lines(cell))]
+
+
+def _returned_lines(cell: Cell) -> list[str]:
+    """Say what the layer returns: every step's h, or the last one, and the final states."""
     units, steps = dim(cell.units), dim(cell.timesteps)
     lines = ([f"returns h at every step: ({steps}, {units})", "return_sequences=True"]
              if cell.return_sequences else
@@ -174,7 +188,7 @@ def _returned(cell: Cell, x: float, top: float) -> list[str]:
     if cell.return_state:
         states = "h and c" if cell.kind == "LSTM" else "h"
         lines.append(f"return_state=True: also the final {states}, ({units},) each")
-    return [text(x, top + 4 + 16 * i, line, "said", "start") for i, line in enumerate(lines)]
+    return lines
 
 
 def cell_svg(cell: Cell, key: str) -> str:
@@ -186,8 +200,8 @@ def cell_svg(cell: Cell, key: str) -> str:
     formula = [text(10, y + 4, f"parameters = {cell.formula}", "formula", "start"),
                text(10, y + 24, f"= {cell.numbers}", "formula", "start"),
                text(10, y + 44, "(the same for any number of timesteps)", "kind", "start")]
-    width = max(_right(cell), 20 + min(len(_shown_steps(cell.timesteps)), 7) * (STEP_W + STEP_GAP) + 300,
-                (len(cell.numbers) + 14) * CHAR)
+    formula_chars = max(len(cell.formula) + 13, len(cell.numbers) + 2)
+    width = max(_right(cell), _unrolled_width(cell), formula_chars * MONO + 30)
     label = f"{cell.kind} cell diagram" + (f" ({cell.label})" if cell.label else "")
     return svg(width, y + 56, head + step + unrolled + formula, label)
 

@@ -58,10 +58,11 @@ def _labels(placed: Layout, shapes: dict[tuple[str, str], str]) -> list[str]:
     """Place each shape label where it does not collide with its neighbours' labels.
 
     A tensor sent to several layers is labelled once, under its source; an edge into a layer
-    with several inputs is labelled near its source, where the edges are still apart; any
-    other edge in the middle of its last segment.
+    with several inputs is labelled near its source, where the edges are still apart; one of
+    several different outputs near its target; any other edge mid-way on its last segment.
     """
     fanned = Counter((s, shapes[(s, d)]) for s, d, _ in placed.edges)
+    leaving = Counter(s for s, _, _ in placed.edges)
     into = Counter(d for _, d, _ in placed.edges)
     done: set[tuple[str, str]] = set()
     out = []
@@ -74,6 +75,9 @@ def _labels(placed: Layout, shapes: dict[tuple[str, str], str]) -> list[str]:
             (x0, y0), (x1, y1) = points[0], (points[0][0], points[0][1] + 28)
         elif into[dst] > 1:
             (x0, y0), (x1, y1) = points[0], points[1]
+        elif leaving[src] > 1:  # tensors of different shapes: apart near their targets
+            (x0, y0), (x1, y1) = points[-2], points[-1]
+            x0, y0 = x0 + (x1 - x0) * 0.5, y0 + (y1 - y0) * 0.5
         else:
             (x0, y0), (x1, y1) = points[-2], points[-1]
         out.append(text((x0 + x1) / 2 + 5, (y0 + y1) / 2 + 4, shape, "shape", anchor="start"))
