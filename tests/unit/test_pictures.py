@@ -315,3 +315,13 @@ def test_a_recurrent_box_links_to_its_cell_diagram() -> None:
     tags = parsed(html.page([report(nodes)]))
     link = next(a for t, a in tags.tags if t == "a" and a.get("class") == "cell-link")
     assert ("article", {"id": (link["href"] or "#")[1:]}) in tags.tags
+
+
+@pytest.mark.parametrize(("units", "features", "timesteps"),
+                         [(0, 0, 0), (-3, 5, -1), (10**12, 1, 10**15), ("h", None, "seq")])
+def test_cell_diagrams_survive_degenerate_numbers(units: Any, features: Any, timesteps: Any) -> None:
+    cell = lstm(units=1, features=1, timesteps=1)
+    odd = Cell(**{**cell.__dict__, "units": units, "features": features, "timesteps": timesteps,
+                  "gates": ()})
+    root = ET.fromstring(cell_svg(odd, "k"))
+    assert float(root.get("width") or 0) < 5000

@@ -36,9 +36,8 @@ def _times(count: int, value: Dim) -> Dim:
 
 def _scale(cell: Cell) -> float:
     """Return pixels per unit so that the longest matrix side is MATRIX pixels (12 at most)."""
-    sides = [d for d in (cell.features, cell.units) if isinstance(d, int) and d > 0]
-    if isinstance(cell.units, int):
-        sides.append(len(cell.gates) * cell.units)
+    sides = [d for d in (cell.features, cell.units, _times(len(cell.gates), cell.units))
+             if isinstance(d, int) and d > 0]
     return min(12.0, MATRIX / max(sides)) if sides else 1.0
 
 
@@ -121,9 +120,9 @@ def _gates(cell: Cell, x: float, top: float, bottom: float, key: str,
 
 def _shown_steps(timesteps: Dim) -> list[str | None]:
     """Return the step labels drawn (None is the ellipsis): all of them, or both ends."""
-    if isinstance(timesteps, int) and timesteps <= STEPS:
+    if isinstance(timesteps, int) and 0 < timesteps <= STEPS:
         return [str(t) for t in range(1, timesteps + 1)]
-    last = timesteps if isinstance(timesteps, int) else "T"
+    last = timesteps if isinstance(timesteps, int) and timesteps > 0 else "T"
     before = [str(last - 1)] if isinstance(last, int) else []
     return ["1", "2", "3", None, *before, str(last)]
 
