@@ -160,3 +160,17 @@ def test_a_browser_draws_the_question_report(tmp_path: Path) -> None:
     run("explain", "--format", "html", "-o", str(page), str(QUESTION))
     share, colours = ink(screenshot(page, tmp_path, "1000,800"))
     assert share > 0.03 and colours > 20, (share, colours)  # text, boxes, gate colours: not blank
+
+
+def test_hostile_and_broken_fixtures_still_make_valid_pictures() -> None:
+    folders = [str(FIXTURES / "hostile"), str(FIXTURES / "onnx" / "broken")]
+    code, page = run("explain", "--format", "html", *folders)
+    assert code == 0 and page.count('<section class="model"') > 10
+    parsed(page)
+    svgs(page)
+    code, chart = run("explain", "--format", "mermaid", *folders)
+    assert code == 0 and all(MERMAID_LINE.fullmatch(line) for line in chart.splitlines())
+    code, graph = run("explain", "--format", "dot", *folders)
+    if shutil.which("dot"):
+        done = subprocess.run(["dot", "-Tsvg"], input=graph.encode(), capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr.decode()
