@@ -65,10 +65,13 @@ def _step(cell: Cell, key: str, y: float) -> tuple[list[str], float]:
     s, k = _scale(cell), len(cell.gates)
     wide = _length(cell.units, s, k)
     kh, rh = _length(cell.features, s), _length(cell.units, s)
-    mx, top = 150.0, y + 40
+    mx, top = 150.0, y + 56
     rtop = top + kh + 36
     parts = [text(10, y + 12, f"one timestep t (the same weights at every step){_rev(cell)}", "title",
-                  "start")]
+                  "start"),
+             text(10, y + 28, f"each of the {len(cell.gates)} gates ({dim(cell.units)} units) adds "
+                  "x_t \u00b7 kernel, h_{t-1} \u00b7 recurrent_kernel and the bias, then its "
+                  "activation", "kind", "start")]
     parts += _node(10, top + kh / 2 - 17, "x_t", f"{dim(cell.features)} features")
     parts += _node(10, rtop + rh / 2 - 17, "h_{t-1}", f"{dim(cell.units)} units")
     parts += [_line(110, top + kh / 2, mx - 4, top + kh / 2, key),
