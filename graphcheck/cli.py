@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +22,9 @@ from graphcheck.config_cli import (
 )
 from graphcheck.findings import Severity
 
+if TYPE_CHECKING:  # reporters are imported when a command runs: --help stays fast
+    from graphcheck.reporters import Command
+
 SEVERITIES = [str(s) for s in Severity]
 GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
 
@@ -36,21 +38,47 @@ class DefaultGroup(click.Group):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a plugin that cannot be loaded is one message and exit 2."""
+        from graphcheck.plugins import PluginError
+
+        try:
+            return super().invoke(ctx)
+        except PluginError as error:  # like flake8's FailedToLoadPlugin: name it, no traceback
+            click.echo(f"graphcheck: {error}", err=True)
+            ctx.exit(2)
+
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         """Show both forms: ``graphcheck PATH...`` (a check) and ``graphcheck COMMAND``."""
         return ["[OPTIONS] PATH... | COMMAND [ARGS]..."]
 
 
 class FormatOption(click.Option):
-    """``--format``, whose help lists the reporters registered when help is asked for."""
+    """``--format``: the reporters serving this command, listed in help and checked on use."""
+
+    def __init__(self, *args: Any, command: Command = "check", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command: Command = command
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        """Name every registered format (plugins included) without importing any of them."""
-        from graphcheck.plugins import entry_points_in
-
-        names = sorted({point.name for point in entry_points_in("graphcheck.reporters")})
-        self.help = f"Output format: {', '.join(names)}."
+        """Name every format serving the command (plugins included), loading reporters only now."""
+        self.help = f"Output format: {', '.join(sorted(self.known()))}."
         return super().get_help_record(ctx)
+
+    def known(self) -> dict[str, Any]:
+        """Return the registered reporters serving this option's command, by name."""
+        from graphcheck.reporters import reporters
+
+        return dict(reporters(self.command))
+
+    def process_value(self, ctx: click.Context, value: Any) -> Any:
+        """Refuse a format no registered reporter serves for this command."""
+        value = super().process_value(ctx, value)
+        known = self.known()
+        if value not in known:
+            raise click.BadParameter(f"unknown format {value!r}; choose from "
+                                     f"{', '.join(sorted(known))}", ctx=ctx, param=self)
+        return value
 
 
 class PathArgument(click.Path):
@@ -140,6 +168,8 @@ def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
               help="Print findings only: no summary, nothing at all on a clean run.")
 @click.option("--statistics", is_flag=True,
               help="Print the number of findings per rule instead of the findings.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Text format: print the traceback under each internal-error finding.")
 @click.option("--show-files", is_flag=True, help="List the files that would be checked, and exit.")
 @click.option("--show-settings", is_flag=True,
               help="Print the configuration that applies to each file, and exit.")
@@ -150,14 +180,10 @@ def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
 @config_options
 def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None,
           exit_zero: bool, color: str, quiet: bool, jobs: int | None, weights: str | None,
-          **options: Any) -> None:
+          verbose: bool, **options: Any) -> None:
     """Check model files for shape, weight and design problems."""
     from graphcheck.reporters import RenderOptions, reporters
 
-    known = reporters()
-    if fmt not in known:
-        raise click.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(sorted(known))}",
-                                 param_hint="--format")
     request = request_for(options)
     targets = (_paired(paths, weights) if weights
                else _targets(paths, walk_for(request, options), quiet))
@@ -168,8 +194,9 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
     if options["statistics"]:
         emit(statistics(results, fmt), output)
     else:
-        shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet)
-        emit(known[fmt].render(results, shown), output, shown.color)
+        shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet,
+                              verbose=verbose)
+        emit(reporters()[fmt].render(results, shown), output, shown.color)
     threshold = fail_threshold(request, fail_on)
     failed = any(request.fails(f, threshold) for r in results for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)
@@ -190,25 +217,24 @@ def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Seq
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", default="text", show_default=True, metavar="FORMAT",
+              cls=FormatOption, command="explain")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the report to this file (its folders are created); `-` is stdout.")
 @_walk_options
 def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | None,
             **options: Any) -> None:
     """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
-    from graphcheck.engine import Settings
+    from graphcheck.engine import load_plugins
+    from graphcheck.reporters import RenderOptions, reporters
     from graphcheck.runner import default_jobs, explain_all
+    from graphcheck.settings import Settings
 
+    load_plugins()
     targets = _targets(paths, walk_for(None, options))
-    done = explain_all(targets, Settings(), jobs or default_jobs(), fmt)
-    if fmt == "json":  # the same document as reporters.explain.render_json
-        from graphcheck.reporters.escape import json_value
-
-        emit(json.dumps(json_value(done), indent=2) + "\n", output)
-    else:
-        emit("\n".join(done), output)
+    reports = explain_all(targets, Settings(), jobs or default_jobs())
+    shown = RenderOptions(version=__version__, command="explain")
+    emit(reporters("explain")[fmt].explain(reports, shown), output)
 
 
 @main.command("rules")

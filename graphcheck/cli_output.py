@@ -71,19 +71,19 @@ def show_settings(request: Any, settings: Any, target: Any) -> str:
     lines = [f"file: {target.display}",
              f"configuration: {config.source or '(none: defaults)'}",
              f"fail-on: {request.fail_on(None)}",
-             "rules: " + ", ".join(_rules(chosen.enabled)),
+             "rules: " + ", ".join(_rules(chosen)),
              f"exclude: {list(config.exclude) if config.exclude is not None else '(defaults)'}",
              f"extend-exclude: {list(config.extend_exclude)}"]
     lines += [f"rules.{rule}.{key}: {value!r}" for rule, table in sorted(chosen.options.items())
               for key, value in sorted(table.items())]
     lines += [f"per-layer-ignores: {pattern} -> {', '.join(sorted(rules))}"
-              for pattern, rules in sorted(chosen.ignored_layers.items())]
+              for pattern, rules in sorted(chosen.selection.layer_ignores.items())]
     lines.append(f"limits: {chosen.limits}")
     return "\n".join(lines) + "\n"
 
 
-def _rules(enabled: frozenset[str] | None) -> list[str]:
-    """Name the enabled rules by code and name, in code order."""
-    from graphcheck.rules.registry import all_rules
+def _rules(settings: Any) -> list[str]:
+    """Name the rules a file's settings select by code and name, in code order."""
+    from graphcheck.engine import enabled_rules
 
-    return [f"{r.code} {r.name}" for r in all_rules() if enabled is None or r.name in enabled]
+    return [f"{r.code} {r.name}" for r in enabled_rules(settings)]

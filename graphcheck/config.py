@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from graphcheck.rule_names import RuleName
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,11 +27,9 @@ else:  # pragma: no cover - Python 3.10
 from graphcheck import limits as bounds
 from graphcheck.findings import Finding, Severity
 from graphcheck.rules import Rule
-from graphcheck.rules.registry import all_rules
+from graphcheck.rules.registry import all_rules, find_rule
 from graphcheck.safe_io import read_text
-
-if TYPE_CHECKING:
-    from graphcheck.engine import Settings
+from graphcheck.settings import Selection, Settings
 
 # Hard ceilings: no configuration file can lift a limit above these (it may lower any of them).
 # A scanned repository writes its own pyproject.toml; without a ceiling it could give a FIFO
@@ -41,7 +41,7 @@ CEILINGS = bounds.Limits(max_json_bytes=256 * bounds.MIB, max_json_depth=500,
                          max_read_seconds=120)
 # Findings that say the model would run code or is not there at all: a configuration found in
 # the scanned tree cannot silence them (a pull request could add one); see docs/security.md.
-PROTECTED = frozenset({"unsafe-code", "lfs-pointer"})
+PROTECTED = frozenset({RuleName.UNSAFE_CODE.value, RuleName.LFS_POINTER.value})
 
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "per-layer-ignores", "fail-on",
         "rules", "limits", "exclude", "extend-exclude")
@@ -283,27 +283,34 @@ class Request:
         return load_file(found) if found else Config()
 
     def settings_for(self, path: Path, base: Settings) -> Settings:
-        """Return ``base`` with the rules, options and layer ignores that apply to ``path``."""
+        """Return ``base`` with the selection, options and limits that apply to ``path``."""
         config = self.config_for(path)
         relative = _relative(path, config.root)
-        enabled = self.enabled(config, _matching(config.per_file_ignores, relative))
-        if not self.trusts(config):
-            enabled |= PROTECTED & self.enabled(Config(), ())
         spared = frozenset() if self.trusts(config) else PROTECTED
-        layers = {key.rpartition(":")[2]: frozenset(_names(selectors, "per-layer-ignores")) - spared
+        layers = {key.rpartition(":")[2]:
+                  tuple(sorted(_names(selectors, "per-layer-ignores") - spared))
                   for key, selectors in config.per_layer_ignores.items()
                   if _glob_match(key.rpartition(":")[0], relative)}
-        return replace(base, enabled=enabled, options=config.options, ignored_layers=layers,
-                       limits=config.limits, config=None)
+        selection = replace(self.selection(config, _matching(config.per_file_ignores, relative)),
+                            layer_ignores=layers, kept=self._kept(spared))
+        return replace(base, selection=selection, options=config.options, limits=config.limits,
+                       config=None)
 
-    def enabled(self, config: Config, file_ignores: Sequence[str]) -> frozenset[str]:
+    def selection(self, config: Config, file_ignores: Sequence[str]) -> Selection:
         """Combine selectors: select (command line over file), plus extend-select, minus ignores."""
         select = self.select if self.select is not None else config.select
-        chosen = _names(select or ("ALL",), "select")
-        if select is not None:  # failures to analyse a file are always reported
-            chosen |= {r.name for r in all_rules() if r.category == "analysis"}
-        chosen |= _names((*config.extend_select, *self.extend_select), "extend-select")
-        return frozenset(chosen - _names((*config.ignore, *self.ignore, *file_ignores), "ignore"))
+        # With an explicit select, failures to analyse a file are still reported.
+        always = () if select is None else tuple(
+            r.name for r in all_rules() if r.category == "analysis")
+        return Selection(select=(*(select or ("ALL",)), *always),
+                         extend_select=(*config.extend_select, *self.extend_select),
+                         ignore=(*config.ignore, *self.ignore, *file_ignores))
+
+    def _kept(self, spared: frozenset[str]) -> tuple[str, ...]:
+        """Return the protected rules the command line alone selects (untrusted: always kept)."""
+        alone = self.selection(Config(), ())
+        return tuple(sorted(name for name in spared
+                            if (rule := find_rule(name)) and alone.runs(rule.code, rule.name)))
 
     def trusts(self, config: Config) -> bool:
         """Return True when a configuration may silence protected rules: pinned, or vouched for."""

@@ -90,8 +90,10 @@ def walk_for(request: Any, options: Mapping[str, Any]) -> Any:
 def prepare(request: Any, targets: Sequence[Any]) -> Any:
     """Return the run's settings after validating the configuration of every target."""
     from graphcheck.config import ConfigError
-    from graphcheck.engine import Settings
+    from graphcheck.engine import load_plugins
+    from graphcheck.settings import Settings
 
+    load_plugins()  # a broken plugin stops the run here, not as a finding per file
     settings = Settings(config=request)
     try:
         for target in targets:

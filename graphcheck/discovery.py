@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -11,19 +10,15 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from graphcheck.findings import LoadError
-from graphcheck.loaders import read_head, sniff_bytes
-from graphcheck.loaders.h5_kind import file_kind
+from graphcheck.loaders import read_head
 from graphcheck.patterns import IgnoreSpec, compile_spec
+from graphcheck.rule_names import RuleName
 from graphcheck.safe_io import escape_name, kind, read_text
 
-MODEL_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".onnx"})
-HDF5_SUFFIXES = frozenset({".h5", ".hdf5"})
 # Folders no one keeps models in that can be huge: VCS data, virtualenvs, tool caches.
 DEFAULT_EXCLUDES = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
                     ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis")
 HEAD_BYTES = 4096
-# model.to_json() starts with "module" (Keras 3) or "class_name" (tf_keras, sorted keys).
-KERAS_JSON = re.compile(rb'^\s*\{\s*"(module|class_name)"\s*:')
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +29,7 @@ class Target:
     display: str
     weights: Path | None = None  # a save_weights file to check against the architecture at path
     note: str = ""  # set when the walk could not or would not check this entry: why
-    note_rule: str = "not-a-model"  # the rule the note is reported under
+    note_rule: RuleName = RuleName.NOT_A_MODEL  # the rule the note is reported under
 
 
 def normalise(pattern: str) -> str:
@@ -121,38 +116,36 @@ def is_model_dir(path: Path) -> bool:
 
 
 def is_model_file(path: Path) -> bool:
-    """Return True for a file with a model suffix, or whose content says it is a model."""
-    suffix = path.suffix.lower()
-    if suffix in MODEL_SUFFIXES - HDF5_SUFFIXES:
-        return True
+    """Return True for a file a loader claims: by its name, else by its first bytes."""
+    verdict = _claimed(path, None)
+    if verdict is not None:
+        return verdict
     if not path.is_file():  # sockets, FIFOs (a read would block), broken links
         return False
     try:
         head = read_head(path, HEAD_BYTES)
     except OSError:
-        return suffix in MODEL_SUFFIXES
-    if sniff_bytes(head).kind == "hdf5":  # weights-only files are noted, data files skipped
-        return file_kind(path) != "data"
-    if suffix in MODEL_SUFFIXES:  # named like a model: checking it says what is wrong
-        return True
-    if suffix == ".json":  # only configs from model.to_json(), not every JSON in a repo
-        return KERAS_JSON.match(head) is not None and b'"class_name"' in head
-    kind = sniff_bytes(head).kind
-    if kind == "zip":
-        return _is_keras_zip(path)
-    return kind == "onnx"
+        return named_like_model(path)
+    return bool(_claimed(path, head))
 
 
-def _is_keras_zip(path: Path) -> bool:
-    """Return True for a zip whose directory lists config.json (not .npz, wheels, jars).
+def _claimed(path: Path, head: bytes | None) -> bool | None:
+    """Return the first answer of the loaders, in priority order, about a file in a walk."""
+    from graphcheck.engine import loaders
 
-    Only the end record and the central directory are read, and only up to a bound: a huge
-    archive in a repository costs the walk a few reads, never its inflation or a full listing.
-    """
-    from graphcheck.zip_sniff import lists_member
+    for loader in loaders():
+        verdict = loader.finds(path, head)
+        if verdict is not None:
+            return verdict
+    return None
 
-    return lists_member(path, "config.json")
 
+def named_like_model(path: str | Path) -> bool:
+    """Return True when a loader declares the file's suffix (.keras, .h5, .onnx, ...)."""
+    from graphcheck.engine import loaders
+
+    suffix = Path(path).suffix.lower()
+    return any(suffix in loader.suffixes for loader in loaders())
 
 
 # A walk that takes longer than this stops with a note: a hostile tree (millions of entries,
@@ -267,7 +260,7 @@ class _Walker:
                 names = sorted(entry.name for entry in scan)
         except OSError as error:
             yield replace(self.note(folder, f"this folder cannot be read: {_reason(error)}"),
-                          note_rule="unreadable-model")
+                          note_rule=RuleName.UNREADABLE_MODEL)
             return
         if (info.st_dev, info.st_ino) in visited:  # a link back to a folder already walked
             return
@@ -277,9 +270,9 @@ class _Walker:
             try:
                 yield from self._entry(path, ignore, stack)
             except WALK_ERRORS as error:  # vanished, unreadable, undecodable mid-walk
-                if Path(name).suffix.lower() in MODEL_SUFFIXES:
+                if named_like_model(name):
                     yield replace(self.note(path, f"this file cannot be read: {_reason(error)}"),
-                                  note_rule="unreadable-model")
+                                  note_rule=RuleName.UNREADABLE_MODEL)
 
     def _entry(self, path: str, ignore: _Ignores,
                stack: list[tuple[str, _Ignores]]) -> Iterator[Target]:
@@ -299,7 +292,7 @@ class _Walker:
         elif is_dir:
             stack.append((path, ignore.below(path) if self.walk.gitignore else ignore))
         elif not stat.S_ISREG(info.st_mode):
-            if Path(path).suffix.lower() in MODEL_SUFFIXES:
+            if named_like_model(path):
                 yield self.note(path, f"not checked: this is {kind(info.st_mode)}, not a regular "
                                 "file (reading it could block)")
         elif is_model_file(Path(path)):
@@ -317,7 +310,7 @@ class _Walker:
     @staticmethod
     def _worth_noting(path: str) -> bool:
         """Return True for a link named like a model or pointing at a folder."""
-        return Path(path).suffix.lower() in MODEL_SUFFIXES or os.path.isdir(path)
+        return named_like_model(path) or os.path.isdir(path)
 
 
 def _reason(error: BaseException) -> str:

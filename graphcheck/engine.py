@@ -2,60 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
-from graphcheck.findings import Finding, LoadError, Problem
+from graphcheck import plugins
+from graphcheck.findings import Finding, LoadError, Problem, traceback_text
 from graphcheck.graph import Model
-from graphcheck.limits import DEFAULT as DEFAULT_LIMITS
-from graphcheck.limits import Limits
 from graphcheck.limits import using as using_limits
-from graphcheck.loaders import Loader, read_head, sniff_bytes
+from graphcheck.loaders import LOADER_PROTOCOL, Loader, read_head, sniff_bytes
 from graphcheck.plugins import entry_points_in
 from graphcheck.results import FileResult
-from graphcheck.rules import Context, Rule
+from graphcheck.rule_names import RuleName
+from graphcheck.rules import Context, Hit, Rule
 from graphcheck.rules.registry import all_rules, find_rule
+from graphcheck.settings import DEFAULT as DEFAULT_SETTINGS
+from graphcheck.settings import Settings as Settings  # re-exported for older imports
 from graphcheck.shapes.propagate import Inference, infer
-
-
-@dataclass(frozen=True, kw_only=True)
-class Settings:
-    """Which rules run and with what options (filled from the CLI and configuration)."""
-
-    enabled: frozenset[str] | None = None  # rule names; None means all
-    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    limits: Limits = DEFAULT_LIMITS
-    # layer-name glob -> rule names suppressed on matching layers (per-layer-ignores)
-    ignored_layers: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    # a graphcheck.config.Request: each file then gets the settings its configuration gives
-    config: Any = None
-
-    def for_file(self, path: Path) -> Settings:
-        """Return the settings for one file: its configuration applied, when one is in use."""
-        return self if self.config is None else self.config.settings_for(path, self)
-
-    def allows(self, found: Finding) -> bool:
-        """Return False for a finding whose rule is off, or ignored on its layer."""
-        if self.enabled is not None and found.rule not in self.enabled:
-            return False
-        return not any(found.rule in rules and fnmatchcase(found.node or "", glob)
-                       for glob, rules in self.ignored_layers.items())
 
 
 @cache
 def loaders() -> tuple[Loader, ...]:
-    """Return the loaders registered in the ``graphcheck.loaders`` entry point group."""
-    return tuple(point.load() for point in entry_points_in("graphcheck.loaders"))
+    """Return the registered loaders (``graphcheck.loaders`` group) in priority order."""
+    found: list[tuple[int, str, Loader]] = [
+        (loader.priority, point.name, loader) for point in entry_points_in("graphcheck.loaders")
+        for loader in [plugins.load(point, is_loader, LOADER_PROTOCOL)]]
+    return tuple(loader for _, _, loader in sorted(found, key=lambda item: item[:2]))
 
 
+def is_loader(target: object) -> bool:
+    """Return True for an object offering what the Loader protocol asks for."""
+    return (isinstance(getattr(target, "name", None), str)
+            and isinstance(getattr(target, "priority", None), int)
+            and isinstance(getattr(target, "suffixes", None), frozenset)
+            and all(callable(getattr(target, method, None)) for method in ("sniff", "finds", "load")))
+
+
+def load_plugins() -> None:
+    """Load every loader and rule plugin now, so that a broken one stops a run before it starts."""
+    loaders()
+    all_rules()
+    import_shape_functions()
+
+
+@cache
 def import_shape_functions() -> None:
-    """Register the built-in shape functions (kept out of module import for fast --help)."""
-    import graphcheck.shapes.keras
-    import graphcheck.shapes.onnx  # noqa: F401
+    """Import the ``graphcheck.shapes`` entry points, which register shape functions on import.
+
+    Kept out of module import so that ``--help`` stays fast.
+    """
+    for point in entry_points_in("graphcheck.shapes"):
+        plugins.load(point, lambda target: isinstance(target, ModuleType),
+                     "a module of shape functions")
 
 
 def load(path: Path, weights: Path | None = None) -> Model:
@@ -70,7 +69,7 @@ def load(path: Path, weights: Path | None = None) -> Model:
     sniffed = sniff_bytes(head)
     if sniffed.kind == "lfs":
         raise LoadError("this is a Git LFS pointer, not the model: run `git lfs pull`",
-                        rule="lfs-pointer")
+                        rule=RuleName.LFS_POINTER)
     for loader in loaders():
         if loader.sniff(path, head):
             return loader.load(path)
@@ -78,20 +77,33 @@ def load(path: Path, weights: Path | None = None) -> Model:
 
 
 def finding(path: str, problem: Problem) -> Finding:
-    """Turn a stage's problem into a finding with the rule's code and severity."""
+    """Turn a stage's problem into a finding with the rule's code, severity and message format."""
     rule = find_rule(problem.rule)
     assert rule is not None, f"problem names unknown rule {problem.rule}"
+    return hit_finding(path, rule, Hit(node=problem.node, fields={"message": problem.message},
+                                       detail=problem.detail))
+
+
+def hit_finding(path: str, rule: type[Rule], hit: Hit) -> Finding:
+    """Return the finding of one hit: the rule's identity, and its template formatted."""
     return Finding(path=path, code=rule.code, rule=rule.name, severity=rule.severity,
-                   node=problem.node, message=problem.message, confidence=rule.confidence)
+                   node=hit.node, message=rule.message(hit), confidence=rule.confidence,
+                   detail=hit.detail)
 
 
-def check_path(path: Path, display: str, settings: Settings = Settings(), *,
+def crashed(where: str, error: Exception) -> Problem:
+    """Return the internal-error problem for an exception, keeping its (bounded) traceback."""
+    return Problem(rule=RuleName.INTERNAL_ERROR, node=None, detail=traceback_text(error),
+                   message=f"{where} failed: {type(error).__name__}: {error}")
+
+
+def check_path(path: Path, display: str, settings: Settings = DEFAULT_SETTINGS, *,
                weights: Path | None = None) -> FileResult:
     """Analyse one file with the settings its configuration gives, dropping suppressed findings."""
     settings = settings.for_file(path)
     result = _check_path(path, display, settings, weights)
-    result.findings = [f for f in result.findings if settings.allows(f)]
-    result.rules = settings.enabled
+    result.findings = [f for f in result.findings if settings.selection.reports(f)]
+    result.rules = frozenset(rule.name for rule in enabled_rules(settings))
     return result
 
 
@@ -105,21 +117,17 @@ def _check_path(path: Path, display: str, settings: Settings, weights: Path | No
             problem = Problem(rule=error.rule, node=None, message=str(error))
             return FileResult(path=display, findings=[finding(display, problem)])
         except Exception as error:
-            problem = Problem(rule="internal-error", node=None,
-                              message=f"loading failed: {type(error).__name__}: {error}")
-            return FileResult(path=display, findings=[finding(display, problem)])
+            return FileResult(path=display, findings=[finding(display, crashed("loading", error))])
         return analyse(model, display, settings)
 
 
-def analyse(model: Model, display: str, settings: Settings = Settings()) -> FileResult:
+def analyse(model: Model, display: str, settings: Settings = DEFAULT_SETTINGS) -> FileResult:
     """Infer shapes and run the enabled rules over a loaded model."""
     import_shape_functions()
     try:
         inference = infer(model)
     except Exception as error:
-        problem = Problem(rule="internal-error", node=None,
-                          message=f"shape inference failed: {type(error).__name__}: {error}")
-        inference = Inference(problems=[problem])
+        inference = Inference(problems=[crashed("shape inference", error)])
     findings = run_rules(model, inference, display, settings)
     return FileResult(path=display, findings=findings, model=model, inference=inference)
 
@@ -131,14 +139,9 @@ def run_rules(model: Model, inference: Inference, display: str,
     for rule in enabled_rules(settings):
         ctx = Context(model=model, inference=inference, options=settings.options.get(rule.name, {}))
         try:
-            findings += [Finding(path=display, code=rule.code, rule=rule.name,
-                                 severity=rule.severity, node=hit.node, message=hit.message,
-                                 confidence=rule.confidence) for hit in rule().check(ctx)]
+            findings += [hit_finding(display, rule, hit) for hit in rule().check(ctx)]
         except Exception as error:
-            problem = Problem(rule="internal-error", node=None,
-                              message=f"rule {rule.code} {rule.name} failed: "
-                                      f"{type(error).__name__}: {error}")
-            findings.append(finding(display, problem))
+            findings.append(finding(display, crashed(f"rule {rule.code} {rule.name}", error)))
     # Graph (topological) order puts a cause (an LSTM) before its symptoms (the Dense after it).
     rank = {name: index for index, name in enumerate(inference.nodes)}
     return sorted(findings, key=lambda f: (-1 if f.node is None else rank.get(f.node, len(rank)),
@@ -146,5 +149,5 @@ def run_rules(model: Model, inference: Inference, display: str,
 
 
 def enabled_rules(settings: Settings) -> Iterable[type[Rule]]:
-    """Return the rules that settings enable, in code order."""
-    return [r for r in all_rules() if settings.enabled is None or r.name in settings.enabled]
+    """Return the rules that settings select for the file, in code order."""
+    return [r for r in all_rules() if settings.selection.runs(r.code, r.name)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -78,6 +78,13 @@ class ModelGraph:
         """Return the layers in insertion order (the file's order)."""
         return [data["layer"] for _, data in self.graph.nodes(data=True)]
 
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+        """Yield (qualified name, layer) for every layer, nested models' layers as "outer/inner"."""
+        for layer in self.layers():
+            yield prefix + layer.name, layer
+            if layer.subgraph is not None:
+                yield from layer.subgraph.walk(f"{prefix}{layer.name}/")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Model:
@@ -86,7 +93,9 @@ class Model:
     path: str
     format: str
     root: ModelGraph
-    framework: Literal["keras", "onnx"] = "keras"
+    # Which shape functions and explanations apply: the key of shapes.register(framework, ...)
+    # (the built-in loaders give "keras" or "onnx"; a plugin loader names its own).
+    framework: str = "keras"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     has_weights: bool = True
     # Problems found while loading that do not stop the analysis (embedded pickles, skipped links).

@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from graphcheck import engine
 from graphcheck.discovery import Target
-from graphcheck.engine import Settings, check_path, finding
+from graphcheck.engine import check_path, finding
 from graphcheck.findings import Problem
 from graphcheck.loaders.isolation import die_with_parent
 from graphcheck.results import FileResult
-from graphcheck.rules.registry import all_rules
+from graphcheck.rule_names import RuleName
+from graphcheck.settings import Settings
 
 if TYPE_CHECKING:  # pools are imported where used: one file needs none
     from concurrent.futures import Future
     from multiprocessing.context import BaseContext
+
+    from graphcheck.explanations.report import ModelReport
 
 T = TypeVar("T")
 # Below this many files a pool costs more (start-up, imports) than it saves.
@@ -49,33 +52,30 @@ def noted(target: Target, settings: Settings) -> FileResult:
     """Report an entry the folder walk did not check (a link out, a FIFO, an unreadable one)."""
     problem = Problem(rule=target.note_rule, node=None, message=target.note)
     found = finding(target.display, problem)
-    return FileResult(path=target.display, findings=[found] if settings.allows(found) else [])
+    return FileResult(path=target.display, findings=[found] if settings.selection.reports(found) else [])
 
 
 def check_failed(target: Target, error: BaseException) -> FileResult:
     """Report a file whose worker died (a crash in a native library, memory): internal-error."""
-    problem = Problem(rule="internal-error", node=None,
+    problem = Problem(rule=RuleName.INTERNAL_ERROR, node=None,
                       message=f"checking this file failed: {type(error).__name__}: {error}")
     return FileResult(path=target.display, findings=[finding(target.display, problem)])
 
 
-def explain_target(settings: Settings, fmt: str, target: Target) -> Any:
-    """Explain one model in the worker, so no graph crosses processes."""
+def explain_target(settings: Settings, target: Target) -> ModelReport:
+    """Explain one model in the worker, so no graph crosses processes (the report is data)."""
+    from graphcheck.explanations.build import build
+
     if target.note:
-        return _explained(noted(target, settings), fmt)
-    return _explained(check_path(target.path, target.display, settings), fmt)
+        return build(noted(target, settings))
+    return build(check_path(target.path, target.display, settings))
 
 
-def explain_failed(fmt: str, target: Target, error: BaseException) -> Any:
+def explain_failed(target: Target, error: BaseException) -> ModelReport:
     """Explain a file whose worker died: only its internal-error finding."""
-    return _explained(check_failed(target, error), fmt)
+    from graphcheck.explanations.build import build
 
-
-def _explained(result: FileResult, fmt: str) -> Any:
-    """Render one result as explain JSON (a dict) or text (a str), whichever was asked for."""
-    from graphcheck.reporters.explain import model_dict, render_text
-
-    return model_dict(result) if fmt == "json" else render_text([result])
+    return build(check_failed(target, error))
 
 
 def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[FileResult]:
@@ -83,11 +83,9 @@ def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[
     return run(targets, partial(check_target, settings), check_failed, jobs=jobs)
 
 
-def explain_all(targets: Sequence[Target], settings: Settings, jobs: int,
-                fmt: str = "text") -> list[Any]:
-    """Explain every target in one format (json: dicts, text: strings), in parallel if many."""
-    return run(targets, partial(explain_target, settings, fmt), partial(explain_failed, fmt),
-               jobs=jobs)
+def explain_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[ModelReport]:
+    """Explain every target, in parallel when there are enough of them."""
+    return run(targets, partial(explain_target, settings), explain_failed, jobs=jobs)
 
 
 def run(targets: Sequence[Target], work: Callable[[Target], T],
@@ -252,9 +250,10 @@ def _context() -> BaseContext | None:
         return None
     # Imports, entry points and shape functions take longer than checking a small model:
     # load them once here so that every forked worker starts with them.
-    engine.import_shape_functions()
-    engine.loaders()
-    all_rules()
+    engine.load_plugins()
+    from graphcheck.explanations import import_explanations
+
+    import_explanations()
     import multiprocessing
 
     return multiprocessing.get_context("fork")

@@ -1,49 +1,7 @@
-"""Shared test helpers: build models from rule cases without any file on disk."""
+"""Shared test helpers: the rule-case runner is graphcheck.testing.run_case."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal
+from graphcheck.testing import run_case
 
-from graphcheck.engine import Settings, analyse
-from graphcheck.graph import Model, StoredWeight
-from graphcheck.loaders.keras_config import WeightSource, build_model
-from graphcheck.results import FileResult
-from graphcheck.rules import Case
-
-
-class DictWeights:
-    """A weight source from ``{layer name: {path: shape}}``, as a rule case writes it."""
-
-    match: Literal["path", "order"] = "path"
-
-    def __init__(self, table: Mapping[str, Mapping[str, tuple[int, ...]]] | None) -> None:
-        """Keep the table; None means the model has no weights at all."""
-        self.table = table
-
-    def container(self, name: str, class_name: str) -> WeightSource:
-        """Nested models share the same table (names are unique)."""
-        return self
-
-    def weights(self, name: str, class_name: str) -> tuple[StoredWeight, ...] | None:
-        """Return the layer's weights from the table."""
-        if self.table is None:
-            return None
-        return tuple(StoredWeight(key=k, shape=s) for k, s in self.table.get(name, {}).items())
-
-
-def model_of(case: Case) -> Model:
-    """Build the Model a rule case describes (an ONNX case is a spec built with onnx.helper)."""
-    if "onnx" in case.model:
-        from graphcheck.loaders.onnx_loader import model_from_proto
-        from graphcheck.rules.onnx import case_model
-
-        return model_from_proto(case_model(case.model), "case.onnx")
-    root = build_model(case.model, DictWeights(case.weights), "case")
-    return Model(path="case.keras", format="keras", root=root, has_weights=case.weights is not None)
-
-
-def run_case(case: Case, rule_name: str | None = None) -> FileResult:
-    """Analyse a case, with only ``rule_name`` enabled when given."""
-    settings = Settings(enabled=frozenset({rule_name}) if rule_name else None)
-    return analyse(model_of(case), "case.keras", settings)
+__all__ = ["run_case"]

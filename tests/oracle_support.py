@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphcheck import explain
 from graphcheck.engine import check_path
+from graphcheck.explanations.views import nodes
 from graphcheck.findings import Severity
 from graphcheck.shapes.dims import product
 
@@ -80,7 +80,7 @@ def analyse(path: Path) -> Analysis:
            if f.severity >= Severity.ERROR or f.rule in NEVER_ON_VALID]
     rows: dict[str, Row] = {}
     if result.model is not None and result.inference is not None:
-        for view in explain.nodes(result.model, result.inference):
+        for view in nodes(result.model, result.inference):
             # One logical name is one variable, even when stored twice (SpectralNormalization).
             specs = list({s.name: product(s.shape) for s in view.specs}.values())
             spec_params = sum(specs) if all(isinstance(p, int) for p in specs) else None  # type: ignore[misc]

@@ -11,7 +11,11 @@ from graphcheck.graph import Dim, Shape
 
 @dataclass(frozen=True, kw_only=True)
 class Cell:
-    """One direction of a recurrent layer, with the numbers a cell diagram draws."""
+    """One direction of a recurrent layer, with the numbers a cell diagram draws.
+
+    Weight shapes are per direction (no ONNX ``num_directions`` axis) and the ones the config
+    implies (a Keras layer whose input is unknown: the file's); ``params`` counts them.
+    """
 
     kind: str  # the cell: "LSTM", "GRU" or "SimpleRNN" (recurrent_facts.Kind.keras)
     layer_class: str  # what the file calls it: "CuDNNLSTM", "ConvLSTM2D", ONNX "LSTM", ...

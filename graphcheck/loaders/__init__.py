@@ -9,14 +9,33 @@ from typing import Protocol
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 
+# Built-in loaders have priorities 100 (h5) to 500 (onnx): a plugin loader below 100 is asked
+# before all of them, above 500 after all of them.
+LOADER_PROTOCOL = "a loader (name, priority, suffixes, sniff, finds, load)"
+
 
 class Loader(Protocol):
-    """What a loader plugin provides through the ``graphcheck.loaders`` entry point group."""
+    """What a loader plugin provides through the ``graphcheck.loaders`` entry point group.
 
-    name: str
+    Loaders are asked in ``priority`` order (lower first, ties by entry point name), both by
+    ``engine.load`` (``sniff``) and by folder walks (``finds``).
+    """
+
+    name: str  # the Model.format it produces ("keras", "h5", "onnx", ...)
+    priority: int
+    # Lower-case suffixes that name this format's files (".keras"): a folder walk reports an
+    # unreadable or irregular file so named instead of skipping it.
+    suffixes: frozenset[str]
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Return True when the file (or directory) looks like this loader's format."""
+
+    def finds(self, path: Path, head: bytes | None) -> bool | None:
+        """In a folder walk: True to check the file, False to skip it, None: not this loader's.
+
+        A walk asks every loader first by name (``head`` None, nothing read), then, when none
+        answered, with the file's first bytes.
+        """
 
     def load(self, path: Path) -> Model:
         """Read the file into a Model; raise LoadError with a clear message when it cannot."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from graphcheck.findings import LoadError
+from graphcheck.rule_names import RuleName
 
 Kind = Literal["model", "weights", "data"]
 HINT = ("to check it, give the architecture too: "
@@ -30,9 +31,9 @@ def not_a_model(h5: Any, name: str) -> LoadError:
     """Return the note for an HDF5 file that holds weights only or data, saying which."""
     if h5_kind(h5) == "weights":
         return LoadError("this HDF5 file holds weights only (save_weights), no architecture: "
-                         "nothing to check on its own; " + HINT.format(name=name), rule="not-a-model")
+                         "nothing to check on its own; " + HINT.format(name=name), rule=RuleName.NOT_A_MODEL)
     return LoadError("this HDF5 file has no Keras model config: it holds data, not a model",
-                     rule="not-a-model")
+                     rule=RuleName.NOT_A_MODEL)
 
 
 def file_kind(path: Path) -> Kind:

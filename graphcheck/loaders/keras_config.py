@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -13,7 +13,6 @@ from graphcheck.graph import Layer, ModelGraph, Shape, StoredWeight, TensorRef, 
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.keras_legacy import legacy_class, modernise
 from graphcheck.loaders.keras_nodes import (
-    KERAS3_OP_PREFIX,
     call_options,
     inbound,
     is_keras3_op,
@@ -23,6 +22,7 @@ from graphcheck.loaders.keras_nodes import (
     seq,
     shape_of,
 )
+from graphcheck.op_layers import KERAS3_OP_PREFIX
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 
@@ -277,12 +277,4 @@ def _shift(ref: TensorRef, offsets: Mapping[str, int]) -> TensorRef:
     """Turn a saved node index into the index of the call among this file's inbound nodes."""
     offset = offsets.get(ref.layer, 0)
     return replace(ref, call=ref.call - offset) if offset and ref.call >= offset else ref
-
-
-def walk_layers(model: ModelGraph, prefix: str = "") -> Iterator[tuple[str, Layer]]:
-    """Yield (qualified name, layer) for every layer, nested models included."""
-    for layer in model.layers():
-        yield prefix + layer.name, layer
-        if layer.subgraph is not None:
-            yield from walk_layers(layer.subgraph, f"{prefix}{layer.name}/")
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from graphcheck.graph import StoredWeight
+from graphcheck.recurrent_facts import GRU, KERAS1_GATE_LETTERS, KERAS1_WEIGHTS, KERAS_LAYERS
 
 if TYPE_CHECKING:
     from graphcheck.loaders.keras_config import WeightSource
@@ -47,7 +48,7 @@ _CONV = (("nb_filter", "filters"), ("filter_length", "kernel_size"),
 _POOL = (("pool_length", "pool_size"), ("stride", "strides"), ("border_mode", "padding"),
          ("dim_ordering", "data_format"))
 RENAMES: dict[str, tuple[tuple[str, str], ...]] = {
-    "LSTM": _RECURRENT, "GRU": _RECURRENT, "SimpleRNN": _RECURRENT, "Dense": _DENSE,
+    **dict.fromkeys(KERAS_LAYERS, _RECURRENT), "Dense": _DENSE,
     "Embedding": (("init", "embeddings_initializer"), ("W_regularizer", "embeddings_regularizer"),
                   ("W_constraint", "embeddings_constraint")),
     "Dropout": (("p", "rate"),), "SpatialDropout1D": (("p", "rate"),),
@@ -90,7 +91,7 @@ def modernise(class_name: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
         out["data_format"] = DATA_FORMATS[out["data_format"]]
     if "nb_row" in out and "kernel_size" not in out:  # Convolution2D(nb_filter, nb_row, nb_col)
         out["kernel_size"] = [out.pop("nb_row"), out.pop("nb_col", None)]
-    if class_name == "GRU" and "implementation" in out and "reset_after" not in out:
+    if class_name == GRU.keras and "implementation" in out and "reset_after" not in out:
         # GRU got reset_after in Keras 2.1.3 (default False there); a config written before
         # that has `implementation` but no such key, and its bias is (3*units,).
         out["reset_after"] = False
@@ -98,7 +99,8 @@ def modernise(class_name: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # A Keras 1 recurrent weight: "<layer>_W_i", "<layer>_U_f:0", "forward_lstm_1_b_o" (one per gate).
-_GATE_WEIGHT = re.compile(r"^(?P<owner>.*)_(?P<kind>[WUb])_(?P<gate>[a-z])(?::\d+)?$")
+_GATE_WEIGHT = re.compile(rf"^(?P<owner>.*)_(?P<kind>[{''.join(KERAS1_WEIGHTS)}])"
+                          rf"_(?P<gate>[{''.join(KERAS1_GATE_LETTERS)}])(?::\d+)?$")
 
 
 def fold_gates(weights: tuple[StoredWeight, ...]) -> tuple[StoredWeight, ...]:

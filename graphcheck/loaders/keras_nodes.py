@@ -8,37 +8,18 @@ from typing import Any
 from graphcheck.findings import LoadError
 from graphcheck.graph import Shape, TensorRef
 from graphcheck.limits import current as current_limits
+from graphcheck.op_layers import ARGS_KEY, DYNAMIC_KEY, KERAS3_OP_CLASSES, TENSOR_MARK
 
 # tf.keras 2.4+ records a call on a TF function (x + y, tf.reshape, x[1:]) as one of these
 # layers; TF 2.0-2.3 recorded the TF operation itself as a TensorFlowOpLayer (its NodeDef and
 # constant inputs in the config).
 TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer"})
 # Keras 3 records an op called on symbolic tensors (x + 3.0, keras.ops.mean) as an Operation from
-# one of these modules; its class name ("Add", "Reshape") is also a layer's, so the type gets this
-# prefix to keep the two apart.
+# one of these modules; its class name ("Add", "Reshape") is also a layer's, so the type gets
+# op_layers.KERAS3_OP_PREFIX to keep the two apart.
 KERAS3_OP_MODULES = ("keras.src.ops.", "keras.ops.")
-KERAS3_OP_PREFIX = "keras.ops."
-# Keras 3 op classes (keras.src.ops.*) that shapes/keras/ops*.py compute, by class name.
-KERAS3_OP_CLASSES = (
-    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "FloorDivide", "Power", "Maximum",
-    "Minimum", "Mod", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
-    "LogicalAnd", "LogicalOr", "LogicalXor", "Where", "Relu", "Relu6", "Sigmoid", "Tanh", "Exp",
-    "Log", "Sqrt", "Rsqrt", "Abs", "Absolute", "Negative", "Square", "Cast", "Softmax",
-    "LogSoftmax", "Gelu", "Silu", "HardSigmoid", "HardSilu", "Elu", "Selu", "Softplus", "Softsign",
-    "LeakyRelu", "Erf", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "LogicalNot", "Clip",
-    "Reciprocal", "StopGradient", "Log1p", "Expm1", "ConvertToTensor", "NanToNum", "Isnan",
-    "Isfinite", "ZerosLike", "OnesLike", "Real", "Imag", "Conj", "LogSigmoid", "Celu", "Mish",
-    "HardTanh", "Mean", "Sum", "Max", "Min", "Prod", "Std", "Var", "Any", "All", "Logsumexp",
-    "Amax", "Amin", "GetItem", "Reshape", "Transpose", "Concatenate", "Matmul", "ExpandDims",
-    "Squeeze", "Stack", "Argmax", "Argmin", "OneHot", "Tile", "Pad", "Resize", "Einsum",
-)
 # Where a Keras 2 inbound node passes a constant instead of a tensor (tf_keras engine/node.py).
 CONSTANT_VALUE = "_CONSTANT_VALUE"
-# Key of Layer.call_options holding an op layer's positional arguments, tensors as TENSOR_MARK.
-ARGS_KEY = "__args__"
-TENSOR_MARK = "__tensor__"
-# Key of an op layer's call_options holding its keywords that contain tensors, tensors marked.
-DYNAMIC_KEY = "__dynamic__"
 
 
 def obj(value: object, where: str) -> Mapping[str, Any]:

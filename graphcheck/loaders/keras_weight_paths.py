@@ -9,6 +9,7 @@ from graphcheck.graph import StoredWeight
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.h5_weights import GroupWeights, child, dataset_shapes, link_text, read_tree
 from graphcheck.loaders.keras_config import NoWeights, WeightSource
+from graphcheck.rule_names import RuleName
 
 WEIGHTS = "model.weights.h5"
 
@@ -29,7 +30,7 @@ def weight_source(h5: Any) -> tuple[WeightSource, tuple[Problem, ...]]:
     source: WeightSource = BackslashWeights(h5, windows)
     if not windows[0].startswith("layers\\"):
         checked, source = "did not check them", NoWeights()
-    return source, (Problem(rule="unreadable-model", node=None, message=(
+    return source, (Problem(rule=RuleName.UNREADABLE_MODEL, node=None, message=(
         f"{WEIGHTS} names its weight groups with Windows backslashes ('{example}' where Keras "
         f"looks for '{example.replace(chr(92), '/')}'): Keras on Windows wrote paths so before "
         "keras-team/keras#18528 was fixed, and Keras on other systems, or any Keras since the "

@@ -22,6 +22,7 @@ from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_nodes import obj
 from graphcheck.loaders.keras_weight_paths import weight_source
 from graphcheck.loaders.zip_member import open_member
+from graphcheck.rule_names import RuleName
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
@@ -36,6 +37,22 @@ class KerasZipLoader:
     """Loads ``.keras`` archives and their unzipped directory form."""
 
     name = "keras"
+    priority = 400
+    suffixes = frozenset({".keras"})
+
+    def finds(self, path: Path, head: bytes | None) -> bool | None:
+        """Check ``.keras`` files, and zips whose directory lists config.json (not wheels, .npz).
+
+        Only the end record and the central directory are read, and only up to a bound: a huge
+        archive in a repository costs the walk a few reads, never its inflation or a listing.
+        """
+        if head is None:
+            return True if path.suffix.lower() in self.suffixes else None
+        if sniff_bytes(head).kind != "zip":
+            return None
+        from graphcheck.zip_sniff import lists_member
+
+        return lists_member(path, CONFIG)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Accept a zip archive, or a directory holding config.json and weights."""
@@ -210,7 +227,7 @@ def _embedded_pickles(archive: zipfile.ZipFile, names: set[str]) -> Iterator[Pro
         except MEMBER_ERRORS:
             head = b""
         if sniff_bytes(head).kind == "pickle" or name.lower().endswith(PICKLE_SUFFIXES):
-            yield Problem(rule="unsafe-code", node=None,
+            yield Problem(rule=RuleName.UNSAFE_CODE, node=None,
                           message=f"archive member {name} is a Python pickle: graphcheck does not "
                                   "open it, but whatever unpickles it runs code from the file")
 

@@ -21,16 +21,14 @@ from graphcheck.loaders.onnx_tensors import (
     output_values,
     stored_tensor,
 )
+from graphcheck.recurrent_facts import ONNX_OPS
+from graphcheck.rule_names import RuleName
 
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
 ONNX_MODULE = "onnx"
 
 # Inputs of the recurrent ops by position: edges and stored weights are keyed by these roles.
-RECURRENT_INPUTS: Mapping[str, tuple[str, ...]] = {
-    "LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"),
-    "GRU": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
-    "RNN": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
-}
+RECURRENT_INPUTS: Mapping[str, tuple[str, ...]] = {op: kind.onnx_inputs for op, kind in ONNX_OPS.items()}
 
 
 def value_shape(info: Any) -> Shape | None:
@@ -190,7 +188,7 @@ class GraphBuilder:
                 if all(w.key != (role or name) for w in weights):
                     weights.append(StoredWeight(key=role or name, shape=tensor.shape))
             elif name:  # ONNX nodes are topologically sorted: a later definition is an error too
-                self.scope.problems.append(Problem(rule="unreadable-model", node=key, message=(
+                self.scope.problems.append(Problem(rule=RuleName.UNREADABLE_MODEL, node=key, message=(
                     f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
                     "initializer defines")))
         constant = constant_tensor(node, f"out:{key}:0") if standard and node.op_type == "Constant" else None

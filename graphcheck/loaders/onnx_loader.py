@@ -20,6 +20,7 @@ from graphcheck.loaders.onnx_graph import (  # noqa: F401  (ONNX_MODULE, RECURRE
     all_graphs,
     tensor_shapes,
 )
+from graphcheck.rule_names import RuleName
 
 # ModelProto fields a file can start with (ir_version, producer, graph, opset_import, ...).
 MODEL_FIELDS = frozenset(range(1, 21))
@@ -38,6 +39,14 @@ class OnnxLoader:
     """Loads ``.onnx`` files without reading external weight data."""
 
     name = "onnx"
+    priority = 500
+    suffixes = frozenset({".onnx"})
+
+    def finds(self, path: Path, head: bytes | None) -> bool | None:
+        """Check ``.onnx`` files, and files whose first bytes look like a ModelProto."""
+        if head is None:
+            return True if path.suffix.lower() in self.suffixes else None
+        return True if sniff_bytes(head).kind == "onnx" else None
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Accept a ``.onnx`` file whose first bytes are not another format's and look like protobuf."""
@@ -113,7 +122,7 @@ def model_from_proto(proto: Any, path: str) -> Model:
     problems = list(scope.problems)
     if error is not None:
         graph.distrust(_failing_node(error, root))
-        problems.append(Problem(rule="onnx-inference-error", node=_failing_node(error, root),
+        problems.append(Problem(rule=RuleName.ONNX_INFERENCE_ERROR, node=_failing_node(error, root),
                                 message=f"onnx.shape_inference (strict) fails: {error}"))
     metadata = {
         "ir_version": proto.ir_version, "producer": f"{proto.producer_name} {proto.producer_version}".strip(),

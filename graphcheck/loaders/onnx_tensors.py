@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphcheck.recurrent_facts import ONNX_STATE_INPUTS
+
 # TensorProto data types that hold learned numbers: floats of every width, and the 8- and
 # 4-bit integers of quantized models. int16/int32/int64, bool and strings are indices,
 # shapes, masks or labels.
@@ -18,7 +20,7 @@ MAX_VALUES = 64
 # initial state goes through these on its way to initial_h/initial_c (tf2onnx: Expand, Unsqueeze).
 PASS_THROUGH = frozenset({"Expand", "Tile", "Unsqueeze", "Squeeze", "Reshape", "Identity", "Cast",
                           "CastLike", "Slice", "Gather", "Transpose", "Flatten", "Concat", "Split"})
-STATE_ROLES = frozenset({"initial_h", "initial_c"})
+STATE_ROLES = frozenset(ONNX_STATE_INPUTS)
 # Outputs that depend on an input's shape only, never on its values.
 SHAPE_ONLY = frozenset({"Shape", "Size", "ConstantOfShape", "EyeLike"})
 CONTROL_FLOW = frozenset({"Loop", "Scan", "If"})

@@ -67,6 +67,12 @@ class SavedModelLoader:
     """A SavedModel directory written by tf_keras; weights are in TensorFlow's own format."""
 
     name = "savedmodel"
+    priority = 300
+    suffixes: frozenset[str] = frozenset()
+
+    def finds(self, path: Path, head: bytes | None) -> bool | None:
+        """Claim no file: a SavedModel is a folder, which ``sniff`` finds."""
+        return None
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Accept a directory holding keras_metadata.pb (a FIFO or device there: load refuses it)."""

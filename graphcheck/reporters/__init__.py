@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, cast, overload
 
-from graphcheck.plugins import entry_points_in
-from graphcheck.results import FileResult
+from graphcheck.plugins import entry_points_in, load
+
+if TYPE_CHECKING:  # reporters receive these; building them is the engine's and explain's job
+    from graphcheck.explanations.report import ModelReport
+    from graphcheck.results import FileResult
+
+Command = Literal["check", "explain"]
+# A reporter that names no commands (one written before explain had reporters) serves check.
+CHECK_ONLY = frozenset({"check"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,21 +25,66 @@ class RenderOptions:
     color: bool = False
     version: str = ""
     quiet: bool = False  # findings only: no summary line, nothing at all on a clean run
+    verbose: bool = False  # text: each finding's detail (an internal-error's traceback) under it
+    command: Command = "check"  # the command whose output is rendered
 
 
 class Reporter(Protocol):
-    """Turns the results of a check run into one document."""
+    """One output format, for the commands named in ``commands`` ("check", "explain").
+
+    A reporter serving ``check`` is a ``CheckReporter``: ``render(results, options)`` turns
+    the ``FileResult`` of every checked file into one document. One serving ``explain`` is an
+    ``ExplainReporter``: ``explain(reports, options)`` turns the ``ModelReport`` of every
+    explained file into one document. A format serving both (text, json) has both methods;
+    ``options.command`` names the command either way. Both are pure: no I/O, no engine.
+    """
 
     name: str
+    commands: frozenset[str]
+
+
+class CheckReporter(Reporter, Protocol):
+    """A reporter whose ``commands`` include "check"."""
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
-        """Return the whole output."""
+        """Return the whole output of a check run."""
+
+
+class ExplainReporter(Reporter, Protocol):
+    """A reporter whose ``commands`` include "explain"."""
+
+    def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
+        """Return the whole output of an explain run."""
 
 
 @cache
-def reporters() -> dict[str, Reporter]:
-    """Return the registered reporters by format name."""
-    return {point.name: point.load() for point in entry_points_in("graphcheck.reporters")}
+def registered() -> dict[str, Reporter]:
+    """Return every reporter registered in ``graphcheck.reporters``, by format name."""
+    return {point.name: load(point, _is_reporter, "a reporter (an object with render or explain)")
+            for point in entry_points_in("graphcheck.reporters")}
+
+
+def _is_reporter(target: object) -> bool:
+    """Return True for an object that can render check results or explanations."""
+    return any(callable(getattr(target, method, None)) for method in ("render", "explain"))
+
+
+def commands_of(reporter: object) -> frozenset[str]:
+    """Return the commands a reporter serves (check when it does not say)."""
+    commands = getattr(reporter, "commands", CHECK_ONLY)
+    return commands if isinstance(commands, frozenset) else CHECK_ONLY
+
+
+@overload
+def reporters(command: Literal["check"] = "check") -> dict[str, CheckReporter]: ...
+@overload
+def reporters(command: Literal["explain"]) -> dict[str, ExplainReporter]: ...
+def reporters(command: Command = "check") -> dict[str, CheckReporter] | dict[str, ExplainReporter]:
+    """Return the reporters serving ``command``, by format name."""
+    serving = {name: r for name, r in registered().items() if command in commands_of(r)}
+    if command == "explain":
+        return cast("dict[str, ExplainReporter]", serving)
+    return cast("dict[str, CheckReporter]", serving)
 
 
 def shorten(text: str, width: int) -> str:

@@ -49,6 +49,7 @@ class GithubReporter:
     """Annotations that GitHub shows on the run and on the pull request's files."""
 
     name = "github"
+    commands = frozenset({"check"})
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return one workflow command per finding (nothing when there are none)."""

@@ -63,6 +63,7 @@ class JunitReporter:
     """``<testsuites>`` with one suite per model file."""
 
     name = "junit"
+    commands = frozenset({"check"})
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the XML document."""

@@ -35,6 +35,7 @@ class MarkdownReporter:
     """A heading, the summary and one table row per finding."""
 
     name = "markdown"
+    commands = frozenset({"check"})
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the Markdown document (empty with ``quiet`` on a clean run)."""

@@ -22,6 +22,7 @@ from graphcheck.reporters import RenderOptions
 from graphcheck.reporters.escape import clean_finding, json_value, surrogates
 from graphcheck.reporters.github import workspace_path
 from graphcheck.results import FileResult
+from graphcheck.rule_names import RuleName
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules
 
@@ -32,7 +33,7 @@ PRECISION = {Confidence.HIGH: "very-high", Confidence.MEDIUM: "high", Confidence
 PROBLEM_SEVERITY = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "recommendation"}
 FINGERPRINT = "graphcheck/v1"
 # GitHub ranks alerts tagged "security" by this CVSS-like score: loading such a model runs code.
-SECURITY_SEVERITY = {"unsafe-code": "8.0"}
+SECURITY_SEVERITY = {RuleName.UNSAFE_CODE.value: "8.0"}
 SRCROOT = "%SRCROOT%"
 
 
@@ -116,21 +117,24 @@ def results(findings: Sequence[Finding], index: dict[str, int]) -> list[dict[str
         out.append({"ruleId": f.code, "ruleIndex": index[f.code], "level": LEVELS[f.severity],
                     "message": {"text": f"{f.node}: {f.message}" if f.node else f.message},
                     "locations": [location(f)],
-                    "partialFingerprints": {FINGERPRINT: fingerprint(f, seen[f.rule, f.path, f.node])}})
+                    "partialFingerprints": {FINGERPRINT: fingerprint(f, seen[f.rule, f.path, f.node])},
+                    **({} if f.detail is None else {"properties": {"detail": f.detail}})})
     return out
 
 
 def notification(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     """Report a file that could not be analysed, tied to the rule that says why."""
-    return {"level": LEVELS[finding.severity], "message": {"text": finding.message},
-            "locations": [location(finding)],
-            "associatedRule": {"id": finding.code, "index": index[finding.code]}}
+    found = {"level": LEVELS[finding.severity], "message": {"text": finding.message},
+             "locations": [location(finding)],
+             "associatedRule": {"id": finding.code, "index": index[finding.code]}}
+    return found if finding.detail is None else {**found, "properties": {"detail": finding.detail}}
 
 
 class SarifReporter:
     """One SARIF log with one run."""
 
     name = "sarif"
+    commands = frozenset({"check"})
 
     def render(self, results_: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the SARIF document."""

@@ -7,38 +7,9 @@ from collections.abc import Iterator
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
 from graphcheck.rules import Case, Context, Hit, Rule, typed
-from graphcheck.rules.cases import layer, lstm, sequential
+from graphcheck.rules.cases import dense, layer, lstm, seq2seq, sequential
 from graphcheck.rules.recurrent import given_state, keras_recurrent
 from graphcheck.rules.topology import ancestors, followers, sequence_config, source_of
-
-
-def dense(name: str, units: int) -> dict[str, object]:
-    """Return a Dense layer entry for the cases."""
-    return layer("Dense", name, units=units)
-
-
-def _tensor(layer_name: str, index: int = 0) -> dict[str, object]:
-    """Return a Keras 3 ``__keras_tensor__`` reference to a layer's output."""
-    return {"class_name": "__keras_tensor__", "config": {"keras_history": [layer_name, 0, index]}}
-
-
-def _node(entry: dict[str, object], *args: str, **kwargs: object) -> dict[str, object]:
-    """Attach a Keras 3 inbound node (positional inputs by layer name) to a layer entry."""
-    return {**entry, "name": entry["config"]["name"],  # type: ignore[index]
-            "inbound_nodes": [{"args": [_tensor(a) for a in args], "kwargs": kwargs}]}
-
-
-def seq2seq(state_given: bool) -> dict[str, object]:
-    """Return the keras.io teacher-forcing model: encoder states initialise the decoder."""
-    states = {"initial_state": [_tensor("enc", 1), _tensor("enc", 2)]} if state_given else {}
-    entries = [_node(layer("InputLayer", "src", batch_shape=[None, None, 8])),
-               _node(layer("InputLayer", "tgt", batch_shape=[None, None, 9])),
-               _node(lstm("enc", 16, return_state=True), "src"),
-               _node(lstm("dec", 16, return_sequences=True), "tgt", **states),
-               _node(dense("dense", 9), "dec")]
-    return {"class_name": "Functional", "config": {
-        "name": "seq2seq", "layers": entries, "input_layers": [["src", 0, 0], ["tgt", 0, 0]],
-        "output_layers": [["dense", 0, 0]]}}
 
 
 class SequenceIntoDense(Rule):
@@ -49,7 +20,10 @@ class SequenceIntoDense(Rule):
     severity = Severity.WARNING
     confidence = Confidence.MEDIUM
     summary = "return_sequences=True feeds the output Dense: one prediction per timestep"
-    template = "{rnn} returns {seq}, so Dense({k}) outputs {out}: one prediction per timestep"
+    template = ("{source!r} has return_sequences=True and passes its whole sequence {seq} to this "
+                "Dense({units}), which acts on the last axis only: the model outputs {shape}, one "
+                "prediction for {each}. For one prediction per sequence set return_sequences=False "
+                "on {source!r}; for per-step labels use TimeDistributed(Dense(...)).")
     what = ("Warns when a recurrent layer with `return_sequences=True` feeds a `Dense` layer "
             "that is a model output, directly or through Dropout/Activation/normalisation. "
             "It stays silent for `TimeDistributed(Dense)` (which says the per-step output is "
@@ -98,13 +72,8 @@ class SequenceIntoDense(Rule):
             seq = ctx.inference.nodes[source].outputs()[0]
             steps = seq[1] if seq is not None and len(seq) == 3 else None
             each = f"each of the {steps} timesteps" if isinstance(steps, int) else "every timestep"
-            yield Hit(node=name, message=(
-                f"{source!r} has return_sequences=True and passes its whole sequence "
-                f"{format_shape(seq)} to this Dense({node.layer.config.get('units')}), which "
-                f"acts on the last axis only: the model outputs {format_shape(shape)}, one "
-                f"prediction for {each}. For one prediction per sequence "
-                f"set return_sequences=False on {source!r}; for per-step labels use "
-                "TimeDistributed(Dense(...))."))
+            yield self.hit(name, source=source, seq=format_shape(seq),
+                           units=node.layer.config.get("units"), shape=format_shape(shape), each=each)
 
 
 def _decoder(ctx: Context, source: str) -> bool:
@@ -132,7 +101,9 @@ class FlattenAfterSequence(Rule):
     severity = Severity.WARNING
     confidence = Confidence.MEDIUM
     summary = "Flatten over a recurrent sequence: parameters grow with T, length is frozen"
-    template = "Flatten turns {seq} into (None, {width}); the next Dense has {params} parameters"
+    template = ("Flatten turns the sequence of {source!r}, (None, {steps}, {units}), into "
+                "(None, {width}): T={steps} steps side by side.{head} The model now only accepts "
+                "sequences of exactly {steps} steps.")
     what = ("Warns when `Flatten` receives the `(None, T, U)` sequence of a recurrent layer with "
             "`return_sequences=True` (directly or through Dropout/Activation/normalisation).")
     why = ("Flatten lays all T steps side by side, so the next Dense gets T*U inputs: its "
@@ -161,22 +132,20 @@ class FlattenAfterSequence(Rule):
                 continue
             steps, units = seq[1:] if len(seq) == 3 else (None, None)
             if isinstance(steps, int) and isinstance(units, int) and steps > 1:
-                yield Hit(node=name, message=self._message(ctx, name, source, steps, units))
+                yield self.hit(name, source=source, steps=steps, units=units, width=steps * units,
+                               head=self._head(ctx, name, steps * units, units))
 
     @staticmethod
-    def _message(ctx: Context, name: str, source: str, steps: int, units: int) -> str:
-        """Say how wide the flattened tensor is and what the next Dense pays for it."""
-        width = steps * units
-        text = (f"Flatten turns the sequence of {source!r}, (None, {steps}, {units}), into "
-                f"(None, {width}): T={steps} steps side by side.")
+    def _head(ctx: Context, name: str, width: int, units: int) -> str:
+        """Say what the next Dense pays for the flattened width, or nothing without one."""
         heads = [f for f in followers(ctx, name) if ctx.inference.nodes[f].layer.type == "Dense"]
         units_out = typed(ctx.inference.nodes[heads[0]].layer.config, "units", int) if heads else None
-        if units_out is not None:
-            flat, pooled = width * units_out + units_out, units * units_out + units_out
-            text += (f" The Dense {heads[0]!r} after it has {width:,}*{units_out} + {units_out} "
-                     f"= {flat:,} parameters, growing with T, versus {pooled:,} with "
-                     "return_sequences=False or global pooling.")
-        return text + f" The model now only accepts sequences of exactly {steps} steps."
+        if units_out is None:
+            return ""
+        flat, pooled = width * units_out + units_out, units * units_out + units_out
+        return (f" The Dense {heads[0]!r} after it has {width:,}*{units_out} + {units_out} "
+                f"= {flat:,} parameters, growing with T, versus {pooled:,} with "
+                "return_sequences=False or global pooling.")
 
 
 class GoBackwardsReversedOutput(Rule):
@@ -187,7 +156,10 @@ class GoBackwardsReversedOutput(Rule):
     severity = Severity.WARNING
     confidence = Confidence.MEDIUM
     summary = "go_backwards=True with return_sequences=True returns the sequence reversed"
-    template = "go_backwards=True: output step 0 belongs to input step {last}; the sequence is reversed"
+    template = ("go_backwards=True with return_sequences=True: this {kind} reads the {steps} steps "
+                "last-to-first and returns them in that order, so output step 0 belongs to input "
+                "step {last}: the output sequence {shape} is reversed in time. Use Bidirectional, "
+                "or flip the output back.")
     what = ("Warns when a recurrent layer outside `Bidirectional` has `go_backwards=True` and "
             "`return_sequences=True`.")
     why = ("`go_backwards` reads the input from the last step to the first and returns the "
@@ -214,12 +186,8 @@ class GoBackwardsReversedOutput(Rule):
                 continue
             steps = use.axis("steps")
             last = f"{steps - 1}" if isinstance(steps, int) else "T-1"
-            yield Hit(node=use.node, message=(
-                f"go_backwards=True with return_sequences=True: this {use.kind} reads the "
-                f"{steps if isinstance(steps, int) else 'T'} steps last-to-first and returns "
-                f"them in that order, so output step 0 belongs to input step {last}: the output "
-                f"sequence {format_shape(use.result.outputs()[0])} is reversed in time. Use "
-                "Bidirectional, or flip the output back."))
+            yield self.hit(use.node, kind=use.kind, steps=steps if isinstance(steps, int) else "T",
+                           last=last, shape=format_shape(use.result.outputs()[0]))
 
 
 class StatefulWithoutStaticBatch(Rule):
@@ -230,7 +198,10 @@ class StatefulWithoutStaticBatch(Rule):
     severity = Severity.ERROR
     confidence = Confidence.HIGH
     summary = "A stateful recurrent layer receives an unknown batch size"
-    template = "stateful=True needs a static batch size, but the input is {shape}"
+    template = ("stateful=True, but this {kind} receives {shape}: the batch size is unknown. A "
+                "stateful layer keeps one state per sample and needs a static batch size to create "
+                "it; Keras refuses to build it (or fails at predict for any other batch size). Set "
+                "the batch size on the Input, or drop stateful=True.")
     what = ("Reports a recurrent layer with `stateful=True` whose input batch dimension is "
             "unknown (None).")
     why = ("A stateful layer keeps one state row per sample between calls, so it must know "
@@ -253,9 +224,4 @@ class StatefulWithoutStaticBatch(Rule):
             if use.direction == "backward" or not use.config.get("stateful") or use.shape is None:
                 continue
             if not isinstance(use.axis("batch"), int):
-                yield Hit(node=use.node, message=(
-                    f"stateful=True, but this {use.kind} receives {format_shape(use.shape)}: "
-                    "the batch size is unknown. A stateful layer keeps one state per sample "
-                    "and needs a static batch size to create it; Keras refuses to build it "
-                    "(or fails at predict for any other batch size). Set the batch size on "
-                    "the Input, or drop stateful=True."))
+                yield self.hit(use.node, kind=use.kind, shape=format_shape(use.shape))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import PurePosixPath
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Layer
 from graphcheck.rules import Case, Context, Hit, ProblemRule, Rule
 from graphcheck.rules.cases import layer, lstm, sequential
 
+# What `git lfs` checks out in place of a file it has not fetched (the LFS spec's pointer).
+LFS_POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
+               b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+               b"size 12345\n")
 # Operator domains ONNX Runtime implements itself.
 ONNX_DOMAINS = frozenset({"ai.onnx", "", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training",
                           "com.microsoft"})
@@ -27,7 +31,6 @@ class UnreadableModel(ProblemRule):
     severity = Severity.ERROR
     category = "analysis"
     summary = "The file could not be read as a model"
-    template = "{what was wrong, and where in the file}"
     what = "Reports a file, or a part of it, that graphcheck cannot parse as a model."
     why = ("A model that cannot be parsed cannot be checked, and Keras or ONNX Runtime would "
            "fail on it too, usually with a far less specific error.")
@@ -48,7 +51,6 @@ class UnsupportedLayer(ProblemRule):
     severity = Severity.NOTE
     confidence = Confidence.HIGH
     summary = "A layer graphcheck has no shape function for"
-    template = "no shape function for {type}: its outputs are unknown downstream"
     what = ("Notes a layer class (a custom layer, a Lambda, a layer graphcheck does not know) "
             "whose output shape cannot be computed without running it.")
     why = ("Shapes after such a layer are unknown, so checks downstream of it are weaker. "
@@ -56,7 +58,8 @@ class UnsupportedLayer(ProblemRule):
     example = "`Lambda(lambda x: x * 2)` between an LSTM and a Dense layer."
     fix = "Nothing is wrong with the model; replace the Lambda with a built-in layer to get full checks."
     VALID = (Case(model=sequential([None, 4], layer("Dense", "d", units=2))),)
-    INVALID = (Case(model=sequential([None, 4], layer("MyLayer", "mine")), nodes=("mine",)),)
+    INVALID = (Case(model=sequential([None, 4], layer("MyLayer", "mine")), nodes=("mine",),
+                    contains="no shape function for 'MyLayer'"),)
 
 
 class UnsafeCode(Rule):
@@ -66,7 +69,14 @@ class UnsafeCode(Rule):
     name = "unsafe-code"
     severity = Severity.WARNING
     summary = "The model carries code that loading it in Keras would run"
-    template = "{layer} carries {what the code is}: loading this model with Keras would execute it"
+    template = "{layer} carries {code}: loading this model with Keras would execute it"
+    variants: ClassVar[Mapping[str, str]] = {
+        "domain": ("operators from the custom domain {domain!r}: running the model needs a "
+                   "custom-op library (native code) that graphcheck never loads"),
+        "external": ("an initializer's external data location {location!r} points outside the "
+                     "model's folder; graphcheck never opens it"),
+        "problem": "{message}",  # what the loader found inside the archive (pickles), in its words
+    }
     what = ("Reports Lambda layers (which store Python bytecode), classes and functions from "
             "modules outside Keras (custom objects) and pickles inside the archive. Bytecode is "
             "described (function name, file, the names and strings it uses) by a bounded reader "
@@ -91,19 +101,24 @@ class UnsafeCode(Rule):
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Flag code-bearing layers and the loader's reports of embedded pickles."""
-        from graphcheck.loaders.keras_config import walk_layers
-
-        for problem in ctx.inference.problems:
-            if problem.rule == self.name:
-                yield Hit(node=problem.node, message=problem.message)
+        yield from self.problems(ctx)
         if ctx.model.framework == "onnx":
-            yield from _onnx_hazards(ctx.model.metadata)
+            yield from self._onnx_hazards(ctx.model.metadata)
             return
-        for name, item in walk_layers(ctx.model.root):
+        for name, item in ctx.model.root.walk():
             found = list(dict.fromkeys(_layer_code(item)))
             if found:
-                yield Hit(node=name, message=f"{name} carries {'; '.join(found)}: loading this "
-                          "model with Keras would execute it")
+                yield self.hit(name, layer=name, code="; ".join(found))
+
+    def _onnx_hazards(self, metadata: Mapping[str, Any]) -> Iterator[Hit]:
+        """Report custom operator domains and external data paths that leave the model's folder."""
+        for domain in metadata.get("domains", ()):
+            if domain not in ONNX_DOMAINS:
+                yield self.hit(None, "domain", domain=domain)
+        for location in metadata.get("external_data", ()):
+            parts = PurePosixPath(str(location).replace("\\", "/")).parts
+            if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
+                yield self.hit(None, "external", location=location)
 
 
 def _layer_code(item: Layer) -> Iterator[str]:
@@ -144,19 +159,6 @@ def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:
                    f"{describe_base64(dumped[0])}")
 
 
-def _onnx_hazards(metadata: Mapping[str, Any]) -> Iterator[Hit]:
-    """Report custom operator domains and external data paths that leave the model's folder."""
-    for domain in metadata.get("domains", ()):
-        if domain not in ONNX_DOMAINS:
-            yield Hit(node=None, message=f"operators from the custom domain {domain!r}: running the "
-                      "model needs a custom-op library (native code) that graphcheck never loads")
-    for location in metadata.get("external_data", ()):
-        parts = PurePosixPath(str(location).replace("\\", "/")).parts
-        if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
-            yield Hit(node=None, message=f"an initializer's external data location {location!r} "
-                      "points outside the model's folder; graphcheck never opens it")
-
-
 def _safe_module(module: str) -> bool:
     """Return True for modules Keras resolves itself, without importing code from elsewhere."""
     return module.split(".", 1)[0] in SAFE_PACKAGES
@@ -170,11 +172,13 @@ class LfsPointer(ProblemRule):
     severity = Severity.ERROR
     category = "analysis"
     summary = "A Git LFS pointer checked out instead of the model"
-    template = "this is a Git LFS pointer, not the model: run `git lfs pull`"
     what = "Recognises the small text file Git LFS leaves in place of a model it has not fetched."
     why = "Every tool fails on it with a confusing parse error; the model itself is missing."
     example = "A clone made without `git lfs install`, or CI without `lfs: true` on checkout."
     fix = "Run `git lfs pull` (in CI, enable LFS on the checkout step)."
+    VALID = UnsupportedLayer.VALID
+    INVALID = (Case(file=lambda folder: _write(folder / "model.keras", LFS_POINTER), nodes=(None,),
+                    contains="git lfs pull"),)
 
 
 class InternalError(ProblemRule):
@@ -185,7 +189,6 @@ class InternalError(ProblemRule):
     severity = Severity.ERROR
     category = "analysis"
     summary = "graphcheck failed while analysing the file"
-    template = "rule {rule} failed: {error}"
     what = "Reports an exception inside graphcheck; the other rules and files still run."
     why = "The result for this file is incomplete; it is a bug in graphcheck, not in the model."
     example = "`internal-error rule GC301 failed: KeyError 'units'`."
@@ -200,7 +203,6 @@ class NotAModel(ProblemRule):
     severity = Severity.NOTE
     category = "analysis"
     summary = "An HDF5 file with weights only, or data, but no model"
-    template = "this HDF5 file holds {weights only | data}, no architecture: nothing to check"
     what = ("Notes an HDF5 file without a Keras model config: the weights that `save_weights` "
             "writes (Keras 2 `.h5`, Keras 3 `.weights.h5`), or a file of arrays. Folder walks "
             "skip data files; this note is for files named on the command line.")
@@ -209,3 +211,24 @@ class NotAModel(ProblemRule):
     example = "`model.save_weights(\"model.weights.h5\")` committed beside `model.to_json()`."
     fix = ("Check the pair: `graphcheck check arch.json --weights model.weights.h5`, or save the "
            "whole model (`model.save(\"model.keras\")`).")
+    VALID = UnsupportedLayer.VALID
+    INVALID = (Case(file=lambda folder: _hdf5(folder / "model.weights.h5", ("layers", "vars")),
+                    nodes=(None,), contains="holds weights only (save_weights)"),
+               Case(file=lambda folder: _hdf5(folder / "data.h5", ("images",)), nodes=(None,),
+                    contains="it holds data, not a model"))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    """Write a case's file and return its path."""
+    path.write_bytes(data)
+    return path
+
+
+def _hdf5(path: Path, groups: tuple[str, ...]) -> Path:
+    """Write an HDF5 file with these empty groups and no model config; return its path."""
+    import h5py
+
+    with h5py.File(path, "w") as h5:
+        for group in groups:
+            h5.create_group(group)
+    return path

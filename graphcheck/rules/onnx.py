@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphcheck.findings import Confidence, Severity
+from graphcheck.recurrent_facts import LSTM, ONNX_OPS
 from graphcheck.rules import Case, Context, ProblemRule
-from graphcheck.shapes.onnx.recurrent import GATES, first_call_op
+from graphcheck.shapes.onnx.recurrent import first_call_op
 from graphcheck.shapes.propagate import NodeResult
 
 # A rule case's ONNX model: one recurrent node "rnn" fed X, with initializers of these shapes.
@@ -27,13 +28,13 @@ def case_model(spec: Mapping[str, Any]) -> Any:
     from onnx import TensorProto, helper
 
     kind = str(spec["onnx"])
-    roles = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")
+    roles = LSTM.onnx_inputs  # every input any of the operators has, by position
     attrs = {k: spec[k] for k in ("hidden_size", "direction", "layout") if k in spec}
     inits = [helper.make_tensor(r, TensorProto.INT32 if r == "sequence_lens" else TensorProto.FLOAT,
                                 spec[r], [0] * math.prod(spec[r])) for r in roles[1:] if r in spec]
     last = max(i for i, r in enumerate(roles) if r in spec)
     inputs = [r if r in spec else "" for r in roles[:last + 1]]
-    outputs = list(spec.get("outputs", ["Y", "Y_h"] + (["Y_c"] if kind == "LSTM" else [])))
+    outputs = list(spec.get("outputs", ONNX_OPS[kind].onnx_outputs))
     node = helper.make_node(kind, inputs, outputs, name="rnn", **attrs)
     graph = helper.make_graph(
         [node], "case", [helper.make_tensor_value_info("X", TensorProto.FLOAT, spec["X"])],
@@ -46,7 +47,7 @@ def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | No
     if ctx.model.framework != "onnx":
         return
     for name, node in ctx.inference.nodes.items():
-        op = first_call_op(node) if node.layer.type in GATES else None
+        op = first_call_op(node) if node.layer.type in ONNX_OPS else None
         if op is not None and isinstance(op.hidden, int) and op.features is not None:
             yield (name, op.kind, op.hidden, op.steps if isinstance(op.steps, int) else None,
                    op.features if isinstance(op.features, int) else None)
@@ -68,7 +69,6 @@ class MissingHiddenSize(ProblemRule):
     name = "missing-hidden-size"
     severity = Severity.ERROR
     summary = "An ONNX LSTM/GRU/RNN has no hidden_size attribute"
-    template = "{op} has no hidden_size attribute: R {shape} implies hidden_size = {H}"
     what = ("Reports an ONNX LSTM, GRU or RNN node without `hidden_size`, and infers the "
             "hidden size from R ([num_directions, k*hidden_size, hidden_size]) so the other "
             "checks still run.")
@@ -88,7 +88,6 @@ class BatchwiseRecurrentLayout(ProblemRule):
     name = "batchwise-recurrent-layout"
     severity = Severity.WARNING
     summary = "An ONNX LSTM/GRU/RNN uses layout=1, which ONNX Runtime's CPU kernels reject"
-    template = "layout=1 (batch-major X {shape}): ONNX Runtime's CPU kernels reject it"
     what = ("Warns about recurrent nodes with `layout=1` (X as [batch, seq_length, input_size]; "
             "states as [batch, num_directions, hidden_size]), valid since opset 14.")
     why = ("The model is valid ONNX, but ONNX Runtime's CPU execution provider refuses to load "
@@ -108,7 +107,6 @@ class OnnxInferenceError(ProblemRule):
     severity = Severity.WARNING
     confidence = Confidence.MEDIUM
     summary = "onnx's own shape inference fails on the model"
-    template = "onnx.shape_inference (strict) fails: {message}"
     what = ("Runs `onnx.shape_inference.infer_shapes(strict_mode=True)` and reports its error; "
             "graphcheck then continues with the shapes the lenient run could infer.")
     why = ("ONNX Runtime runs the same inference when it loads a model, so the model usually "
@@ -128,7 +126,6 @@ class OldRecurrentOpset(ProblemRule):
     name = "old-recurrent-opset"
     severity = Severity.NOTE
     summary = "An ONNX LSTM/GRU/RNN from opset < 7, which ONNX Runtime has no kernel for"
-    template = "{op}-1 (opset {opset}): ONNX Runtime has no kernel below {op}-7"
     what = ("Notes recurrent nodes of a model importing ai.onnx opset 1-6 (LSTM-1, GRU-1/3, "
             "RNN-1, which still had the `output_sequence` attribute).")
     why = ("The model is valid ONNX, but ONNX Runtime registers LSTM, GRU and RNN kernels from "

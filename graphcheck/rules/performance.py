@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
+from graphcheck.recurrent_facts import CUDNN_CLASSES, GRU, KERAS_GENERIC_RNN, LSTM
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.recurrent import RecurrentLayer, keras_recurrent
@@ -38,11 +39,11 @@ def _activation(value: object) -> object:
 
 def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     """Return the settings of one LSTM/GRU (or generic RNN) that rule out the cuDNN kernel."""
-    if use.kind == "RNN":
+    if use.kind == KERAS_GENERIC_RNN:
         cell = use.config.get("cell")
         kind = cell.get("class_name") if isinstance(cell, Mapping) else "cells"
         return [f"a generic RNN({kind}) layer (only LSTM and GRU layers have the fused kernel)"]
-    if use.kind not in ("LSTM", "GRU"):
+    if use.kind not in (LSTM.keras, GRU.keras):  # the layers with a fused cuDNN kernel
         return []
     config = use.config
     found = [text.format(_activation(config.get(key, want)))
@@ -53,9 +54,9 @@ def cudnn_blockers(use: RecurrentLayer) -> list[str]:
     if recurrent_dropout > 0:
         found.append(f"recurrent_dropout={config['recurrent_dropout']} (cuDNN needs 0)")
     units = typed(config, "units", int)
-    if use.kind == "GRU" and units is not None:
+    if use.kind == GRU.keras and units is not None:
         config = gru_layout(config, units, use.result.layer.weights or ())
-    if use.kind == "GRU" and config.get("reset_after", True) is False:
+    if use.kind == GRU.keras and config.get("reset_after", True) is False:
         found.append("reset_after=False (cuDNN implements reset_after=True)")
     if config.get("use_cudnn") is False:
         found.append("use_cudnn=False")
@@ -70,7 +71,8 @@ class CudnnIneligible(Rule):
     severity = Severity.NOTE
     confidence = Confidence.HIGH
     summary = "An LSTM/GRU setting disables the fused cuDNN GPU kernel"
-    template = "{kind} cannot use the fused cuDNN kernel: {settings}"
+    template = ("this {kind} cannot use the fused cuDNN kernel because of {settings}: on a GPU it "
+                "falls back to a step-by-step loop, typically several times slower.")
     what = ("Notes LSTM and GRU layers whose config rules out the fused cuDNN kernel: "
             "activation not tanh, recurrent_activation not sigmoid, recurrent_dropout > 0, "
             "unroll=True, use_bias=False, GRU reset_after=False, use_cudnn=False; and generic "
@@ -108,10 +110,7 @@ class CudnnIneligible(Rule):
             kinds[use.node] = use.kind
         for node, blockers in per_node.items():
             if blockers:
-                yield Hit(node=node, message=(
-                    f"this {kinds[node]} cannot use the fused cuDNN kernel because of "
-                    f"{', '.join(blockers)}: on a GPU it falls back to a step-by-step loop, "
-                    "typically several times slower."))
+                yield self.hit(node, kind=kinds[node], settings=", ".join(blockers))
 
 
 class UnrollLongSequence(Rule):
@@ -123,7 +122,8 @@ class UnrollLongSequence(Rule):
     confidence = Confidence.MEDIUM
     options: ClassVar[Mapping[str, Any]] = {"max-steps": 32}
     summary = "unroll=True over a long or unknown sequence"
-    template = "unroll=True copies the cell T={T} times (more than max-steps={max})"
+    template = ("unroll=True copies this {kind}'s cell {size}; graph size, compile time and memory "
+                "grow with T. Remove unroll=True for long sequences.")
     what = ("Warns when a recurrent layer has `unroll=True` and its number of timesteps is "
             "unknown or larger than `max-steps` (default 32).")
     why = ("Unrolling replaces the loop by T copies of the cell in the graph: graph size, "
@@ -152,9 +152,7 @@ class UnrollLongSequence(Rule):
             seen.add(use.node)
             size = (f"T={steps} times, more than max-steps={limit}" if isinstance(steps, int)
                     else "an unknown number of times: Keras refuses to build it")
-            yield Hit(node=use.node, message=(
-                f"unroll=True copies this {use.kind}'s cell {size}; graph size, compile time "
-                "and memory grow with T. Remove unroll=True for long sequences."))
+            yield self.hit(use.node, kind=use.kind, size=size)
 
 
 def _stateful(config: Mapping[str, Any]) -> bool:
@@ -173,7 +171,12 @@ class FixedBatchSize(Rule):
     severity = Severity.NOTE
     confidence = Confidence.MEDIUM
     summary = "A model input fixes the batch size: exports of the model will accept only that size"
-    template = "input {shape} fixes the batch size to {batch}; exports keep it"
+    template = ("this input is {shape}: the batch size is fixed to {batch} and no layer is "
+                "stateful. Keras itself still predicts on other batch sizes, but exports keep the "
+                "{batch}: a tf_keras SavedModel serving signature, tf2onnx and TFLite conversions "
+                "accept batches of exactly {batch}, so one request or a last partial batch fails "
+                "there. Leave the batch dimension as None (Keras 3's model.export() writes None "
+                "already).")
     what = ("Notes a model input whose batch dimension is a number rather than None, in a "
             "model with no stateful layer (stateful layers need it).")
     why = ("Keras itself still runs `predict` on other batch sizes for a model that "
@@ -202,13 +205,7 @@ class FixedBatchSize(Rule):
             node = ctx.inference.nodes.get(ref.layer)
             shape = node.outputs()[0] if node and node.outputs() else None
             if shape and isinstance(shape[0], int):
-                yield Hit(node=ref.layer, message=(
-                    f"this input is {format_shape(shape)}: the batch size is fixed to {shape[0]} "
-                    "and no layer is stateful. Keras itself still predicts on other batch sizes, "
-                    f"but exports keep the {shape[0]}: a tf_keras SavedModel serving signature, "
-                    f"tf2onnx and TFLite conversions accept batches of exactly {shape[0]}, so one "
-                    "request or a last partial batch fails there. Leave the batch dimension as "
-                    "None (Keras 3's model.export() writes None already)."))
+                yield self.hit(ref.layer, shape=format_shape(shape), batch=shape[0])
 
 
 class GpuOnlyLayer(Rule):
@@ -219,7 +216,10 @@ class GpuOnlyLayer(Rule):
     severity = Severity.NOTE
     confidence = Confidence.HIGH
     summary = "A CuDNNLSTM/CuDNNGRU layer runs only on a GPU, and Keras 3 cannot load it"
-    template = "{kind} runs only on a GPU; convert it to {plain} to run on a CPU or in Keras 3"
+    template = ("{kind} runs only on a GPU (it has no CPU kernel) and only tf.keras 1.x/2.x and "
+                "Keras 2 know it; Keras 3 cannot load this file. To run it on a CPU or move to "
+                "Keras 3, rebuild the layer as {plain} and load these .h5 weights with tf_keras "
+                "load_weights, which converts the cuDNN layout.")
     what = ("Notes each `CuDNNLSTM` and `CuDNNGRU` layer (tf.keras 1.x/2.x, Keras 2), also "
             "inside `Bidirectional`.")
     why = ("These layers call NVIDIA cuDNN directly and have no CPU kernel: on a CPU, predict "
@@ -242,14 +242,10 @@ class GpuOnlyLayer(Rule):
         """Note each node holding a CuDNN layer, once."""
         seen: set[str] = set()
         for use in keras_recurrent(ctx):
-            if not use.kind.startswith("CuDNN") or use.node in seen:
+            if use.kind not in CUDNN_CLASSES or use.node in seen:
                 continue
             seen.add(use.node)
             units = use.config.get("units")
-            plain = (f"LSTM({units})" if use.kind == "CuDNNLSTM"
+            plain = (f"LSTM({units})" if CUDNN_CLASSES[use.kind] is LSTM
                      else f"GRU({units}, reset_after=True, recurrent_activation='sigmoid')")
-            yield Hit(node=use.node, message=(
-                f"{use.kind} runs only on a GPU (it has no CPU kernel) and only tf.keras 1.x/2.x "
-                f"and Keras 2 know it; Keras 3 cannot load this file. To run it on a CPU or move "
-                f"to Keras 3, rebuild the layer as {plain} and load these .h5 weights with "
-                "tf_keras load_weights, which converts the cuDNN layout."))
+            yield self.hit(use.node, kind=use.kind, plain=plain)

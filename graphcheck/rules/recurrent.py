@@ -8,13 +8,17 @@ from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import Dim, Shape
+from graphcheck.recurrent_facts import (
+    KERAS_GENERIC_RNN,
+    SEQUENCE_CLASSES,
+    keras_axes,
+    keras_kind,
+    onnx_kind,
+)
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.onnx import onnx_recurrent_calls, onnx_state_fed
 from graphcheck.shapes.propagate import NodeResult
-
-RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU"})
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "CuDNNLSTM": 4, "CuDNNGRU": 3}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,9 +36,8 @@ class RecurrentLayer:
         """Return the ``batch`` or ``steps`` dimension of the input, honouring time_major."""
         if self.shape is None or len(self.shape) != 3:
             return None
-        swap = bool(self.config.get("time_major"))
-        index = {"batch": 1 if swap else 0, "steps": 0 if swap else 1}[name]
-        return self.shape[index]
+        batch, steps = keras_axes(time_major=bool(self.config.get("time_major")))
+        return self.shape[batch if name == "batch" else steps]
 
 
 def _directions(config: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -57,7 +60,7 @@ def keras_recurrent(ctx: Context) -> Iterator[RecurrentLayer]:
         shape = node.calls[0].inputs[0] if node.calls and node.calls[0].inputs else None
         for direction, entry in entries:
             kind = str(entry.get("class_name"))
-            if kind in RECURRENT or kind == "RNN":
+            if kind in SEQUENCE_CLASSES or kind == KERAS_GENERIC_RNN:
                 yield RecurrentLayer(node=name, kind=kind, config=entry["config"],
                                      direction=direction, shape=shape, result=node)
 
@@ -66,7 +69,7 @@ def recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | None, i
     """Yield (node, type, units, timesteps, features) for each recurrent layer's first call."""
     for use in keras_recurrent(ctx):
         units = typed(use.config, "units", int)
-        if use.direction == "backward" or use.kind not in RECURRENT or units is None:
+        if use.direction == "backward" or use.kind not in SEQUENCE_CLASSES or units is None:
             continue
         if use.shape is None or len(use.shape) != 3:
             continue
@@ -85,7 +88,10 @@ class UnitsEqualTimesteps(Rule):
     confidence = Confidence.MEDIUM
     options: ClassVar[Mapping[str, Any]] = {"min-units": 5}
     summary = "A recurrent layer's units equals its number of timesteps"
-    template = "units={units} equals the number of timesteps T={T}; units is the hidden-state size"
+    template = ("units={units} equals the number of timesteps T={steps}. units is the size of the "
+                "hidden state, not the number of steps: this {kind} runs one cell over all {steps} "
+                "steps of {features} features and outputs {units} values per step; its weights "
+                "(and parameter count) do not depend on T. Choose units for capacity.")
     what = ("Warns when a recurrent layer's `units` equals the number of timesteps of its "
             "input, the classic belief that an LSTM has one neuron per timestep. It stays "
             "silent when units also equals the number of features (a square layer chosen for "
@@ -120,11 +126,7 @@ class UnitsEqualTimesteps(Rule):
         for name, kind, units, steps, features in recurrent_calls(ctx):
             if steps is None or units != steps or units == features or units < floor:
                 continue
-            yield Hit(node=name, message=(
-                f"units={units} equals the number of timesteps T={steps}. units is the size of "
-                f"the hidden state, not the number of steps: this {kind} runs one cell over all "
-                f"{steps} steps of {features} features and outputs {units} values per step; its "
-                "weights (and parameter count) do not depend on T. Choose units for capacity."))
+            yield self.hit(name, units=units, steps=steps, kind=kind, features=features)
 
 
 def given_state(node: NodeResult) -> bool:
@@ -148,7 +150,10 @@ class SingleTimestep(Rule):
     severity = Severity.WARNING
     confidence = Confidence.HIGH
     summary = "A recurrent layer receives sequences of one timestep: the recurrence never runs"
-    template = "T=1: {kind} sees one step of {features} features; recurrent_kernel {shape} is unused"
+    template = ("T=1: this {kind} sees a single timestep of {features} features, so the recurrence "
+                "never runs: its recurrent_kernel ({units}, {width}) = {params:,} parameters only "
+                "multiply the zero initial state. Was the data reshaped (samples, features) -> "
+                "(samples, 1, features)? Feed windows of several timesteps, or use Dense layers.")
     what = ("Warns when a recurrent layer's input has a static number of timesteps T = 1. "
             "Stateful layers, layers given an `initial_state` (ONNX: `initial_h`/`initial_c` "
             "computed at run time, e.g. a cache fed as a graph input) and layers that return "
@@ -176,10 +181,7 @@ class SingleTimestep(Rule):
         for name, kind, units, steps, features in recurrent_calls(ctx):
             if steps != 1 or steps_one_at_a_time(ctx.inference.nodes[name]):
                 continue
-            gates = GATES.get(kind, 1)
-            yield Hit(node=name, message=(
-                f"T=1: this {kind} sees a single timestep of {features} features, so the "
-                f"recurrence never runs: its recurrent_kernel ({units}, {gates * units}) = "
-                f"{units * gates * units:,} parameters only multiply the zero initial state. "
-                "Was the data reshaped (samples, features) -> (samples, 1, features)? Feed "
-                "windows of several timesteps, or use Dense layers."))
+            facts = keras_kind(kind) or onnx_kind(kind)
+            gates = facts.gates if facts else 1
+            yield self.hit(name, kind=kind, features=features, units=units, width=gates * units,
+                           params=units * gates * units)

@@ -6,7 +6,7 @@ import inspect
 from functools import cache
 from types import ModuleType
 
-from graphcheck.plugins import entry_points_in
+from graphcheck.plugins import entry_points_in, load
 from graphcheck.rules import Rule
 
 
@@ -27,7 +27,8 @@ def all_rules() -> tuple[type[Rule], ...]:
     found: dict[str, type[Rule]] = {}
     names: set[str] = set()
     for point in entry_points_in("graphcheck.rules"):
-        for rule in _rules_in(point.load()):
+        target = load(point, lambda t: bool(_rules_in(t)), "a Rule subclass or a module of rules")
+        for rule in _rules_in(target):
             if rule.code in found or rule.name in names:
                 raise RuntimeError(f"rule {rule.code} {rule.name} is registered twice")
             found[rule.code] = rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphcheck.findings import Severity
 from graphcheck.rules import Case, ProblemRule
-from graphcheck.rules.cases import layer, lstm, sequential
+from graphcheck.rules.cases import built, layer, lstm, seq2seq, sequential
 
 
 class InputRankMismatch(ProblemRule):
@@ -14,7 +14,6 @@ class InputRankMismatch(ProblemRule):
     name = "input-rank-mismatch"
     severity = Severity.ERROR
     summary = "A layer receives a tensor of the wrong rank"
-    template = "{layer} expects input of rank {expected}, found ndim={found}: {shape}"
     what = ("Reports a layer fed a tensor with the wrong number of dimensions, e.g. an LSTM "
             "(which needs (batch, timesteps, features)) fed a 2-D tensor.")
     why = ("Keras refuses to build the model with `expected ndim=3, found ndim=2`. The usual "
@@ -24,7 +23,8 @@ class InputRankMismatch(ProblemRule):
     fix = ("Set `return_sequences=True` on every recurrent layer that feeds another one; "
            "leave the batch dimension out of `input_shape`.")
     VALID = (Case(model=sequential([None, 10, 64], lstm("a", 32, return_sequences=True), lstm("b", 16))),)
-    INVALID = (Case(model=sequential([None, 10, 64], lstm("a", 32), lstm("b", 16)), nodes=("b",)),
+    INVALID = (Case(model=sequential([None, 10, 64], lstm("a", 32), lstm("b", 16)), nodes=("b",),
+                    contains="found ndim=2: (None, 32)"),
                Case(model=sequential([None, 8, 10, 64], lstm("a", 32)), nodes=("a",),
                     contains="batch size"))
 
@@ -36,7 +36,6 @@ class InputDimMismatch(ProblemRule):
     name = "input-dim-mismatch"
     severity = Severity.ERROR
     summary = "A tensor's size contradicts what the layer needs"
-    template = "{layer}: {what} is {found}, but {needed}"
     what = ("Reports tensors whose static sizes cannot work together: merged tensors of "
             "different widths, a Bidirectional sum of two directions with different units, "
             "a Reshape whose sizes do not multiply out.")
@@ -49,7 +48,7 @@ class InputDimMismatch(ProblemRule):
     INVALID = (Case(model=sequential([None, 10, 8], layer(
         "Bidirectional", "bi", merge_mode="sum", layer=lstm("f", 4),
         backward_layer=lstm("b", 3, go_backwards=True))),
-        nodes=("bi",)),)
+        nodes=("bi",), contains="got forward 4 and backward 3"),)
 
 
 class DeclaredShapeMismatch(ProblemRule):
@@ -59,7 +58,6 @@ class DeclaredShapeMismatch(ProblemRule):
     name = "declared-shape-mismatch"
     severity = Severity.ERROR
     summary = "The file's recorded shapes contradict its config"
-    template = "the file records {declared}, but propagating the config gives {computed}"
     what = ("Holds the shapes a saved file records (Keras `build_config`, each call's "
             "`__keras_tensor__` shape; ONNX value_info and outputs) against the shapes "
             "graphcheck propagates from the config.")
@@ -67,6 +65,9 @@ class DeclaredShapeMismatch(ProblemRule):
            "inconsistent metadata: the model will not load, or loads and fails at predict.")
     example = "config.json edited to `\"units\": 16` while the next layer recorded (None, 32)."
     fix = "Re-save the model from the framework instead of editing the file by hand."
+    VALID = (Case(model=sequential([None, 4], built(layer("Dense", "d", units=2), [None, 4]))),)
+    INVALID = (Case(model=sequential([None, 4], built(layer("Dense", "d", units=2), [None, 5])),
+                    nodes=("d",), contains="records input shape (None, 5)"),)
 
 
 class InitialStateMismatch(ProblemRule):
@@ -76,10 +77,12 @@ class InitialStateMismatch(ProblemRule):
     name = "initial-state-mismatch"
     severity = Severity.ERROR
     summary = "A recurrent layer's initial state has the wrong shape"
-    template = "initial_state[{i}] is {shape}, but units={units} needs (batch, {units})"
     what = ("Checks that every initial state passed to a recurrent layer is (batch, units) "
             "(ONNX: initial_h/initial_c are [D, B, H], or [B, D, H] with layout=1).")
     why = ("Keras builds such a model without complaint and fails only at predict time; "
            "ONNX Runtime fails only when the model runs.")
     example = "An encoder LSTM(64) whose states initialise a decoder LSTM(32)."
     fix = "Give encoder and decoder the same units, or project the states with a Dense layer."
+    VALID = (Case(model=seq2seq(state_given=True)),)
+    INVALID = (Case(model=seq2seq(state_given=True, decoder_units=8), nodes=("dec",),
+                    contains="units=8"),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from graphcheck.recurrent_facts import KERAS_GENERIC_RNN, SEQUENCE_CLASSES
 from graphcheck.rules import Context
 
 # Layers that keep their input's shape and meaning: a rule looks through them.
@@ -56,6 +57,6 @@ def sequence_config(ctx: Context, name: str) -> Mapping[str, Any] | None:
     if layer.type == "Bidirectional":
         inner = config.get("layer")
         config = inner.get("config") if isinstance(inner, Mapping) else None
-    elif layer.type not in ("LSTM", "GRU", "SimpleRNN", "RNN", "CuDNNLSTM", "CuDNNGRU"):
+    elif layer.type not in SEQUENCE_CLASSES and layer.type != KERAS_GENERIC_RNN:
         return None
     return config if isinstance(config, Mapping) and config.get("return_sequences") else None

@@ -62,7 +62,7 @@ class WeightShapeMismatch(Rule):
     name = "weight-shape-mismatch"
     severity = Severity.ERROR
     summary = "A stored weight's shape contradicts the layer's config"
-    template = "{weight} is stored as {stored}, but the config implies {expected} = {formula}"
+    template = "{weight} is stored as {stored}, but the config implies {expected} = {formula}{hint}"
     what = ("Computes the shape every weight must have from the layer's config and the shape "
             "of its input, and compares it with the shape stored in the file.")
     why = ("Keras fails to load such a model with `The shape of the target variable and the "
@@ -82,10 +82,9 @@ class WeightShapeMismatch(Rule):
             for spec, weight in pairs(node):
                 if spec is not None and weight is not None and not fits(weight.shape, spec.shape):
                     hint = spec.hints.get(weight.shape)
-                    yield Hit(node=name, message=(
-                        f"{spec.name} is stored as {format_shape(weight.shape)}, but the config "
-                        f"implies {format_shape(spec.shape)} = {formula(spec)}"
-                        + (f"; {hint}" if hint else "")))
+                    yield self.hit(name, weight=spec.name, stored=format_shape(weight.shape),
+                                   expected=format_shape(spec.shape), formula=formula(spec),
+                                   hint=f"; {hint}" if hint else "")
 
 
 class MissingWeights(Rule):
@@ -95,7 +94,7 @@ class MissingWeights(Rule):
     name = "missing-weights"
     severity = Severity.ERROR
     summary = "A weight the config needs is not stored"
-    template = "{weight} {expected} is not stored in the file"
+    template = "{weight} {expected} ({formula}) is not stored in the file"
     what = "Reports weights that the layer's config implies but the file does not contain."
     why = "Keras refuses to load the weights (or leaves the layer freshly initialised)."
     example = "`use_bias` switched from False to True in config.json after saving."
@@ -111,8 +110,8 @@ class MissingWeights(Rule):
         for name, node in checked(ctx):
             for spec, weight in pairs(node):
                 if spec is not None and weight is None:
-                    yield Hit(node=name, message=f"{spec.name} {format_shape(spec.shape)} "
-                              f"({formula(spec)}) is not stored in the file")
+                    yield self.hit(name, weight=spec.name, expected=format_shape(spec.shape),
+                                   formula=formula(spec))
 
 
 class UnexpectedWeights(Rule):
@@ -129,13 +128,12 @@ class UnexpectedWeights(Rule):
     fix = "Re-save the model from code so that config and weights agree."
     VALID = WeightShapeMismatch.VALID
     INVALID = (Case(model=sequential([None, 10, 64], lstm("lstm", 32, use_bias=False), layer(
-        "Dense", "dense", units=2)), weights=GOOD_WEIGHTS, nodes=("lstm",)),)
+        "Dense", "dense", units=2)), weights=GOOD_WEIGHTS, nodes=("lstm",),
+        contains="the file stores cell/vars/2 (128,)"),)
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         """Report stored weights with no spec."""
         for name, node in checked(ctx):
             for spec, weight in pairs(node):
                 if spec is None and weight is not None:
-                    yield Hit(node=name, message=f"the file stores {weight.key} "
-                              f"{format_shape(weight.shape)}, which the config does not "
-                              "account for")
+                    yield self.hit(name, key=weight.key, shape=format_shape(weight.shape))

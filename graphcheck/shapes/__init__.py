@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Layer, Shape
+from graphcheck.registries import registrar
+from graphcheck.rule_names import RuleName
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +28,8 @@ class Call:
     def single(self) -> Shape:
         """Return the only positional input; shape functions of one-input layers use this."""
         if not self.inputs:  # a config whose inbound node passes no tensor: Keras cannot call it
-            raise ShapeError("unreadable-model", "receives no input tensor (no inbound node passes one)")
+            raise ShapeError(RuleName.UNREADABLE_MODEL,
+                             "receives no input tensor (no inbound node passes one)")
         return self.inputs[0]
 
 
@@ -58,13 +61,5 @@ ShapeFn = Callable[[Call], LayerShapes]
 SHAPE_FUNCTIONS: dict[tuple[str, str], ShapeFn] = {}
 
 
-def register(framework: str, *types: str) -> Callable[[ShapeFn], ShapeFn]:
-    """Register a shape function for one or more layer classes (or ONNX op types)."""
-
-    def decorate(fn: ShapeFn) -> ShapeFn:
-        """Record ``fn`` under every type and return it unchanged."""
-        for type_ in types:
-            SHAPE_FUNCTIONS[(framework, type_)] = fn
-        return fn
-
-    return decorate
+# ``@register(framework, *types)`` records a shape function for one or more layer classes / op types.
+register = registrar(SHAPE_FUNCTIONS)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
 from graphcheck.limits import current as current_limits
+from graphcheck.rule_names import RuleName
 
 
 def known(dim: Dim) -> int | None:
@@ -51,7 +52,7 @@ def require_rank(shape: Shape, ranks: Iterable[int], what: str) -> None:
     )
     if len(shape) == max(allowed) + 1:
         message += "; did the batch size go into input_shape? Keras adds the batch dimension itself"
-    raise ShapeError("input-rank-mismatch", message)
+    raise ShapeError(RuleName.INPUT_RANK_MISMATCH, message)
 
 
 def merge_dim(a: Dim, b: Dim) -> Dim:
@@ -75,7 +76,7 @@ def as_tuple(value: object, rank: int) -> tuple[int, ...]:
         return (value,) * rank
     if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
         return tuple(value)
-    raise ShapeError("unreadable-model", f"expected an int or {rank} ints, got {value!r}")
+    raise ShapeError(RuleName.UNREADABLE_MODEL, f"expected an int or {rank} ints, got {value!r}")
 
 
 def optional_number(config: Mapping[str, object], key: str) -> None:
@@ -85,16 +86,16 @@ def optional_number(config: Mapping[str, object], key: str) -> None:
     """
     value = config.get(key)
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise ShapeError("unreadable-model", f"is {value!r}, not a number", field=f"config.{key}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {value!r}, not a number", field=f"config.{key}")
 
 
 def positive_int(config: Mapping[str, object], key: str) -> int:
     """Read a config value that must be a positive int (units, filters), or raise a finding."""
     value = config.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ShapeError("unreadable-model", f"is {value!r}, not a positive integer",
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {value!r}, not a positive integer",
                          field=f"config.{key}")
     if value > current_limits().max_dim:
-        raise ShapeError("unreadable-model", f"is {value}, over the limit of "
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {value}, over the limit of "
                          f"{current_limits().max_dim} (max_dim)", field=f"config.{key}")
     return value

@@ -9,8 +9,9 @@ from typing import Any
 
 import networkx as nx
 
-from graphcheck.findings import Problem, ShapeError
+from graphcheck.findings import Problem, ShapeError, traceback_text
 from graphcheck.graph import Layer, Model, ModelGraph, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import SHAPE_FUNCTIONS, Call, LayerShapes, WeightSpec
 
 
@@ -70,7 +71,7 @@ def _propagate(
     try:
         order = list(nx.topological_sort(sub.graph))
     except nx.NetworkXUnfeasible:
-        result.problems.append(Problem(rule="unreadable-model", node=None,
+        result.problems.append(Problem(rule=RuleName.UNREADABLE_MODEL, node=None,
                                        message="the layer graph has a cycle"))
         return values
     for name in order:
@@ -146,7 +147,7 @@ def _run_call(call: Call, qualified: str, framework: str, result: Inference,
         return _guarded(SHAPE_FUNCTIONS[(framework, "*")], call, qualified, result)
     if fn is None:
         result.problems.append(Problem(
-            rule="unsupported-layer", node=qualified,
+            rule=RuleName.UNSUPPORTED_LAYER, node=qualified,
             message=f"no shape function for {layer.type!r}: its outputs are unknown downstream"))
         return LayerShapes(outputs=(None,))
     if any(shape is None for shape in call.inputs) or any(
@@ -164,8 +165,9 @@ def _guarded(fn: Any, call: Call, qualified: str, result: Inference, first: bool
         return LayerShapes(outputs=(None,))
     except Exception as error:
         result.problems.append(Problem(
-            rule="internal-error", node=qualified,
-            message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}"))
+            rule=RuleName.INTERNAL_ERROR, node=qualified,
+            message=f"shape function for {call.layer.type!r} failed: {type(error).__name__}: {error}",
+            detail=traceback_text(error)))
         return LayerShapes(outputs=(None,))
     result.problems += [_problem(e, call, qualified) for e in shapes.problems]
     if first:  # build_config records the first call's input; later calls may differ (reverse=True)
@@ -175,7 +177,7 @@ def _guarded(fn: Any, call: Call, qualified: str, result: Inference, first: bool
 
 def _problem(error: ShapeError, call: Call, qualified: str) -> Problem:
     """Report a shape function's error on its layer; a bad config value says where it is."""
-    where = call.layer.where if error.rule == "unreadable-model" else ""
+    where = call.layer.where if error.rule == RuleName.UNREADABLE_MODEL else ""
     return Problem(rule=error.rule, node=qualified, message=error.located(where))
 
 
@@ -196,7 +198,7 @@ def _check_declared(
     if shape is None or declared is None or compatible(shape, declared):
         return
     result.problems.append(Problem(
-        rule="declared-shape-mismatch", node=node,
+        rule=RuleName.DECLARED_SHAPE_MISMATCH, node=node,
         message=f"the file records the tensor from {src!r} as {format_shape(declared)}, "
                 f"but propagating the config gives {format_shape(shape)}"))
 
@@ -209,7 +211,7 @@ def _check_declared_input(call: Call, qualified: str, result: Inference) -> None
     for got, want in zip(call.inputs, declared):
         if not compatible(got, want):
             result.problems.append(Problem(
-                rule="declared-shape-mismatch", node=qualified,
+                rule=RuleName.DECLARED_SHAPE_MISMATCH, node=qualified,
                 message=f"build_config records input shape {format_shape(want)}, "
                         f"but the layer receives {format_shape(got)}"))
 

@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphcheck.engine import check_path
+from graphcheck.explanations.build import build
 from graphcheck.reporters import RenderOptions, reporters
-from graphcheck.reporters.explain import render_json
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SCALE = float(os.environ.get("GRAPHCHECK_FUZZ_SCALE", "1"))
@@ -79,7 +79,7 @@ def assert_survives(data: bytes, suffix: str) -> None:
             assert not [e for e in errors if STRICT or e.startswith("loading failed")], errors
         document = json.loads(reporters()["json"].render([result], RenderOptions()))
         assert all(f["path"] == path.name for f in document["findings"])
-        json.loads(render_json([result]))
+        json.loads(reporters("explain")["json"].explain([build(result)], RenderOptions()))
         assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest()
         assert path.stat().st_mtime_ns == mtime
         assert sorted(p.name for p in Path(tmp).iterdir()) == [path.name]

@@ -200,7 +200,7 @@ def test_missing_option_like_path_explains_double_dash() -> None:
 
 def test_explain_table_shortens_long_names_and_json_keeps_them(tmp_path: Path) -> None:
     """A 90-character layer name is cut in the explain table, whole in explain JSON."""
-    from graphcheck.reporters.explain import NAME_WIDTH
+    from graphcheck.reporters.text import NAME_WIDTH
 
     long = "block_" + "a" * 80 + "_lstm"
     text = (FIXTURES / "keras" / "question.json").read_text().replace('"lstm"', f'"{long}"')

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from graphcheck.discovery import Target
-from graphcheck.engine import Settings
 from graphcheck.runner import (
     PROGRESS_MIN_FILES,
     check_all,
@@ -20,6 +19,7 @@ from graphcheck.runner import (
     run,
     show_progress,
 )
+from graphcheck.settings import Selection, Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 GOOD = FIXTURES / "keras" / "question.keras"
@@ -75,12 +75,12 @@ def test_failure_becomes_internal_error_finding() -> None:
 
 
 def test_explain_runs_in_workers() -> None:
-    """Explanations are rendered in the workers, one per file, in order."""
-    data = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2, fmt="json")
-    text = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2, fmt="text")
-    assert [d["path"] for d in data] == ["0:question.keras", "1:units16_weights32.keras",
+    """Explanations are built in the workers, one report per file, in order."""
+    reports = explain_all(targets(GOOD, BROKEN, GOOD, GOOD), Settings(), jobs=2)
+    assert [r.path for r in reports] == ["0:question.keras", "1:units16_weights32.keras",
                                          "2:question.keras", "3:question.keras"]
-    assert all(d["nodes"] for d in data) and "weight-shape-mismatch" in text[1]
+    assert all(r.nodes for r in reports)
+    assert "weight-shape-mismatch" in [f.rule for f in reports[1].findings]
 
 
 class Tty(io.StringIO):
@@ -106,7 +106,8 @@ def test_progress_only_for_many_files_on_a_terminal() -> None:
 def test_pool_keeps_which_rules_ran() -> None:
     """The rules that ran on each file cross the process boundary (JUnit reports them)."""
     only = frozenset({"weight-shape-mismatch"})
-    results = check_all(targets(BROKEN, GOOD, GOOD, BROKEN), Settings(enabled=only), jobs=2)
+    settings = Settings(selection=Selection.only(*only))
+    results = check_all(targets(BROKEN, GOOD, GOOD, BROKEN), settings, jobs=2)
     assert [r.rules for r in results] == [only] * 4
     assert {f.rule for r in results for f in r.findings} == {"weight-shape-mismatch"}
 

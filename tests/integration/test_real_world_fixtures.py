@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from graphcheck.engine import check_path
-from graphcheck.explain import nodes
+from graphcheck.explanations.views import nodes
 from graphcheck.findings import Severity
 from graphcheck.loaders.keras_legacy import legacy_class, modernise
 from graphcheck.results import FileResult

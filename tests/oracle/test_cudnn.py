@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from graphcheck.engine import analyse, check_path, load
-from graphcheck.explain import nodes, recurrent_story, total_params
+from graphcheck.explanations.build import build
+from graphcheck.explanations.views import nodes, total_params
 from graphcheck.findings import Severity
 from tests.oracle_support import analyse as oracle_analyse
 from tests.oracle_support import keras_rows, mismatches
@@ -55,9 +56,9 @@ def test_explain_says_gpu_only_and_counts_two_biases() -> None:
     """The story names the GPU-only, tf.keras 1.x/2.x nature and the doubled bias arithmetic."""
     result = check_path(TF_KERAS / "cudnn_sequential.h5", "seq")
     assert result.model is not None and result.inference is not None
-    views = {v.name: v for v in nodes(result.model, result.inference)}
-    lstm = "\n".join(recurrent_story(views["cudnn_lstm"]))
-    gru = "\n".join(recurrent_story(views["cudnn_gru"]))
+    views = {v.name: v for v in build(result).nodes}
+    lstm = "\n".join(views["cudnn_lstm"].story)
+    gru = "\n".join(views["cudnn_gru"].story)
     assert "runs only on a GPU" in lstm and "tf.keras 1.x/2.x" in lstm
     assert "(8*units,) = (8*8,)" in lstm and f"4*8*(5 + 8 + 2) = {views['cudnn_lstm'].params}" in lstm
     assert "(6*units,) = (6*4,)" in gru and f"3*4*(8 + 4 + 2) = {views['cudnn_gru'].params}" in gru
@@ -103,8 +104,8 @@ def test_a_keras_212_gru_without_reset_after_reads_its_stored_layout() -> None:
     """No reset_after key and (3*units,) biases: read as reset_after=False, explained so."""
     result = check_path(TF_KERAS / "gru_keras212.h5", "old")
     assert result.model is not None and result.inference is not None
-    views = {v.name: v for v in nodes(result.model, result.inference)}
-    text = "\n".join(recurrent_story(views["gru"]))
+    views = {v.name: v for v in build(result).nodes}
+    text = "\n".join(views["gru"].story)
     assert "(3*units,) = (3*5,)" in text and f"3*5*(4 + 5 + 1) = {views['gru'].params}" in text
     assert {f.node for f in result.findings if f.rule == "cudnn-ineligible"} == {"gru", "bi"}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from graphcheck.engine import check_path
-from graphcheck.explain import nodes, total_params
+from graphcheck.explanations.views import nodes, total_params
 from graphcheck.findings import Severity
 from graphcheck.results import FileResult
 

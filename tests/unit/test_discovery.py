@@ -149,11 +149,12 @@ def test_cli_warns_when_nothing_is_found(tmp_path: Path) -> None:
 
 
 def test_explain_output_is_the_explain_reporters() -> None:
-    """Rendering in workers gives exactly what the explain reporter renders in one process."""
+    """Reports built in workers render exactly as reports built in one process."""
     from graphcheck.engine import check_path
-    from graphcheck.reporters.explain import render_json, render_text
+    from graphcheck.explanations.build import build
+    from graphcheck.reporters import RenderOptions, reporters
 
-    results = [check_path(p, str(p)) for p in (GOOD, BROKEN)]
-    for fmt, render in (("json", render_json), ("text", render_text)):
+    reports = [build(check_path(p, str(p))) for p in (GOOD, BROKEN)]
+    for fmt, reporter in reporters("explain").items():
         out = CliRunner().invoke(main, ["explain", "--format", fmt, "-j", "2", str(BROKEN), str(GOOD)])
-        assert out.stdout == render(results)
+        assert out.stdout == reporter.explain(reports, RenderOptions(command="explain"))

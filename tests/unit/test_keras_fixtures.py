@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from graphcheck.engine import check_path
-from graphcheck.explain import nodes, total_params
+from graphcheck.explanations.views import nodes, total_params
 from graphcheck.findings import Severity
 from graphcheck.results import FileResult
 

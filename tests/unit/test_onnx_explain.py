@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from graphcheck.cli import main
@@ -68,3 +69,36 @@ def test_json_contract_outputs_and_params_come_from_the_model() -> None:
     assert node["params"] == sum(sizes[i] for i in lstm.input if i in sizes)
     assert set(node) >= {"name", "type", "inputs", "output_shapes", "params", "weights"}
     assert len(node["output_shapes"]) == len(lstm.output)
+
+
+RECURRENT = ("LSTM", "GRU", "RNN")
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.onnx")), ids=lambda p: p.name)
+def test_each_direction_of_a_recurrent_node_is_a_cell(path: Path) -> None:
+    """Cells per direction, W/R/B without num_directions as the file stores them, ONNX gate order."""
+    import onnx
+
+    from graphcheck.engine import check_path
+    from graphcheck.explanations.build import build
+    from graphcheck.recurrent_facts import ONNX_OPS
+
+    model = onnx.load(str(path), load_external_data=False)
+    stored = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    report = {n.name: n for n in build(check_path(path, path.name)).nodes}
+    for node in (n for n in model.graph.node if n.op_type in RECURRENT):
+        direction = next((a.s.decode() for a in node.attribute if a.name == "direction"), "forward")
+        cells = report[node.name].cells
+        assert [c.label for c in cells] == (["forward", "backward"] if direction == "bidirectional"
+                                            else [None])
+        assert [c.reverse for c in cells] == ([False, True] if direction == "bidirectional"
+                                              else [direction == "reverse"])
+        kind = ONNX_OPS[node.op_type]
+        for cell in cells:
+            assert cell.layer_class == node.op_type and cell.kind == kind.keras
+            assert cell.gates == tuple(g.name for g in kind.onnx_gates)
+            if node.input[1] in stored:
+                assert cell.kernel == stored[node.input[1]][1:]
+            if node.input[2] in stored:
+                assert cell.recurrent_kernel == stored[node.input[2]][1:]
+        assert sum(c.params or 0 for c in cells) == report[node.name].params

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import positive_int
 from graphcheck.shapes.keras.merging import broadcast
@@ -15,7 +16,7 @@ def layer_scale(call: Call) -> LayerShapes:
     shape = call.single()
     width = positive_int(call.config, "projection_dim")
     if shape and shape[-1] is not None and shape[-1] != width:
-        raise ShapeError("input-dim-mismatch", f"LayerScale multiplies {format_shape(shape)} by "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"LayerScale multiplies {format_shape(shape)} by "
                          f"gamma of shape ({width},): the last axis must be {width}")
     return LayerShapes(outputs=(shape,), weights=(WeightSpec(
         name="gamma", path="vars/0", shape=(width,),
@@ -32,7 +33,7 @@ def stochastic_depth(call: Call) -> LayerShapes:
 def custom_scale(call: Call) -> LayerShapes:
     """InceptionResNetV2's CustomScaleLayer: inputs[0] + inputs[1] * scale, broadcast."""
     if len(call.inputs) != 2:
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"CustomScaleLayer adds exactly 2 inputs, got {len(call.inputs)}")
     first, second = call.inputs
     out = broadcast(first[1:], second[1:], "CustomScaleLayer")

@@ -8,6 +8,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import positive_int
 
@@ -25,7 +26,7 @@ def query_value_key(call: Call, names: tuple[str, str, str]) -> tuple[Shape, Sha
             found[index] = call.kwargs[name][0]
     query, value, key = found
     if query is None or value is None:
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"{call.layer.type} needs a query and a value tensor, got "
                          f"{len(call.inputs)} positional inputs")
     return query, value, value if key is None else key
@@ -36,12 +37,12 @@ def attention(call: Call) -> LayerShapes:
     """Luong/Bahdanau attention: (B, Tq, D) x (B, Tv, D) -> (B, Tq, Dv), scores (B, Tq, Tv)."""
     query, value, key = query_value_key(call, ("query", "value", "key"))
     if len(query) < 3 or len(value) < 3:
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"{call.layer.type} expects (batch, steps, features) inputs, got "
                          f"{format_shape(query)} and {format_shape(value)}")
     q, k = query[-1], key[-1]
     if isinstance(q, int) and isinstance(k, int) and q != k:
-        raise ShapeError("input-dim-mismatch",
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                          f"{call.layer.type} scores query {format_shape(query)} against key "
                          f"{format_shape(key)}: their last dimensions ({q} and {k}) must be equal")
     outputs: list[Shape] = [(*query[:-1], value[-1])]
@@ -134,7 +135,7 @@ def multi_head_attention(call: Call) -> LayerShapes:
     if len(value) != len(key) or any(
             isinstance(a, int) and isinstance(b, int) and a != b
             for a, b in zip(value[1:-1], key[1:-1])):
-        raise ShapeError("input-dim-mismatch",
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                          f"MultiHeadAttention needs value {format_shape(value)} and key "
                          f"{format_shape(key)} to agree on every axis but the last")
     sizes = Heads.of(call.config)

@@ -9,6 +9,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import as_tuple, conv_length, positive_int, require_rank
 
@@ -33,7 +34,7 @@ def spatial_rank(layer_type: str) -> int:
     """Return the number of spatial axes a layer class works on (``Conv2DTranspose`` -> 2)."""
     found = re.search(r"(\d)D", layer_type)
     if found is None:
-        raise ShapeError("unsupported-layer", f"cannot tell the spatial rank of {layer_type!r}")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"cannot tell the spatial rank of {layer_type!r}")
     return int(found.group(1))
 
 
@@ -56,7 +57,7 @@ def window_sizes(call: Call, space: Spatial, kernel: tuple[int, ...], strides: t
     sizes = tuple(conv_length(n, k, s, padding, d)
                   for n, k, s, d in zip(space.sizes, kernel, strides, dilation))
     if any(isinstance(n, int) and n <= 0 for n in sizes):
-        raise ShapeError("input-dim-mismatch",
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                          f"{call.layer.type} with window {kernel}, strides {strides} and "
                          f"padding={padding!r} on spatial size {format_shape(space.sizes)} "
                          f"gives an empty output {format_shape(sizes)}")
@@ -87,7 +88,7 @@ def conv(call: Call) -> LayerShapes:
     groups = groups if isinstance(groups, int) and groups > 0 else 1
     per_group = space.channels // groups if isinstance(space.channels, int) else None
     if isinstance(space.channels, int) and space.channels % groups:
-        raise ShapeError("input-dim-mismatch", f"{space.channels} input channels cannot be split "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"{space.channels} input channels cannot be split "
                                                f"into groups={groups}")
     sizes = window_sizes(call, space, kernel, strides, dilation)
     grouped = f"channels/groups = {space.channels}/{groups}" if groups > 1 else f"{space.channels}"

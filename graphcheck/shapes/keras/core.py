@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import positive_int, require_rank
 
@@ -11,10 +12,10 @@ from graphcheck.shapes.dims import positive_int, require_rank
 def batch_shape(config: object) -> Shape:
     """Return an InputLayer's full shape from Keras 3 ``batch_shape`` or Keras 2 ``batch_input_shape``."""
     if not isinstance(config, dict):
-        raise ShapeError("unreadable-model", "InputLayer config is not an object")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, "InputLayer config is not an object")
     shape = config.get("batch_shape", config.get("batch_input_shape"))
     if not isinstance(shape, list) or not all(d is None or isinstance(d, int) for d in shape):
-        raise ShapeError("unreadable-model", f"InputLayer batch_shape is {shape!r}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"InputLayer batch_shape is {shape!r}")
     return tuple(shape)
 
 
@@ -31,7 +32,7 @@ def dense(call: Call) -> LayerShapes:
     """Dense acts on the last axis only: (..., F) -> (..., units); a 3-D input stays 3-D."""
     shape = call.single()
     if len(shape) < 2:
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"Dense expects at least rank 2 (batch, features), found {len(shape)}")
     units = positive_int(call.config, "units")
     features = shape[-1]

@@ -9,6 +9,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import positive_int
 from graphcheck.shapes.keras.attention import query_value_key
@@ -34,7 +35,7 @@ def _partial(raw: object) -> list[Dim]:
         return [raw]
     if isinstance(raw, list) and all(d is None or isinstance(d, int) for d in raw):
         return list(raw)
-    raise ShapeError("unreadable-model", f"is {raw!r}, not an int or a list of ints",
+    raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {raw!r}, not an int or a list of ints",
                      field="config.output_shape")
 
 
@@ -45,7 +46,7 @@ def analyze(equation: object, bias_axes: object, shape: Shape, partial: object) 
         found = re.fullmatch(pattern, text)
         if found:
             return _analyze_split(found.groups(), bias_axes, shape, _partial(partial), left)
-    raise ShapeError("unreadable-model", f"equation {equation!r} is not of the form [X],[Y]->[Z], "
+    raise ShapeError(RuleName.UNREADABLE_MODEL, f"equation {equation!r} is not of the form [X],[Y]->[Z], "
                      "...[X],[Y]->...[Z] or [X]...,[Y]->[Z]...")
 
 
@@ -73,7 +74,7 @@ def _analyze_split(specs: tuple[str, ...], bias_axes: object, shape: Shape, outp
         elif dim in in_map:
             kernel.append(shape[in_map[dim]])
         else:
-            raise ShapeError("unreadable-model", f"weight axis {dim!r} of the equation is in neither "
+            raise ShapeError(RuleName.UNREADABLE_MODEL, f"weight axis {dim!r} of the equation is in neither "
                              f"the input spec {inputs!r} nor the output spec {outputs!r}")
     bias = _bias(bias_axes, outputs, output, elided if left else 0, 0 if left else elided)
     return Einsum(kernel=tuple(kernel), bias=bias, output=tuple(output))
@@ -82,7 +83,7 @@ def _analyze_split(specs: tuple[str, ...], bias_axes: object, shape: Shape, outp
 def _at(shape: list[Dim], index: int, dim: str) -> Dim:
     """Return ``shape[index]``, or a finding when output_shape is too short for the equation."""
     if not -len(shape) <= index < len(shape):
-        raise ShapeError("input-rank-mismatch", f"output_shape has no entry for axis {dim!r}")
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"output_shape has no entry for axis {dim!r}")
     return shape[index]
 
 
@@ -90,14 +91,14 @@ def _check_shared(inputs: str, shape: Shape, output: list[Dim], in_map: Mapping[
                   out_map: Mapping[str, int]) -> None:
     """Raise when an axis in both input and output changes size (Keras raises too)."""
     if len(shape) < len(inputs):
-        raise ShapeError("input-rank-mismatch", f"the equation names {len(inputs)} input axes "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"the equation names {len(inputs)} input axes "
                          f"({inputs!r}), but the input is {format_shape(shape)}")
     for dim in inputs:
         if dim not in out_map:
             continue
         want, got = _at(output, out_map[dim], dim), shape[in_map[dim]]
         if want is not None and got is not None and want != got:
-            raise ShapeError("input-dim-mismatch", f"axis {dim!r} is {got} in the input "
+            raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"axis {dim!r} is {got} in the input "
                              f"{format_shape(shape)} but output_shape says {want}")
 
 
@@ -108,7 +109,7 @@ def _bias(bias_axes: object, outputs: str, output: list[Dim], left_elided: int,
         return None
     axes = str(bias_axes)
     if any(c not in outputs for c in axes):
-        raise ShapeError("unreadable-model", f"bias_axes {axes!r} names an axis not in the output "
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"bias_axes {axes!r} names an axis not in the output "
                          f"spec {outputs!r}")
     sizes = {c: output[i + left_elided] for i, c in enumerate(outputs)}
     first = min(outputs.find(c) for c in axes)
@@ -169,11 +170,13 @@ def grouped_query_attention(call: Call) -> LayerShapes:
     """GroupedQueryAttention: the query's shape out; query/key/value/output einsum projections."""
     query, value, key = query_value_key(call, ("query", "value", "key"))
     if query[-1] is not None and value[-1] is not None and query[-1] != value[-1]:
-        raise ShapeError("input-dim-mismatch", f"GroupedQueryAttention needs query {format_shape(query)} "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
+                         f"GroupedQueryAttention needs query {format_shape(query)} "
                          f"and value {format_shape(value)} to share their last dimension")
     if len(value) != len(key) or any(a is not None and b is not None and a != b
                                      for a, b in zip(value[1:-1], key[1:-1])):
-        raise ShapeError("input-dim-mismatch", f"GroupedQueryAttention needs value {format_shape(value)} "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
+                         f"GroupedQueryAttention needs value {format_shape(value)} "
                          f"and key {format_shape(key)} to agree on every axis but the last")
     heads = (None, None, positive_int(call.config, "num_query_heads"),
              positive_int(call.config, "head_dim"))

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphcheck.findings import ShapeError
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, register
 
 # What each wrapper runs, and the config keys that say which code it is.
@@ -41,4 +42,4 @@ def describe(layer_type: str, config: Mapping[str, Any]) -> str:
 @register("keras", *WRAPPED)
 def foreign(call: Call) -> LayerShapes:
     """Report the wrapped code as unsupported: its output shape is only known by running it."""
-    raise ShapeError("unsupported-layer", describe(call.layer.type, call.config))
+    raise ShapeError(RuleName.UNSUPPORTED_LAYER, describe(call.layer.type, call.config))

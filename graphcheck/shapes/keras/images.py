@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import positive_int, require_rank
 from graphcheck.shapes.keras.recurrent import inner_layer, prefixed, run_inner
@@ -58,7 +59,7 @@ def pipeline(call: Call) -> LayerShapes:
     """Pipeline([layers]): each layer's output feeds the next."""
     entries = call.config.get("layers")
     if not isinstance(entries, list):
-        raise ShapeError("unreadable-model", f"is {entries!r}, not a list of layers",
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {entries!r}, not a list of layers",
                          field="config.layers")
     inners = [inner_layer(entry, f"layers[{index}]") for index, entry in enumerate(entries)]
     shape: Shape = call.single()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import as_tuple, mul, positive_int, product
 from graphcheck.shapes.keras.conv import spatial_rank, split, window_sizes
@@ -35,7 +36,7 @@ def locally_connected(call: Call) -> LayerShapes:
     strides = as_tuple(call.config.get("strides", 1), rank)
     padding = str(call.config.get("padding", "valid")).lower()
     if space.channels is None:
-        raise ShapeError("input-dim-mismatch", f"{call.layer.type} needs a known channel axis, got "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"{call.layer.type} needs a known channel axis, got "
                          f"{format_shape(space.rebuild(space.sizes, None))}")
     out = window_sizes(call, space, kernel, strides)
     first = space.channels_first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, register
 
 
@@ -17,7 +18,7 @@ def _need_inputs(call: Call, count: int | None = None) -> tuple[Shape, ...]:
     shapes = call.inputs
     if (count is not None and len(shapes) != count) or len(shapes) < 2:
         want = f"exactly {count}" if count is not None else "at least 2"
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"{call.layer.type} needs {want} inputs, got {len(shapes)}")
     return shapes
 
@@ -28,18 +29,18 @@ def concatenate(call: Call) -> LayerShapes:
     shapes = _need_inputs(call)
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"Concatenate needs inputs of one rank, got {_all(shapes)}")
     raw = call.config.get("axis", -1)
     axis = raw if isinstance(raw, int) and -rank <= raw < rank else None
     if axis is None:
-        raise ShapeError("input-rank-mismatch", f"Concatenate axis={raw!r} is out of range for "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"Concatenate axis={raw!r} is out of range for "
                                                 f"inputs {_all(shapes)}")
     axis %= rank
     for index in range(1, rank):
         sizes = {s[index] for s in shapes if isinstance(s[index], int)}
         if index != axis and len(sizes) > 1:
-            raise ShapeError("input-dim-mismatch",
+            raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                              f"Concatenate on axis {axis} needs the other axes to match, but axis "
                              f"{index} differs: {_all(shapes)}")
     widths = [s[axis] for s in shapes]
@@ -62,7 +63,7 @@ def broadcast(first: Shape, second: Shape, layer_type: str) -> Shape:
         elif a == 1 or b == 1 or a == b:
             out.append(b if a == 1 else a)
         else:
-            raise ShapeError("input-dim-mismatch",
+            raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                              f"{layer_type} needs inputs of the same shape (or broadcastable by "
                              f"1s), but {a} meets {b}: {format_shape(first)} vs {format_shape(second)} "
                              "without the batch axis")
@@ -85,10 +86,10 @@ def _dot_axes(raw: object, first: Shape, second: Shape) -> tuple[int, int]:
     """Return the two contracted axes of Dot's ``axes`` (an int or a pair), non-negative."""
     pair = [raw, raw] if isinstance(raw, int) else raw
     if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(a, int) for a in pair):
-        raise ShapeError("unreadable-model", f"Dot axes is {raw!r}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"Dot axes is {raw!r}")
     a, b = pair
     if not (-len(first) <= a < len(first) and -len(second) <= b < len(second)):
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"Dot axes={raw!r} is out of range for {_all((first, second))}")
     return a % len(first), b % len(second)
 
@@ -100,7 +101,7 @@ def dot(call: Call) -> LayerShapes:
     a, b = _dot_axes(call.config.get("axes", -1), first, second)
     x, y = first[a], second[b]
     if isinstance(x, int) and isinstance(y, int) and x != y:
-        raise ShapeError("input-dim-mismatch",
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                          f"Dot contracts axis {a} of {format_shape(first)} ({x}) with axis {b} of "
                          f"{format_shape(second)} ({y}): the sizes must be equal")
     out = [d for i, d in enumerate(first) if i != a] + [

@@ -7,6 +7,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 
 
@@ -17,7 +18,7 @@ def axes_of(config: Mapping[str, Any], shape: Shape, default: int = -1) -> list[
     axes = []
     for axis in items:
         if isinstance(axis, bool) or not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
-            raise ShapeError("input-rank-mismatch",
+            raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                              f"axis={raw!r} is out of range for input {format_shape(shape)}")
         axes.append(axis % len(shape))
     return sorted(axes)
@@ -63,7 +64,7 @@ def group_normalization(call: Call) -> LayerShapes:
     channels = shape[axes[0]]
     groups = call.config.get("groups", 32)
     if isinstance(channels, int) and isinstance(groups, int) and groups > 0 and channels % groups:
-        raise ShapeError("input-dim-mismatch",
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                          f"GroupNormalization groups={groups} does not divide {channels} channels")
     names = (["gamma"] if call.config.get("scale", True) else []) + (
         ["beta"] if call.config.get("center", True) else [])

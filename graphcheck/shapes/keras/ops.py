@@ -16,12 +16,13 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.keras_nodes import (
+from graphcheck.op_layers import (
     ARGS_KEY,
     KERAS3_OP_CLASSES,
     KERAS3_OP_PREFIX,
     TENSOR_MARK,
 )
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, register
 from graphcheck.shapes.dims import product
 
@@ -75,7 +76,7 @@ def op_layer(call: Call) -> LayerShapes:
     name = op_name(call)
     fn = OPS.get(name)
     if fn is None:
-        raise ShapeError("unsupported-layer", f"no shape function for op {name!r}: its output is "
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"no shape function for op {name!r}: its output is "
                                               "unknown (the layers after it use the shape the "
                                               "file records, where it records one)")
     return LayerShapes(outputs=(fn(call),))
@@ -109,7 +110,7 @@ def operand(call: Call, value: object) -> Shape:
     index = tensor_index(value)
     if index is not None:
         if index >= len(call.inputs):
-            raise ShapeError("unreadable-model", f"argument {index} names no input tensor")
+            raise ShapeError(RuleName.UNREADABLE_MODEL, f"argument {index} names no input tensor")
         return call.inputs[index]
     return constant_shape(value)
 
@@ -150,7 +151,7 @@ def setting(call: Call, *names: str, default: object = None) -> object:
     """Return a non-tensor op argument from the call (tf_keras) or the config (Keras 3)."""
     found, value = keyword(call, *names)
     if found and isinstance(value, tuple):
-        raise ShapeError("unsupported-layer", f"{names[0]} is a tensor computed at run time: the "
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"{names[0]} is a tensor computed at run time: the "
                                               "output shape is unknown")
     return value if found else default
 
@@ -163,7 +164,7 @@ def broadcast_all(shapes: list[Shape], what: str) -> Shape:
         dims = [s[len(s) - rank + axis] for s in shapes if len(s) - rank + axis >= 0]
         sizes = {d for d in dims if isinstance(d, int) and d != 1}
         if len(sizes) > 1:
-            raise ShapeError("input-dim-mismatch",
+            raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                              f"{what} cannot broadcast {', '.join(format_shape(s) for s in shapes)}: "
                              f"sizes {sorted(sizes)} meet on one axis")
         if sizes:
@@ -178,7 +179,7 @@ def elementwise(call: Call) -> Shape:
     """Binary (and where's ternary) ops: operands broadcast, constants included."""
     shapes = operands(call, "y", "x", "condition")
     if not shapes:
-        raise ShapeError("unreadable-model", f"{op_name(call)} receives no operand")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"{op_name(call)} receives no operand")
     return broadcast_all(shapes, op_name(call))
 
 
@@ -188,7 +189,7 @@ def listed_operands(call: Call, what: str) -> list[Shape]:
     items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
     shapes = [operand(call, v) for v in items] or list(call.inputs)
     if not shapes or any(len(s) != len(shapes[0]) for s in shapes):
-        raise ShapeError("input-rank-mismatch", f"{what} needs operands of one rank, got "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"{what} needs operands of one rank, got "
                          + ", ".join(format_shape(s) for s in shapes))
     return shapes
 
@@ -201,7 +202,7 @@ def add_n(call: Call) -> Shape:
     for axis in range(len(shapes[0])):
         sizes = {s[axis] for s in shapes if isinstance(s[axis], int)}
         if len(sizes) > 1:
-            raise ShapeError("input-dim-mismatch", "add_n needs operands of one shape, got "
+            raise ShapeError(RuleName.INPUT_DIM_MISMATCH, "add_n needs operands of one shape, got "
                              + ", ".join(format_shape(s) for s in shapes))
         out.append(sizes.pop() if sizes else None)
     return tuple(out)
@@ -223,9 +224,9 @@ def axis_list(value: object, rank: int, what: str) -> list[int] | None:
     raw = value if isinstance(value, list) else [value]
     items = [a for a in raw if isinstance(a, int) and not isinstance(a, bool)]
     if len(items) != len(raw):
-        raise ShapeError("unreadable-model", f"{what} axis is {value!r}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"{what} axis is {value!r}")
     if any(not -rank <= a < rank for a in items):
-        raise ShapeError("input-rank-mismatch", f"{what} axis={value!r} is out of range for rank "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"{what} axis={value!r} is out of range for rank "
                                                 f"{rank}")
     return sorted({a % rank for a in items})
 
@@ -254,13 +255,13 @@ def reshape(call: Call) -> Shape:
     shape = first_operand(call)
     target = setting(call, "shape", "newshape")
     if not isinstance(target, list) or not all(isinstance(d, int) or d is None for d in target):
-        raise ShapeError("unsupported-layer", f"reshape target {target!r} is not a static shape")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"reshape target {target!r} is not a static shape")
     if target.count(-1) > 1:
-        raise ShapeError("input-dim-mismatch", f"reshape target {target} has more than one -1")
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"reshape target {target} has more than one -1")
     known = [d for d in target if d not in (-1, None)]
     total, rest = product(shape), product(known)
     if isinstance(total, int) and isinstance(rest, int) and -1 not in target and total != rest:
-        raise ShapeError("input-dim-mismatch", f"cannot reshape {format_shape(shape)} "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"cannot reshape {format_shape(shape)} "
                                                f"({total} values) to {target}")
     fill = total // rest if isinstance(total, int) and isinstance(rest, int) and rest else None
     return tuple(fill if d == -1 else d for d in target)
@@ -275,7 +276,7 @@ def transpose(call: Call) -> Shape:
         return tuple(reversed(shape))
     if not isinstance(perm, list) or sorted(p % max(len(shape), 1) for p in perm
                                             if isinstance(p, int)) != list(range(len(shape))):
-        raise ShapeError("input-rank-mismatch", f"transpose perm {perm!r} does not fit "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"transpose perm {perm!r} does not fit "
                                                 f"{format_shape(shape)}")
     return tuple(shape[p] for p in perm)
 
@@ -300,7 +301,7 @@ def matmul(call: Call) -> Shape:
     """Matrix product over the last two axes, batch axes broadcast (transpose_a/b honoured)."""
     shapes = operands(call, "b")
     if len(shapes) != 2:
-        raise ShapeError("unreadable-model", f"matmul needs 2 operands, got {len(shapes)}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"matmul needs 2 operands, got {len(shapes)}")
     a, b = shapes
     if len(a) < 2 or len(b) < 2:
         return _vector_matmul(a, b)
@@ -309,7 +310,7 @@ def matmul(call: Call) -> Shape:
     if setting(call, "transpose_b", "adjoint_b", default=False):
         b = (*b[:-2], b[-1], b[-2])
     if isinstance(a[-1], int) and isinstance(b[-2], int) and a[-1] != b[-2]:
-        raise ShapeError("input-dim-mismatch", f"matmul of {format_shape(a)} and {format_shape(b)}:"
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"matmul of {format_shape(a)} and {format_shape(b)}:"
                                                f" inner sizes {a[-1]} and {b[-2]} differ")
     batch = broadcast_all([a[:-2], b[:-2]], "matmul")
     return (*batch, a[-2], b[-1])
@@ -330,7 +331,7 @@ def expand_dims(call: Call) -> Shape:
     shape = first_operand(call)
     axis = setting(call, "axis", default=0)
     if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
-        raise ShapeError("input-rank-mismatch", f"expand_dims axis={axis!r} is out of range for "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"expand_dims axis={axis!r} is out of range for "
                                                 f"{format_shape(shape)}")
     axis %= len(shape) + 1
     return (*shape[:axis], 1, *shape[axis:])
@@ -345,7 +346,7 @@ def squeeze(call: Call) -> Shape:
         return tuple(d for d in shape if d != 1)
     wrong = [shape[a] for a in axes if isinstance(shape[a], int) and shape[a] != 1]
     if wrong:
-        raise ShapeError("input-dim-mismatch", f"squeeze axis {axes} of {format_shape(shape)}: "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"squeeze axis {axes} of {format_shape(shape)}: "
                                                f"size {wrong[0]} is not 1")
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 

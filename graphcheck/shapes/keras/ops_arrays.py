@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.keras_nodes import DYNAMIC_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
+from graphcheck.op_layers import DYNAMIC_KEY, KERAS3_OP_PREFIX, TENSOR_MARK
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call
 from graphcheck.shapes.dims import add, mul
 from graphcheck.shapes.keras.ops import (
@@ -26,7 +27,7 @@ def _ints(value: object, what: str) -> list[int]:
     items = value if isinstance(value, list) else [value]
     found = [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
     if len(found) != len(items):
-        raise ShapeError("unsupported-layer", f"{what} {value!r} is not a static list of ints")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"{what} {value!r} is not a static list of ints")
     return found
 
 
@@ -37,7 +38,7 @@ def stack(call: Call) -> Shape:
     shape = broadcast_all(shapes, "stack")
     axis = setting(call, "axis", default=0)
     if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
-        raise ShapeError("input-rank-mismatch", f"stack axis={axis!r} is out of range")
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"stack axis={axis!r} is out of range")
     axis %= len(shape) + 1
     return (*shape[:axis], len(shapes), *shape[axis:])
 
@@ -62,11 +63,11 @@ def one_hot(call: Call) -> Shape:
     shape = first_operand(call)
     depth = setting(call, "depth", "num_classes")
     if isinstance(depth, bool) or not isinstance(depth, int):
-        raise ShapeError("unsupported-layer", f"one_hot depth {depth!r} is not a static int")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"one_hot depth {depth!r} is not a static int")
     axis = setting(call, "axis", default=-1)
     axis = -1 if axis is None else axis
     if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
-        raise ShapeError("input-rank-mismatch", f"one_hot axis={axis!r} is out of range")
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"one_hot axis={axis!r} is out of range")
     axis %= len(shape) + 1
     return (*shape[:axis], depth, *shape[axis:])
 
@@ -89,7 +90,7 @@ def pad(call: Call) -> Shape:
     widths = setting(call, "paddings", "pad_width")
     rows = widths if isinstance(widths, list) and all(isinstance(w, list) for w in widths) else None
     if rows is None or len(rows) != len(shape):
-        raise ShapeError("unsupported-layer", f"pad widths {widths!r} do not fit "
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"pad widths {widths!r} do not fit "
                                               f"{format_shape(shape)}")
     return tuple(add(d, sum(_ints(row, "pad width"))) for d, row in zip(shape, rows))
 
@@ -100,7 +101,7 @@ def resize(call: Call) -> Shape:
     shape = first_operand(call)
     size = _ints(setting(call, "size"), "resize size")
     if len(size) != 2 or len(shape) not in (3, 4):
-        raise ShapeError("input-rank-mismatch", f"resize to {size} of {format_shape(shape)}")
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"resize to {size} of {format_shape(shape)}")
     if setting(call, "data_format") == "channels_first":
         return (*shape[:-2], *size)
     return (*shape[:-3], *size, shape[-1])
@@ -146,7 +147,7 @@ def _index_item(value: object) -> object:
                 return slice(RUNTIME)
             if all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
                 return slice(*parts)
-    raise ShapeError("unsupported-layer", f"index {value!r} is not a static int, slice, None or "
+    raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"index {value!r} is not a static int, slice, None or "
                                           "Ellipsis")
 
 
@@ -154,7 +155,7 @@ def _index(shape: Shape, items: list[object]) -> Shape:
     """Apply index items to a shape."""
     consumed = sum(1 for i in items if i is not None and i != "...")
     if consumed > len(shape):
-        raise ShapeError("input-rank-mismatch", f"{consumed} indices for {format_shape(shape)}")
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"{consumed} indices for {format_shape(shape)}")
     if "..." not in items:
         items = [*items, "..."]
     out: list[Dim] = []
@@ -180,7 +181,7 @@ def _index(shape: Shape, items: list[object]) -> Shape:
 def _check_int_index(index: int, size: Dim) -> None:
     """Raise when an int index is out of range for a known size."""
     if isinstance(size, int) and not -size <= index < size:
-        raise ShapeError("input-dim-mismatch", f"index {index} is out of range for size {size}")
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"index {index} is out of range for size {size}")
 
 
 def _slice_length(size: Dim, item: slice) -> Dim:
@@ -208,11 +209,11 @@ def einsum(call: Call) -> Shape:
     shapes = [operand(call, v) for v in args]
     if not isinstance(subscripts, str) or not shapes:
         # tf_keras saves tf.einsum without its input tensors: nothing to compute from.
-        raise ShapeError("unsupported-layer", f"einsum {subscripts!r} with no operand recorded")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"einsum {subscripts!r} with no operand recorded")
     inputs, arrow, output = subscripts.replace(" ", "").partition("->")
     terms = inputs.split(",")
     if len(terms) != len(shapes):
-        raise ShapeError("input-rank-mismatch", f"einsum {subscripts!r} names {len(terms)} "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"einsum {subscripts!r} names {len(terms)} "
                                                 f"operands, got {len(shapes)}")
     sizes: dict[str, list[Dim]] = {}
     ellipses: list[Shape] = []
@@ -220,7 +221,7 @@ def einsum(call: Call) -> Shape:
         letters = term.replace("...", "")
         rest = len(shape) - len(letters)
         if rest < 0 or (rest and "..." not in term):
-            raise ShapeError("input-rank-mismatch", f"einsum term {term!r} does not fit "
+            raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"einsum term {term!r} does not fit "
                                                     f"{format_shape(shape)}")
         at = term.find("...")
         dims = list(shape) if at < 0 else [*shape[:at], *shape[at + rest:]]

@@ -14,7 +14,8 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Layer
-from graphcheck.loaders.keras_nodes import ARGS_KEY
+from graphcheck.op_layers import ARGS_KEY
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, register
 from graphcheck.shapes.keras.ops import op_layer
 
@@ -70,10 +71,10 @@ def tensorflow_op_layer(call: Call) -> LayerShapes:
     node_def: Mapping[str, Any] = raw_def if isinstance(raw_def, Mapping) else {}
     kind = node_def.get("op")
     if not isinstance(kind, str):
-        raise ShapeError("unreadable-model", "TensorFlowOpLayer has no node_def.op")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, "TensorFlowOpLayer has no node_def.op")
     name = TF_OPS.get(kind)
     if name is None:
-        raise ShapeError("unsupported-layer", f"no shape function for TF operation {kind!r}: its "
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"no shape function for TF operation {kind!r}: its "
                                               "output is unknown")
     raw = call.options.get(ARGS_KEY)
     args = list(raw) if isinstance(raw, list) else []
@@ -105,7 +106,7 @@ def tensorflow_op_layer(call: Call) -> LayerShapes:
 def _slice_spec(bounds: list[Any], attrs: Mapping[str, Any]) -> list[object]:
     """Turn StridedSlice's begin/end/strides and masks into index items (int, slice, None, ...)."""
     if len(bounds) != 3 or not all(isinstance(b, list) for b in bounds):
-        raise ShapeError("unsupported-layer", "StridedSlice bounds are not constant")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, "StridedSlice bounds are not constant")
     begin, end, strides = bounds
     masks = {key: _int_attr(attrs, key) for key in (
         "begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")}

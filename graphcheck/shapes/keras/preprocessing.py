@@ -7,6 +7,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import conv_length, positive_int, require_rank
 from graphcheck.shapes.keras.normalization import axes_of
@@ -83,12 +84,12 @@ def hashing(call: Call) -> LayerShapes:
 def hashed_crossing(call: Call) -> LayerShapes:
     """HashedCrossing: two same-shaped features crossed into num_bins buckets."""
     if len(call.inputs) != 2:
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"HashedCrossing crosses exactly 2 inputs, got {len(call.inputs)}")
     first, second = call.inputs
     if first and second and first[-1] is not None and second[-1] is not None and (
             first[-1] != second[-1]):
-        raise ShapeError("input-dim-mismatch", f"HashedCrossing needs identical input shapes, got "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"HashedCrossing needs identical input shapes, got "
                          f"{format_shape(first)} and {format_shape(second)}")
     bins = positive_int(call.config, "num_bins")
     mode = call.config.get("output_mode", "int")
@@ -177,7 +178,7 @@ def stft_spectrogram(call: Call) -> LayerShapes:
     padding = str(call.config.get("padding", "valid"))
     frames = conv_length(steps, frame, step, padding)
     if frames == 0:
-        raise ShapeError("input-dim-mismatch", f"STFTSpectrogram frame_length={frame} is longer than "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"STFTSpectrogram frame_length={frame} is longer than "
                          f"the {steps} time steps of {format_shape(shape)} (padding={padding!r})")
     width = freq * channels if isinstance(channels, int) else None
     if call.config.get("expand_dims"):

@@ -8,12 +8,20 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Layer, Shape, StoredWeight, format_shape, snake_case
+from graphcheck.recurrent_facts import (
+    CONV_CLASSES,
+    CUDNN_CLASSES,
+    GRU,
+    KERAS_GENERIC_RNN,
+    KERAS_LAYERS,
+    LSTM,
+    Kind,
+    keras_axes,
+    keras_bias_rows,
+)
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import as_tuple, conv_length, optional_number, positive_int, require_rank
-
-# Gates per cell type: the "4" in LSTM's 4*units.
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
-STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,9 +33,19 @@ class CellInfo:
     config: Mapping[str, Any]
 
     @property
+    def facts(self) -> Kind:
+        """Return the cell's row of the recurrent-facts table."""
+        return KERAS_LAYERS[self.kind]
+
+    @property
     def gates(self) -> int:
         """Return the number of gate blocks the kernels hold."""
-        return GATES[self.kind]
+        return self.facts.gates
+
+    @property
+    def states(self) -> int:
+        """Return the number of state tensors the cell carries (h, and c for an LSTM)."""
+        return len(self.facts.states)
 
 
 def cell_weights(cell: CellInfo, features: Dim, path: str, prefix: str = "") -> list[WeightSpec]:
@@ -48,10 +66,12 @@ def cell_weights(cell: CellInfo, features: Dim, path: str, prefix: str = "") -> 
 def _bias(cell: CellInfo, path: str, prefix: str) -> WeightSpec:
     """Return the bias spec; GRU with reset_after keeps separate input and recurrent biases."""
     units, gates = cell.units, cell.gates
-    if cell.kind == "GRU" and cell.config.get("reset_after", True):
-        return WeightSpec(name=prefix + "bias", path=path, shape=(2, gates * units),
-                          formula=f"(2, 3*units) = (2, 3*{units}): input and recurrent biases "
-                                  "(reset_after=True)", hints=_cudnn_hint(cell))
+    rows = keras_bias_rows(cell.facts, reset_after=bool(cell.config.get("reset_after", True)),
+                           cudnn=False)
+    if rows == 2:
+        return WeightSpec(name=prefix + "bias", path=path, shape=(rows, gates * units),
+                          formula=f"({rows}, {gates}*units) = ({rows}, {gates}*{units}): input "
+                                  "and recurrent biases (reset_after=True)", hints=_cudnn_hint(cell))
     width, value = (f"{gates}*units", f"{gates}*{units}") if gates > 1 else ("units", str(units))
     return WeightSpec(name=prefix + "bias", path=path, shape=(gates * units,),
                       formula=f"({width},) = ({value},)", hints=_cudnn_hint(cell))
@@ -59,10 +79,11 @@ def _bias(cell: CellInfo, path: str, prefix: str) -> WeightSpec:
 
 def _cudnn_hint(cell: CellInfo) -> dict[tuple[int, ...], str]:
     """Name the CuDNN bias layout when an LSTM/GRU holds a CuDNNLSTM/CuDNNGRU's bias."""
-    if cell.kind not in ("LSTM", "GRU"):
+    cudnn = [name for name, kind in CUDNN_CLASSES.items() if kind is cell.facts]
+    if not cudnn:
         return {}
-    size = 2 * cell.gates * cell.units
-    return {(size,): (f"({size},) is the CuDNN{cell.kind} bias layout (an input and a "
+    size = keras_bias_rows(cell.facts, reset_after=True, cudnn=True) * cell.gates * cell.units
+    return {(size,): (f"({size},) is the {cudnn[0]} bias layout (an input and a "
                       "recurrent bias per gate): tf_keras/Keras 2 convert it when loading a legacy "
                       ".h5 (the LSTM bias is the sum of the halves, the GRU bias needs "
                       "reset_after=True); Keras 3 does not")}
@@ -71,10 +92,10 @@ def _cudnn_hint(cell: CellInfo) -> dict[tuple[int, ...], str]:
 def cell_from(entry: object) -> CellInfo:
     """Read an ``LSTMCell``/``GRUCell``/``SimpleRNNCell`` (or layer) config entry."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
-        raise ShapeError("unsupported-layer", f"cannot read recurrent cell {entry!r}")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"cannot read recurrent cell {entry!r}")
     kind = str(entry.get("class_name", "")).removesuffix("Cell")
-    if kind not in GATES:
-        raise ShapeError("unsupported-layer", f"no shape function for cell {kind!r}")
+    if kind not in KERAS_LAYERS:
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"no shape function for cell {kind!r}")
     return CellInfo(kind=kind, units=positive_int(entry["config"], "units"), config=entry["config"])
 
 
@@ -82,9 +103,8 @@ def sequence_dims(call: Call) -> tuple[Dim, Dim, Dim]:
     """Return (batch, timesteps, features) of a recurrent layer's input, honouring time_major."""
     shape = call.single()
     require_rank(shape, (3,), call.layer.type)
-    if call.config.get("time_major"):
-        return shape[1], shape[0], shape[2]
-    return shape[0], shape[1], shape[2]
+    batch, steps = keras_axes(time_major=bool(call.config.get("time_major")))
+    return shape[batch], shape[steps], shape[2]
 
 
 def recurrent_outputs(call: Call, units: Dim, states: int, batch: Dim, steps: Dim) -> list[Shape]:
@@ -111,24 +131,24 @@ def check_initial_state(call: Call, units: list[int], batch: Dim) -> tuple[Shape
              if shape is None or len(shape) != 2 or (isinstance(shape[-1], int) and shape[-1] != want)]
     if not wrong:
         return ()
-    return (ShapeError("initial-state-mismatch",
+    return (ShapeError(RuleName.INITIAL_STATE_MISMATCH,
                        f"{' and '.join(wrong)}, but the layer has units={units[0]}, so every state "
                        f"must be {format_shape((batch, units[0]))}"),)
 
 
-@register("keras", "LSTM", "GRU", "SimpleRNN")
+@register("keras", *KERAS_LAYERS)
 def rnn_layer(call: Call) -> LayerShapes:
     """LSTM/GRU/SimpleRNN: (B, T, F) -> (B, U) or (B, T, U), plus states; weights never see T."""
     units = positive_int(call.config, "units")
     config = call.config
-    if call.layer.type == "GRU":
-        config = gru_layout(config, units, call.layer.weights or ())
     cell = CellInfo(kind=call.layer.type, units=units, config=config)
+    if cell.facts is GRU:
+        cell = replace(cell, config=gru_layout(config, units, call.layer.weights or ()))
     for rate in ("dropout", "recurrent_dropout"):
         optional_number(call.config, rate)
     batch, steps, features = sequence_dims(call)
-    problems = check_initial_state(call, [cell.units] * STATES[cell.kind], batch)
-    outputs = recurrent_outputs(call, cell.units, STATES[cell.kind], batch, steps)
+    problems = check_initial_state(call, [cell.units] * cell.states, batch)
+    outputs = recurrent_outputs(call, cell.units, cell.states, batch, steps)
     return LayerShapes(outputs=tuple(outputs), weights=tuple(cell_weights(cell, features, "cell")),
                        problems=problems)
 
@@ -138,21 +158,19 @@ def rnn_layer(call: Call) -> LayerShapes:
 # directly (no cell), and have no activation/use_bias/dropout settings: cuDNN fixes them.
 # Source: tensorflow/python/keras/layers/cudnn_recurrent.py (TF 2.x) and
 # tf_keras/src/layers/rnn/cudnn_lstm.py, cudnn_gru.py, whose build() creates these shapes.
-CUDNN_KINDS = {"CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
-
-
-@register("keras", "CuDNNLSTM", "CuDNNGRU")
+@register("keras", *CUDNN_CLASSES)
 def cudnn_layer(call: Call) -> LayerShapes:
     """CuDNNLSTM/CuDNNGRU (tf.keras 1.x/2.x, GPU only): shapes as LSTM/GRU, doubled biases."""
-    kind = CUDNN_KINDS[call.layer.type]
-    cell = CellInfo(kind=kind, units=positive_int(call.config, "units"), config=call.config)
+    kind = CUDNN_CLASSES[call.layer.type]
+    cell = CellInfo(kind=kind.keras, units=positive_int(call.config, "units"), config=call.config)
     batch, steps, features = sequence_dims(call)
-    problems = check_initial_state(call, [cell.units] * STATES[kind], batch)
-    outputs = recurrent_outputs(call, cell.units, STATES[kind], batch, steps)
+    problems = check_initial_state(call, [cell.units] * cell.states, batch)
+    outputs = recurrent_outputs(call, cell.units, cell.states, batch, steps)
     specs = cell_weights(replace(cell, config={"use_bias": False}), features, "")
     gates = cell.gates
-    bias = WeightSpec(name="bias", path="vars/2", shape=(2 * gates * cell.units,),
-                      formula=f"({2 * gates}*units,) = ({2 * gates}*{cell.units},): an input and a "
+    blocks = keras_bias_rows(kind, reset_after=True, cudnn=True) * gates
+    bias = WeightSpec(name="bias", path="vars/2", shape=(blocks * cell.units,),
+                      formula=f"({blocks}*units,) = ({blocks}*{cell.units},): an input and a "
                               f"recurrent bias for each of the {gates} gate blocks (cuDNN layout)")
     specs = [replace(s, path=s.path.removeprefix("/")) for s in specs] + [bias]
     return LayerShapes(outputs=tuple(outputs), weights=tuple(specs), problems=problems)
@@ -179,7 +197,7 @@ def stacked_cells(config: Mapping[str, Any]) -> list[CellInfo]:
     return [cell_from(cell)]
 
 
-@register("keras", "RNN")
+@register("keras", KERAS_GENERIC_RNN)
 def generic_rnn(call: Call) -> LayerShapes:
     """RNN(cell or [cells]): each cell feeds the next; output size is the last cell's units."""
     cells = stacked_cells(call.config)
@@ -199,7 +217,7 @@ def generic_rnn(call: Call) -> LayerShapes:
         feed = cell.units
     outputs = recurrent_outputs(call, cells[-1].units, 0, batch, steps)
     if call.config.get("return_state"):
-        outputs += [(batch, c.units) for c in cells for _ in range(STATES[c.kind])]
+        outputs += [(batch, c.units) for c in cells for _ in range(c.states)]
     return LayerShapes(outputs=tuple(outputs), weights=tuple(weights))
 
 
@@ -212,7 +230,7 @@ def _is_stacked(config: Mapping[str, Any]) -> bool:
 def inner_layer(entry: object, name: str, stored: tuple[StoredWeight, ...] | None = None) -> Layer:
     """Build a Layer from a wrapper's nested layer config (Bidirectional, TimeDistributed)."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
-        raise ShapeError("unreadable-model", f"wrapped layer config is {entry!r}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"wrapped layer config is {entry!r}")
     return Layer(name=str(entry["config"].get("name", name)), type=str(entry.get("class_name")),
                  config=entry["config"], weights=stored)
 
@@ -223,7 +241,7 @@ def run_inner(layer: Layer, call: Call) -> LayerShapes:
 
     fn = SHAPE_FUNCTIONS.get(("keras", layer.type))
     if fn is None:
-        raise ShapeError("unsupported-layer", f"no shape function for wrapped {layer.type!r}")
+        raise ShapeError(RuleName.UNSUPPORTED_LAYER, f"no shape function for wrapped {layer.type!r}")
     return fn(replace(call, layer=layer, kwargs={}))
 
 
@@ -252,7 +270,7 @@ def bidirectional(call: Call) -> LayerShapes:
     if mode in ("sum", "mul", "ave") and fwd.outputs[0][-1] != bwd.outputs[0][-1]:
         # Keras builds and saves this with the forward shape; only running it fails.
         problems += (ShapeError(
-            "input-dim-mismatch", f"merge_mode={mode!r} needs both directions to have the same "
+            RuleName.INPUT_DIM_MISMATCH, f"merge_mode={mode!r} needs both directions to have the same "
             f"units, got forward {fwd.outputs[0][-1]} and backward {bwd.outputs[0][-1]}: Keras "
             f"builds and saves the layer as {format_shape(fwd.outputs[0])}, but predict fails"),)
     return LayerShapes(outputs=tuple(merged + states), weights=tuple(weights), problems=problems)
@@ -267,10 +285,10 @@ def _merge(fwd: Shape, bwd: Shape, mode: object) -> list[Shape]:
         return [(*fwd[:-1], last)]
     if mode in ("sum", "mul", "ave"):
         return [fwd]
-    raise ShapeError("unreadable-model", f"unknown merge_mode {mode!r}")
+    raise ShapeError(RuleName.UNREADABLE_MODEL, f"unknown merge_mode {mode!r}")
 
 
-@register("keras", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+@register("keras", *CONV_CLASSES)
 def conv_lstm(call: Call) -> LayerShapes:
     """ConvLSTM{1,2,3}D: (B, T, *spatial, C) -> (B, [T,] *spatial', filters); 4 gates."""
     rank = int(call.layer.type[-2])
@@ -291,7 +309,7 @@ def conv_lstm(call: Call) -> LayerShapes:
     outputs: list[Shape] = [(batch, steps, *step)] if call.config.get("return_sequences") else [
         (batch, *step)]
     if call.config.get("return_state"):
-        outputs += [(batch, *step)] * 2
+        outputs += [(batch, *step)] * len(LSTM.states)
     return LayerShapes(outputs=tuple(outputs), weights=_conv_lstm_weights(
         kernel, channels, filters, bool(call.config.get("use_bias", True))))
 
@@ -299,14 +317,15 @@ def conv_lstm(call: Call) -> LayerShapes:
 def _conv_lstm_weights(kernel: tuple[int, ...], channels: Dim, filters: int,
                        use_bias: bool) -> tuple[WeightSpec, ...]:
     """Return ConvLSTM kernel, recurrent kernel and bias specs."""
+    k = LSTM.gates
     specs = [
-        WeightSpec(name="kernel", path="cell/vars/0", shape=(*kernel, channels, 4 * filters),
-                   formula=f"kernel_size + (channels, 4*filters) = {kernel} + ({channels}, 4*{filters})"),
+        WeightSpec(name="kernel", path="cell/vars/0", shape=(*kernel, channels, k * filters),
+                   formula=f"kernel_size + (channels, {k}*filters) = {kernel} + ({channels}, {k}*{filters})"),
         WeightSpec(name="recurrent_kernel", path="cell/vars/1",
-                   shape=(*kernel, filters, 4 * filters),
-                   formula=f"kernel_size + (filters, 4*filters) = {kernel} + ({filters}, 4*{filters})"),
+                   shape=(*kernel, filters, k * filters),
+                   formula=f"kernel_size + (filters, {k}*filters) = {kernel} + ({filters}, {k}*{filters})"),
     ]
     if use_bias:
-        specs.append(WeightSpec(name="bias", path="cell/vars/2", shape=(4 * filters,),
-                                formula=f"(4*filters,) = (4*{filters},)"))
+        specs.append(WeightSpec(name="bias", path="cell/vars/2", shape=(k * filters,),
+                                formula=f"({k}*filters,) = ({k}*{filters},)"))
     return tuple(specs)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, register
 from graphcheck.shapes.dims import add, as_tuple, mul, positive_int, product, require_rank
 from graphcheck.shapes.keras.conv import spatial_rank, split
@@ -24,7 +25,7 @@ def _target(call: Call) -> tuple[int, ...]:
     raw = call.config.get("target_shape")
     if not isinstance(raw, list) or not all(isinstance(d, int) and d >= -1 for d in raw) or (
             raw.count(-1) > 1):
-        raise ShapeError("unreadable-model", f"Reshape target_shape is {raw!r}")
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"Reshape target_shape is {raw!r}")
     return tuple(raw)
 
 
@@ -42,7 +43,7 @@ def reshape(call: Call) -> LayerShapes:
         return LayerShapes(outputs=((shape[0], *target),))
     if -1 in target and known and size % known == 0:
         return LayerShapes(outputs=((shape[0], *(size // known if d == -1 else d for d in target)),))
-    raise ShapeError("input-dim-mismatch",
+    raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                      f"Reshape to {format_shape(target)} needs "
                      f"{'a multiple of ' if -1 in target else ''}{known} elements per sample, "
                      f"but the input {format_shape(shape)} has {size}")
@@ -54,7 +55,7 @@ def permute(call: Call) -> LayerShapes:
     shape = call.single()
     dims = call.config.get("dims")
     if not isinstance(dims, list) or sorted(dims) != list(range(1, len(shape))):
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"Permute dims={dims!r} is not a permutation of the axes 1..{len(shape) - 1} "
                          f"of input {format_shape(shape)}")
     return LayerShapes(outputs=((shape[0], *(shape[d] for d in dims)),))
@@ -81,7 +82,7 @@ def _pairs(value: object, rank: int, key: str) -> list[tuple[int, int]]:
             pair = as_tuple(item, 2)
             pairs.append((pair[0], pair[1]))
         return pairs
-    raise ShapeError("unreadable-model", f"{key} is {value!r}")
+    raise ShapeError(RuleName.UNREADABLE_MODEL, f"{key} is {value!r}")
 
 
 def _resize(call: Call, key: str, sign: int) -> LayerShapes:
@@ -93,7 +94,7 @@ def _resize(call: Call, key: str, sign: int) -> LayerShapes:
     pairs = _pairs(call.config.get(key, 1), rank, key)
     sizes: Shape = tuple(add(n, sign * (a + b)) for n, (a, b) in zip(space.sizes, pairs))
     if any(isinstance(n, int) and n <= 0 for n in sizes):
-        raise ShapeError("input-dim-mismatch",
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
                          f"{call.layer.type} {key}={pairs} removes more than the spatial size "
                          f"{format_shape(space.sizes)}")
     return LayerShapes(outputs=(space.rebuild(sizes, space.channels),))

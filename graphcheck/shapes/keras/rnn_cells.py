@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from graphcheck.graph import Shape
+from graphcheck.recurrent_facts import CELL_CLASSES
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.dims import require_rank
-from graphcheck.shapes.keras.recurrent import STATES, CellInfo, cell_from, cell_weights
+from graphcheck.shapes.keras.recurrent import CellInfo, cell_from, cell_weights
 from graphcheck.shapes.keras.wrappers import sublayer_groups
 
 
@@ -26,11 +27,11 @@ def _step(call: Call, cells: list[CellInfo], stacked: bool) -> LayerShapes:
                     cell_weights(cell, feed, path, prefix)]
         feed = cell.units
     outputs: list[Shape] = [(batch, cells[-1].units)]
-    outputs += [(batch, c.units) for c in cells for _ in range(STATES[c.kind])]
+    outputs += [(batch, c.units) for c in cells for _ in range(c.states)]
     return LayerShapes(outputs=tuple(outputs), weights=tuple(weights))
 
 
-@register("keras", "LSTMCell", "GRUCell", "SimpleRNNCell")
+@register("keras", *CELL_CLASSES)
 def single_cell(call: Call) -> LayerShapes:
     """LSTMCell/GRUCell/SimpleRNNCell(x, states): (B, units) and the new states."""
     cell = cell_from({"class_name": call.layer.type, "config": call.config})

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import format_shape, snake_case
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
 from graphcheck.shapes.keras.recurrent import inner_layer, prefixed, run_inner
 
@@ -26,7 +27,7 @@ def time_distributed(call: Call) -> LayerShapes:
     """TimeDistributed(layer): run the layer on (B, ...) for each of T steps of (B, T, ...)."""
     shape = call.single()
     if len(shape) < 3:
-        raise ShapeError("input-rank-mismatch",
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH,
                          f"TimeDistributed expects at least rank 3 (batch, timesteps, ...), "
                          f"found ndim={len(shape)}: {format_shape(shape)}")
     inner = inner_layer(call.config.get("layer"), "layer")
@@ -41,7 +42,7 @@ def spectral_normalization(call: Call) -> LayerShapes:
     inner = inner_layer(call.config.get("layer"), "layer")
     step = run_inner(inner, call)
     if not step.weights:
-        raise ShapeError("input-dim-mismatch", f"SpectralNormalization wraps {inner.type}, which has "
+        raise ShapeError(RuleName.INPUT_DIM_MISMATCH, f"SpectralNormalization wraps {inner.type}, which has "
                          "no kernel nor embeddings to normalize")
     kernel = step.weights[0]
     last = kernel.shape[-1]

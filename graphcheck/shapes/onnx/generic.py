@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, ShapeFn, WeightSpec, register
 from graphcheck.shapes.onnx.ops import OPS
 
@@ -117,7 +118,7 @@ def inferred(call: Call) -> LayerShapes:
     problems: tuple[ShapeError, ...] = ()
     domain = call.config.get("domain", "ai.onnx")
     if domain not in ("ai.onnx", "ai.onnx.ml") and all(s is None for s in outputs):
-        problems = (ShapeError("unsupported-layer", f"{call.layer.type!r} from domain {domain!r} "
+        problems = (ShapeError(RuleName.UNSUPPORTED_LAYER, f"{call.layer.type!r} from domain {domain!r} "
                                "has no shape inference: its outputs are unknown downstream"),)
     return LayerShapes(outputs=outputs, weights=stored_specs(call), problems=problems)
 

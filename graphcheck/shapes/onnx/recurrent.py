@@ -12,16 +12,26 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape, format_shape
-from graphcheck.loaders.onnx_graph import RECURRENT_INPUTS
+from graphcheck.recurrent_facts import (
+    FIRST_RUNNABLE_OPSET,
+    GRU,
+    LSTM,
+    ONNX_DIRECTIONS,
+    ONNX_LAYOUTS,
+    ONNX_OPS,
+    ONNX_STATE_INPUTS,
+    Kind,
+    num_directions,
+    onnx_op_version,
+)
+from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec
 from graphcheck.shapes.dims import mul
 from graphcheck.shapes.onnx.generic import ANY_INPUTS, merged, trusted
 from graphcheck.shapes.propagate import NodeResult, compatible
 
-GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
-# LSTM-1, GRU-1/3 and RNN-1 have no ONNX Runtime kernel; version 7 removed output_sequence.
-FIRST_RUNNABLE_OPSET = 7
-STATES = ("initial_h", "initial_c", "sequence_lens")
+# The inputs checked against batch (and num_directions, hidden_size): states, then lengths.
+STATES = (*ONNX_STATE_INPUTS, "sequence_lens")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,14 +48,19 @@ class RecurrentOp:
     features: Dim
 
     @property
+    def facts(self) -> Kind:
+        """Return the operator's row of the recurrent-facts table."""
+        return ONNX_OPS[self.kind]
+
+    @property
     def directions(self) -> int:
         """Return num_directions: 2 for bidirectional, else 1."""
-        return 2 if self.direction == "bidirectional" else 1
+        return num_directions(self.direction)
 
     @property
     def gates(self) -> int:
         """Return k, the gate blocks stacked in W and R: 4, 3 or 1."""
-        return GATES[self.kind]
+        return self.facts.gates
 
     def state_shape(self) -> Shape:
         """Return the shape of initial_h/initial_c and Y_h/Y_c."""
@@ -89,15 +104,15 @@ def read_op(call: Call) -> RecurrentOp:
     """Read the op's attributes and X; hidden_size missing is taken from R when it can be."""
     attrs = attributes(call.config)
     direction = str(attrs.get("direction", "forward"))
-    if direction not in ("forward", "reverse", "bidirectional"):
-        raise ShapeError("unreadable-model", f"direction is {direction!r}, not forward, reverse "
+    if direction not in ONNX_DIRECTIONS:
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"direction is {direction!r}, not forward, reverse "
                          "or bidirectional")
     layout = attrs.get("layout", 0)
-    if layout not in (0, 1):
-        raise ShapeError("unreadable-model", f"layout is {layout!r}, not 0 or 1")
+    if layout not in ONNX_LAYOUTS:
+        raise ShapeError(RuleName.UNREADABLE_MODEL, f"layout is {layout!r}, not 0 or 1")
     x = role_shape(call, "X")
     if x is not None and len(x) != 3:
-        raise ShapeError("input-rank-mismatch", f"X is {format_shape(x)} (rank {len(x)}), but "
+        raise ShapeError(RuleName.INPUT_RANK_MISMATCH, f"X is {format_shape(x)} (rank {len(x)}), but "
                          f"{call.layer.type} needs rank 3: " + ("[batch, seq_length, input_size] "
                          "(layout=1)" if layout else "[seq_length, batch, input_size] (layout=0)"))
     steps, batch, features = (None, None, None) if x is None else (
@@ -126,7 +141,7 @@ def recurrent(call: Call) -> LayerShapes:
     return LayerShapes(outputs=outputs, weights=weight_specs(op, call), problems=tuple(problems))
 
 
-ANY_INPUTS.update(dict.fromkeys(GATES, recurrent))
+ANY_INPUTS.update(dict.fromkeys(ONNX_OPS, recurrent))
 
 
 def output_names(call: Call) -> list[str]:
@@ -140,10 +155,11 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
     problems = []
     opset = call.config.get("opset")
     if isinstance(opset, int) and opset < FIRST_RUNNABLE_OPSET:
-        problems.append(ShapeError("old-recurrent-opset", (
-            f"the model imports ai.onnx opset {opset}, so this is {op.kind}-{_version(op.kind, opset)}: "
+        version = onnx_op_version(op.facts, opset)
+        problems.append(ShapeError(RuleName.OLD_RECURRENT_OPSET, (
+            f"the model imports ai.onnx opset {opset}, so this is {op.kind}-{version}: "
             f"ONNX Runtime has no kernel below {op.kind}-7 (\"Could not find an implementation for "
-            f"{op.kind}({_version(op.kind, opset)})\"). onnx.version_converter has no adapter for it "
+            f"{op.kind}({version})\"). onnx.version_converter has no adapter for it "
             "either: re-export at opset 7 or later, or drop the node's output_sequence attribute "
             "and raise the ai.onnx opset import to 7 (same inputs and outputs)")))
     if not op.hidden_given:
@@ -151,11 +167,11 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
                   "which graphcheck uses" if op.hidden is not None else "nothing implies it")
         given = attributes(call.config).get("hidden_size")
         what = "no hidden_size attribute" if given is None else f"hidden_size={given!r}, not a positive int"
-        problems.append(ShapeError("missing-hidden-size", (
+        problems.append(ShapeError(RuleName.MISSING_HIDDEN_SIZE, (
             f"{op.kind} has {what}: {source}. ONNX Runtime refuses the model, "
             "and onnx's shape inference leaves the last axis of Y and Y_h unknown")))
     if op.layout == 1:
-        problems.append(ShapeError("batchwise-recurrent-layout", (
+        problems.append(ShapeError(RuleName.BATCHWISE_RECURRENT_LAYOUT, (
             f"layout=1 (batch-major X {format_shape((op.batch, op.steps, op.features))}): ONNX "
             "Runtime's CPU kernels reject it (\"Batchwise recurrent operations (layout == 1) are "
             "not supported\"). Transpose X to [seq_length, batch, input_size] and use layout=0")))
@@ -165,6 +181,7 @@ def _attribute_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
 def implied_weights(op: RecurrentOp) -> dict[str, tuple[Shape, str]]:
     """Return the shape (and its formula) the attributes and X imply for W, R, B and P."""
     d, k, h, i = op.directions, op.gates, op.hidden, op.features
+    p = len(LSTM.onnx_peepholes)
     return {
         "W": ((d, mul(k, h), i), f"[num_directions, {_k(k)}hidden_size, input_size] = "
                                  f"[{d}, {_k(k)}{h}, {i}]"),
@@ -172,19 +189,15 @@ def implied_weights(op: RecurrentOp) -> dict[str, tuple[Shape, str]]:
                                  f"[{d}, {_k(k)}{h}, {h}]"),
         "B": ((d, mul(2 * k, h)), f"[num_directions, {2 * k}*hidden_size] = [{d}, {2 * k}*{h}]: "
                                   "Wb then Rb"),
-        "P": ((d, mul(3, h)), f"[num_directions, 3*hidden_size] = [{d}, 3*{h}]: peepholes i, o, f"),
+        "P": ((d, mul(p, h)), f"[num_directions, {p}*hidden_size] = [{d}, {p}*{h}]: peepholes "
+                              f"{', '.join(g.letter for g in LSTM.onnx_peepholes)}"),
     }
-
-
-def _version(kind: str, opset: int) -> int:
-    """Return the op version an opset below 7 selects (GRU changed at 3, the others at 1 only)."""
-    return 3 if kind == "GRU" and opset >= 3 else 1
 
 
 def weight_specs(op: RecurrentOp, call: Call) -> tuple[WeightSpec, ...]:
     """Return specs for the stored initializers: W, R, B, P as the attributes imply, states as stored."""
     expected = implied_weights(op)
-    roles = RECURRENT_INPUTS[op.kind]
+    roles = op.facts.onnx_inputs
     specs = []
     for weight in call.layer.weights or ():
         if weight.key in expected and weight.key in roles:
@@ -210,7 +223,7 @@ def weight_hint(op: RecurrentOp, role: str, stored: tuple[int, ...]) -> str:
     if role in ("W", "R") and len(stored) == 2:
         return (f"{role} is 2-D like a Keras kernel (rows, {k}*units); ONNX wants it transposed "
                 "with a leading num_directions axis")
-    if op.kind == "GRU" and role == "B" and isinstance(h, int) and stored == (2, 3 * h) and d == 1:
+    if op.facts is GRU and role == "B" and isinstance(h, int) and stored == (2, 3 * h) and d == 1:
         return ("(2, 3H) is how Keras stores a GRU bias (input and recurrent rows); ONNX wants "
                 f"one row with Wb then Rb: [1, 6H] = [1, {6 * h}]")
     if stored and stored[0] != d:
@@ -226,13 +239,13 @@ def _gate_hint(op: RecurrentOp, role: str, rows: int) -> str:
     """Explain a wrong gate axis: Keras's 4H bias, a GRU counted with 4 gates, another hidden_size."""
     k, h = op.gates, op.hidden
     assert isinstance(h, int)
-    per = 2 * k if role == "B" else 3 if role == "P" else k
+    per = 2 * k if role == "B" else len(LSTM.onnx_peepholes) if role == "P" else k
     if rows == per * h:
         return ""
     if role == "B" and rows == k * h:
         return (f"B has {k}H = {rows} values per direction, as Keras stores it; ONNX wants Wb and "
                 f"Rb, {2 * k}H = {2 * k * h}")
-    if op.kind == "GRU" and role != "P" and rows == per * h * 4 // 3:
+    if op.facts is GRU and role != "P" and rows == per * h * LSTM.gates // GRU.gates:
         return (f"{role} has {rows} = {per * 4 // 3}H values per direction: the GRU was counted "
                 f"with 4 gates like an LSTM; a GRU has 3 (z, r, h), so {per}H = {per * h}")
     if rows % per == 0:
@@ -256,14 +269,14 @@ def _state_problems(op: RecurrentOp, call: Call) -> list[ShapeError]:
     axes = "[batch, num_directions, hidden_size]" if op.layout else "[num_directions, batch, hidden_size]"
     for role in STATES:
         shape = role_shape(call, role)
-        if shape is None or (role == "initial_c" and op.kind != "LSTM"):
+        if shape is None or role not in op.facts.onnx_inputs:
             continue
         want = (op.batch,) if role == "sequence_lens" else op.state_shape()
         if compatible(shape, want):
             continue
         what = "[batch]" if role == "sequence_lens" else f"{axes} (layout={op.layout})"
         swapped = role != "sequence_lens" and compatible(shape, (*want[1::-1], want[2]))
-        problems.append(ShapeError("initial-state-mismatch", (
+        problems.append(ShapeError(RuleName.INITIAL_STATE_MISMATCH, (
             f"{role} is {format_shape(shape)}, but X and the attributes need {what} = "
             f"{format_shape(want)}" + ("; its first two axes are swapped: it is laid out for "
                                        f"layout={1 - op.layout}" if swapped else ""))))
@@ -279,7 +292,7 @@ def _declared_problems(call: Call, outputs: tuple[Shape | None, ...]) -> list[Sh
         for key, source in sources:
             recorded = _nth(call.config.get(key), index)
             if mine is not None and recorded is not None and not compatible(mine, recorded):
-                problems.append(ShapeError("declared-shape-mismatch", (
+                problems.append(ShapeError(RuleName.DECLARED_SHAPE_MISMATCH, (
                     f"{source} output {name!r} as {format_shape(recorded)}, but X and the "
                     f"attributes give {format_shape(mine)}")))
                 break

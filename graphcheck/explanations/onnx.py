@@ -1,11 +1,14 @@
-"""``graphcheck explain`` for ONNX: each LSTM/GRU/RNN in ONNX's terms, with its Keras equivalent."""
+"""Explain ONNX recurrent nodes in ONNX's terms, with their Keras equivalent and cells."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from graphcheck.explain import NodeView
+from graphcheck import recurrent_facts as facts
+from graphcheck.explanations import Counting, Explained, count_params, register
+from graphcheck.explanations.report import Cell
+from graphcheck.explanations.views import NodeView
 from graphcheck.graph import Dim, Shape, format_shape
 from graphcheck.shapes import Call
 from graphcheck.shapes.dims import product
@@ -22,7 +25,6 @@ from graphcheck.shapes.propagate import NodeResult
 GATE_ORDER = {"LSTM": "4 gates, in ONNX order i, o, f, c; Keras orders them i, f, c, o",
               "GRU": "3 gates, in ONNX order z, r, h, as Keras does",
               "RNN": "1 block, no gates"}
-KERAS_CLASS = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}
 OUTPUT_MEANING = {"Y": "every step's hidden state", "Y_h": "the last hidden state",
                   "Y_c": "the last cell state"}
 
@@ -65,7 +67,7 @@ def recurrent_weight(node: NodeResult, op: RecurrentOp, role: str) -> Shape | No
     return implied_weights(op)[role][0]
 
 
-def total(views: list[NodeView]) -> int:
+def total(views: Sequence[NodeView]) -> int:
     """Count every distinct weight tensor of the model once, whichever nodes read it."""
     tensors: dict[str, tuple[int, ...]] = {}
     for view in views:
@@ -151,7 +153,7 @@ def keras_equivalent(op: RecurrentOp, view: NodeView) -> str:
         args.append("go_backwards=True")
     if op.kind == "GRU":
         args.append(f"reset_after={bool(attributes(view.node.layer.config).get('linear_before_reset', 0))}")
-    layer = f"{KERAS_CLASS[op.kind]}({', '.join(args)})"
+    layer = f"{facts.ONNX_OPS[op.kind].keras}({', '.join(args)})"
     if op.directions == 2:
         layer = f"Bidirectional({layer})"
     reordered = ", gates reordered" if op.kind == "LSTM" else ""
@@ -165,7 +167,7 @@ def loop_story(view: NodeView) -> list[str]:
     if found is None:
         return []
     kind, features, units = found
-    k = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[kind]
+    k = facts.KERAS_CLASSES[kind].gates
     shapes = ", ".join(format_shape(s) for s in view.weights.values() if len(s) >= 1 and s[-1] == k * units)
     return [f"{view.name}: Loop holding a Keras {kind} cell (as tf2onnx converts it)",
             "  The Loop runs the cell once per timestep; its body does the cell's matrix products "
@@ -180,7 +182,7 @@ def keras_cell(shapes: list[tuple[Dim, ...]]) -> tuple[str, int, int] | None:
     matrices = [s for s in shapes if len(s) == 2 and all(isinstance(d, int) for d in s)]
     for rows, cols in matrices:
         assert isinstance(rows, int) and isinstance(cols, int)
-        kind = {1: "SimpleRNN", 3: "GRU", 4: "LSTM"}.get(cols // rows if rows else 0)
+        kind = {k.gates: k.keras for k in facts.KINDS}.get(cols // rows if rows else 0)
         if kind is None or cols % rows:
             continue
         kernels = [s for s in matrices if s[1] == cols and s != (rows, cols)] or (
@@ -190,3 +192,54 @@ def keras_cell(shapes: list[tuple[Dim, ...]]) -> tuple[str, int, int] | None:
         if kernels and isinstance(kernels[0][0], int):
             return kind, kernels[0][0], rows
     return None
+
+
+count_params("onnx", Counting(node=node_params, model=total))
+
+
+@register("onnx", "Loop")
+def explain_loop(view: NodeView) -> Explained:
+    """Explain a tf2onnx Loop that holds a Keras cell (no cell diagram: its input is not read)."""
+    return Explained(story=tuple(loop_story(view)))
+
+
+@register("onnx", *GATE_ORDER)
+def explain(view: NodeView) -> Explained:
+    """Explain an ONNX LSTM/GRU/RNN: its story, and a cell per direction."""
+    op = first_call_op(view.node)
+    if op is None:
+        return Explained()
+    labels: tuple[str | None, ...] = ("forward", "backward") if op.directions == 2 else (None,)
+    return Explained(story=tuple(story(view)),
+                     cells=tuple(_cell(op, view, label) for label in labels))
+
+
+def _cell(op: RecurrentOp, view: NodeView, label: str | None) -> Cell:
+    """Return one direction's cell: W, R and B without the num_directions axis."""
+    weights = {role: recurrent_weight(view.node, op, role) for role in WEIGHT_ROLES}
+    names = output_names(Call(layer=view.node.layer, inputs=()))
+    d, k, h, i = op.directions, op.gates, op.hidden, op.features
+    has_b = weights["B"] is not None
+    formula = f"{_k(k)}hidden_size*(input_size + hidden_size{' + 2' if has_b else ''})"
+    if isinstance(h, int) and isinstance(i, int):
+        numbers = f"{_k(k)}{h}*({i} + {h}{' + 2' if has_b else ''}) = {k * h * (i + h + 2 * has_b):,}"
+    else:
+        numbers = "unknown (input size unknown)"
+    params = node_params(view.node)
+    return Cell(kind=facts.ONNX_OPS[op.kind].keras, layer_class=op.kind, label=label, units=h,
+                features=i, timesteps=op.steps,
+                gates=tuple(g.name for g in facts.ONNX_OPS[op.kind].onnx_gates),
+                kernel=_direction(weights["W"]) or (), recurrent_kernel=_direction(weights["R"]) or (),
+                bias=_direction(weights["B"]), return_sequences=bool(names and names[0]),
+                return_state=any(names[1:]), reverse=label == "backward" or op.direction == "reverse",
+                params=None if params is None else params // d, formula=formula, numbers=numbers)
+
+
+def _k(gates: int) -> str:
+    """Return the gate factor of a formula: ``4*``, or nothing for one block."""
+    return f"{gates}*" if gates > 1 else ""
+
+
+def _direction(shape: Shape | None) -> Shape | None:
+    """Return a weight's shape for one direction (without ONNX's leading num_directions)."""
+    return None if shape is None else shape[1:]

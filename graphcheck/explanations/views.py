@@ -1,10 +1,11 @@
-"""What ``graphcheck explain`` shows: per-layer shapes and parameters, and recurrent details."""
+"""The layers of an analysed model as explanations see them: weights, parameters, nesting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from graphcheck.explanations import COUNTINGS, import_explanations
 from graphcheck.graph import Dim, Model, Shape
 from graphcheck.shapes import WeightSpec
 from graphcheck.shapes.dims import product
@@ -13,8 +14,9 @@ from graphcheck.shapes.propagate import Inference, NodeResult
 
 @dataclass(frozen=True, kw_only=True)
 class NodeView:
-    """One row of the summary table."""
+    """One layer with what inference learnt about it; explanation functions read these."""
 
+    framework: str
     name: str
     type: str
     inputs: tuple[str, ...]
@@ -59,7 +61,7 @@ def param_count(weights: dict[str, tuple[Dim, ...]]) -> int | None:
 
 def nodes(model: Model, inference: Inference) -> Iterator[NodeView]:
     """Yield a view of every layer in file order, nested models' layers after their parent."""
-    del model
+    import_explanations()
     parents = _parents(inference)
     for name, node in inference.nodes.items():
         weights = stored_or_expected(node)
@@ -67,8 +69,9 @@ def nodes(model: Model, inference: Inference) -> Iterator[NodeView]:
         depth = 0
         while parent is not None and depth < len(parents) + 1:
             depth, parent = depth + 1, parents.get(parent)
-        yield NodeView(name=name, type=node.layer.type, inputs=node.inputs,
-                       output_shapes=node.outputs(), params=_params(name, node, inference, weights),
+        yield NodeView(framework=model.framework, name=name, type=node.layer.type,
+                       inputs=node.inputs, output_shapes=node.outputs(),
+                       params=_params(model.framework, name, node, inference, weights),
                        weights=weights, specs=node.weights or (), node=node,
                        parent=parents.get(name), depth=depth)
 
@@ -85,13 +88,12 @@ def _parents(inference: Inference) -> dict[str, str]:
     return parents
 
 
-def _params(name: str, node: NodeResult, inference: Inference,
+def _params(framework: str, name: str, node: NodeResult, inference: Inference,
             weights: dict[str, tuple[Dim, ...]]) -> int | None:
     """Return a layer's parameters; a nested model counts the layers inside it."""
-    if node.layer.module == "onnx":  # ONNX counts by tensor, not by what a node reads
-        from graphcheck.explain_onnx import node_params
-
-        return node_params(node)
+    counting = COUNTINGS.get(framework)
+    if counting is not None:
+        return counting.node(node)
     if node.layer.subgraph is None:
         return param_count(weights)
     inner = [param_count(stored_or_expected(n)) for key, n in inference.nodes.items()
@@ -99,12 +101,11 @@ def _params(name: str, node: NodeResult, inference: Inference,
     return None if any(p is None for p in inner) else sum(p or 0 for p in inner)
 
 
-def total_params(views: list[NodeView]) -> int | None:
+def total_params(views: Sequence[NodeView]) -> int | None:
     """Sum parameters over top-level layers (nested layers are inside their model's count)."""
-    if views and views[0].node.layer.module == "onnx":  # nodes share weights: count each once
-        from graphcheck.explain_onnx import total
-
-        return total(views)
+    counting = COUNTINGS.get(views[0].framework) if views else None
+    if counting is not None:
+        return counting.model(views)
     top = [v.params for v in views if v.parent is None]
     return None if any(p is None for p in top) else sum(p or 0 for p in top)
 
@@ -117,14 +118,3 @@ def steps_words(steps: Dim) -> str:
 def plural(count: object, noun: str) -> str:
     """Return ``1 feature``, ``2 features``; an unknown count keeps the plural."""
     return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def recurrent_story(view: NodeView) -> list[str]:
-    """Explain a recurrent layer in plain words, with the numbers; [] for other layers."""
-    if view.node.layer.module == "onnx":
-        from graphcheck.explain_onnx import story
-
-        return story(view)
-    from graphcheck.explain_keras import story as keras_story
-
-    return keras_story(view)

@@ -1,23 +1,23 @@
-"""``graphcheck explain`` for Keras recurrent layers: units, timesteps, weights and parameters."""
+"""Explain Keras recurrent layers: units, timesteps, weights and parameters, with cells."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from graphcheck.explain import NodeView, plural, steps_words
-from graphcheck.graph import Shape, format_shape
+from graphcheck import recurrent_facts as facts
+from graphcheck.explanations import Explained, register
+from graphcheck.explanations.report import Cell
+from graphcheck.explanations.views import NodeView, plural, steps_words
+from graphcheck.graph import Dim, Shape, format_shape
 from graphcheck.shapes import WeightSpec
 from graphcheck.shapes.dims import product
 
-GATE_NAMES = {"LSTM": "4 gates (input, forget, cell, output)",
-              "GRU": "3 gates (update, reset, candidate)",
-              "SimpleRNN": "1 block (no gates)"}
-# The cell each layer class runs: CuDNN layers and ConvLSTM cells have an LSTM's/GRU's gates.
-BASE_KIND = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "SimpleRNN", "CuDNNLSTM": "LSTM",
-             "CuDNNGRU": "GRU", "ConvLSTM1D": "LSTM", "ConvLSTM2D": "LSTM", "ConvLSTM3D": "LSTM"}
-CONV = ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+# The layer classes explained: those running a cell (CuDNN and ConvLSTM layers run an LSTM's
+# or a GRU's gates), not the cells themselves.
+BASE_KIND = {name: kind for name, kind in facts.KERAS_CLASSES.items() if not name.endswith("Cell")}
+CONV = facts.CONV_CLASSES
 GPU_ONLY = ("  {kind} runs only on a GPU: it calls NVIDIA cuDNN directly and has no CPU kernel "
             "(on a CPU, predict fails with \"No OpKernel was registered to support Op "
             "'CudnnRNN...'\"). Only tf.keras 1.x/2.x and Keras 2 know the class; Keras 3 cannot "
@@ -147,12 +147,12 @@ def _part_lines(part: Part, shape: Shape, pad: str, per_direction: bool = False)
                  "number of channels of the hidden state at every grid position, i.e. how many "
                  "values per position the layer outputs per step. It is not the number of "
                  "timesteps.",
-                 f"{pad}The same convolutional cell (with {GATE_NAMES[base]}, each a convolution "
+                 f"{pad}The same convolutional cell (with {base.gate_phrase}, each a convolution "
                  f"over the grid) runs over {over}."]
     else:
         lines = [f"{pad}units = {part.config.get('units')}: the size of the hidden state, i.e. "
                  "how many values the layer outputs per step. It is not the number of timesteps.",
-                 f"{pad}The same cell (with {GATE_NAMES[base]}) runs over {over}."]
+                 f"{pad}The same cell (with {base.gate_phrase}) runs over {over}."]
     if part.kind.startswith("CuDNN"):
         lines.append(pad[:-2] + GPU_ONLY.format(kind=part.kind))
     lines.append(f"{pad}weights:")
@@ -174,18 +174,20 @@ def _biases(part: Part, gates: int) -> int:
     width = part.config.get("units", part.config.get("filters"))
     bias = [s for s in part.specs if s.name.endswith("bias")]
     size = product(bias[0].shape) if bias else 0
-    return size // (gates * width) if isinstance(size, int) and isinstance(width, int) else 0
+    if not (isinstance(size, int) and isinstance(width, int)) or width == 0:  # units=0: no blocks
+        return 0
+    return size // (gates * width)
 
 
-def param_formula(part: Part, shape: Shape) -> tuple[str, str]:
+def param_formula(part: Part, shape: Shape | None) -> tuple[str, str]:
     """Return the parameter formula and the same with the layer's numbers substituted."""
-    gates = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[BASE_KIND[part.kind]]
+    gates = BASE_KIND[part.kind].gates
     biases = _biases(part, gates)
     plus = f" + {biases}" if biases else ""
     times = f"{gates}*" if gates > 1 else ""
     if part.kind in CONV:
         return _conv_formula(part, shape, plus)
-    units, features = part.config.get("units"), shape[-1]
+    units, features = part.config.get("units"), features_of(part, shape)
     formula = f"{times}units*(features + units{plus})"
     if not isinstance(units, int) or not isinstance(features, int):
         return formula, "unknown (input features unknown)"
@@ -193,12 +195,20 @@ def param_formula(part: Part, shape: Shape) -> tuple[str, str]:
     return formula, f"{times}{units}*({features} + {units}{plus}) = {value:,}"
 
 
-def _conv_formula(part: Part, shape: Shape, plus: str) -> tuple[str, str]:
+def features_of(part: Part, shape: Shape | None) -> Dim:
+    """Return the features per step (a ConvLSTM's channels); None when the input is unknown."""
+    if shape is None:
+        return None
+    first = part.kind in CONV and part.config.get("data_format") == "channels_first"
+    return shape[2] if first else shape[-1]
+
+
+def _conv_formula(part: Part, shape: Shape | None, plus: str) -> tuple[str, str]:
     """Return ConvLSTM's formula: each gate is a convolution over input and hidden channels."""
     filters = part.config.get("filters")
     kernel = part.specs[0].shape[:-2] if part.specs else ()
     positions = product(kernel)
-    channels = shape[2] if part.config.get("data_format") == "channels_first" else shape[-1]
+    channels = features_of(part, shape)
     k = "*".join(str(d) for d in kernel) + (f" = {positions}" if len(kernel) > 1 else "")
     formula = f"4*filters*(k*channels + k*filters{plus})"
     if not (isinstance(filters, int) and isinstance(positions, int) and isinstance(channels, int)):
@@ -258,3 +268,58 @@ def _merge_line(view: NodeView) -> str:
                   f"{' + '.join(map(str, widths))}{total})",
         "sum": "forward + backward", "mul": "forward * backward",
         "ave": "the mean of both directions"}.get(str(mode), "two separate outputs") + "."
+
+
+@register("keras", *BASE_KIND, "Bidirectional")
+def explain(view: NodeView) -> Explained:
+    """Explain a Keras recurrent layer: its story, and a cell per direction."""
+    found = parts(view)
+    if not found:
+        return Explained()
+    mode = view.node.layer.config.get("merge_mode", "concat") if view.type == "Bidirectional" else None
+    return Explained(story=tuple(story(view)), cells=tuple(cells(view, found)),
+                     merge_mode=mode if isinstance(mode, str) else None)
+
+
+def cells(view: NodeView, found: list[Part]) -> list[Cell]:
+    """Return the numbers of each direction's cell, for diagrams."""
+    call = view.node.calls[0] if view.node.calls else None
+    shape = call.inputs[0] if call is not None and call.inputs else None
+    if shape is not None and len(shape) != _rank(found[0].kind):
+        shape = None
+    stored = list(view.weights.values())
+    share = len(stored) // len(found)
+    return [_cell(part, shape, stored[i * share:(i + 1) * share], _reverse(view, part))
+            for i, part in enumerate(found)]
+
+
+def _cell(part: Part, shape: Shape | None, stored: list[Shape], reverse: bool) -> Cell:
+    """Return one direction's cell; weights the config cannot imply are the file's, in order."""
+    kind = BASE_KIND[part.kind]
+    if not part.specs:  # the input is unknown: Keras stores kernel, recurrent kernel, bias
+        part = replace(part, specs=tuple(WeightSpec(name=name, path=name, shape=shape)
+                                         for name, shape in zip(facts.KERAS_WEIGHTS, stored)))
+    by_name = {s.name.rsplit("/", 1)[-1]: s.shape for s in part.specs}
+    time_major = bool(part.config.get("time_major"))
+    formula, numbers = param_formula(part, shape)
+    return Cell(kind=kind.keras, layer_class=part.kind, label=part.label,
+                units=_dim(part.config.get("filters" if part.kind in CONV else "units")),
+                features=features_of(part, shape),
+                timesteps=None if shape is None else shape[0 if time_major else 1],
+                gates=tuple(g.name for g in kind.keras_gates),
+                kernel=by_name.get("kernel", ()), recurrent_kernel=by_name.get("recurrent_kernel", ()),
+                bias=by_name.get("bias"), return_sequences=bool(part.config.get("return_sequences")),
+                return_state=bool(part.config.get("return_state")), reverse=reverse,
+                params=part.implied if part.specs else None, formula=formula, numbers=numbers)
+
+
+def _reverse(view: NodeView, part: Part) -> bool:
+    """Return True when the direction runs last step first; Bidirectional flips a copied layer."""
+    backwards = bool(part.config.get("go_backwards"))
+    copied = part.label == "backward" and not view.node.layer.config.get("backward_layer")
+    return not backwards if copied else backwards
+
+
+def _dim(value: object) -> Dim:
+    """Return a config size as a dimension, None when the file holds something else."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
