@@ -186,6 +186,8 @@ class HtmlReporter:
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the page for checked files: their findings (after baselines) and pictures."""
+        if options.quiet and not any(r.findings for r in results):
+            return ""  # --quiet: nothing at all on a clean run, as every check format
         return page([report_of(r) for r in results], options.version)
 
 

@@ -138,6 +138,10 @@ def test_check_html_lists_findings_with_their_rule_docs_and_the_pictures(tmp_pat
     assert len(svgs(page)) >= 3  # both graphs and the question's cell diagram
 
 
+def test_check_html_is_empty_on_a_quiet_clean_run() -> None:
+    assert run("check", "--format", "html", "-q", str(QUESTION)) == (0, "")
+
+
 def test_check_markdown_embeds_one_mermaid_block_per_file() -> None:
     code, out = run("check", "--format", "markdown", str(QUESTION),
                     str(FIXTURES / "onnx" / "keras_lstm.onnx"))
