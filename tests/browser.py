@@ -22,11 +22,11 @@ def browser() -> str:
     pytest.skip("no Chromium installed (.ci/run installs it)")
 
 
-def _run(args: list[str], page: Path, tmp: Path) -> subprocess.CompletedProcess[bytes]:
-    """Run headless Chromium on a local page with a profile of its own, offline."""
+def _run(args: list[str], page: Path, tmp: Path, fragment: str = "") -> subprocess.CompletedProcess[bytes]:
+    """Run headless Chromium on a local page (``#fragment``) with a profile of its own, offline."""
     command = [browser(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                f"--user-data-dir={tmp / 'profile'}", "--disable-extensions", *args,
-               page.resolve().as_uri()]
+               page.resolve().as_uri() + (f"#{fragment}" if fragment else "")]
     return subprocess.run(command, capture_output=True, timeout=120, check=False)
 
 
@@ -38,9 +38,9 @@ def screenshot(page: Path, tmp: Path, size: str = "1200,900") -> Path:
     return png
 
 
-def dom(page: Path, tmp: Path) -> str:
+def dom(page: Path, tmp: Path, fragment: str = "") -> str:
     """Return the page's DOM after its scripts ran (``--dump-dom``)."""
-    done = _run(["--dump-dom", "--virtual-time-budget=2000"], page, tmp)
+    done = _run(["--dump-dom", "--virtual-time-budget=2000"], page, tmp, fragment)
     return done.stdout.decode("utf-8", errors="replace")
 
 

@@ -266,13 +266,18 @@ def test_a_browser_runs_no_injected_script(tmp_path: Path) -> None:
     assert "data-pwned" not in after
 
 
-def test_nested_models_expand_from_their_box() -> None:
+def test_nested_models_expand_from_their_box(tmp_path: Path) -> None:
     nodes = [node("in", "InputLayer"), node("enc", "Functional", ("in",)),
              node("enc/a", "InputLayer", parent="enc", depth=1)]
-    tags = parsed(html.page([report(nodes)]))
+    text = html.page([report(nodes)])
+    tags = parsed(text)
     link = next(a for t, a in tags.tags if t == "a" and a.get("data-open"))
-    target = link["href"]
-    assert target and ("details", {"class": "nested", "id": target[1:]}) in tags.tags
+    target = (link["href"] or "#")[1:]
+    assert ("details", {"class": "nested", "id": target}) in tags.tags
+    page = tmp_path / "nested.html"
+    page.write_text(text, encoding="utf-8")
+    closed, opened = dom(page, tmp_path), dom(page, tmp_path, fragment=target)
+    assert f'id="{target}">' in closed and f'id="{target}" open="">' in opened
 
 
 def test_three_thousand_layers_stay_a_bounded_page() -> None:

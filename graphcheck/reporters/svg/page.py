@@ -58,14 +58,18 @@ svg .g0{fill:#cfe3ff}svg .g1{fill:#ffd8b5}svg .g2{fill:#d5f5d0}svg .g3{fill:#f3d
 svg a{cursor:pointer}
 """
 
-# Opening a link to a collapsed section (a nested model, a rule) opens it first.
+# Following a link to a collapsed section (a nested model, a rule), from the page or from the
+# address (report.html#rule-GC101), opens it and the sections around it.
 SCRIPT = """
-document.addEventListener('click', function (event) {
-  var link = event.target.closest('a[href^="#"]');
-  if (!link) return;
-  var target = document.getElementById(link.getAttribute('href').slice(1));
-  for (var node = target; node; node = node.parentElement) {
+function reveal(id) {
+  for (var node = document.getElementById(id); node; node = node.parentElement) {
     if (node.tagName === 'DETAILS') node.open = true;
   }
+}
+document.addEventListener('click', function (event) {
+  var link = event.target.closest('a[href^="#"]');
+  if (link) reveal(link.getAttribute('href').slice(1));
 });
+window.addEventListener('hashchange', function () { reveal(location.hash.slice(1)); });
+reveal(location.hash.slice(1));
 """
