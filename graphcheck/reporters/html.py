@@ -143,8 +143,8 @@ def _table(report: ModelReport) -> list[str]:
             *(_row(n) for n in report.nodes), "</tbody></table></details>"]
 
 
-def section(report: ModelReport, index: int) -> str:
-    """Return one model's section."""
+def section(report: ModelReport, index: int, findings_first: bool = False) -> str:
+    """Return one model's section; a check report puts the findings before the pictures."""
     prefix = f"r{index}"
     meta = [f"format: {esc(report.format or 'unknown')}", f"{len(report.nodes):,} layers",
             f"{_params(report.total_params)} parameters", _counts(report.findings)]
@@ -152,13 +152,14 @@ def section(report: ModelReport, index: int) -> str:
            f'<p class="meta">{" · ".join(meta)}</p>']
     if report.error is not None:
         out.append(f'<p class="error-text">{esc(report.error)}</p>')
-    if report.nodes:
-        out += _graph(report, prefix) + _recurrent(report, prefix)
-    out += _findings(report.findings) + _table(report)
+    pictures = _graph(report, prefix) + _recurrent(report, prefix) if report.nodes else []
+    found = _findings(report.findings)
+    out += found + pictures if findings_first else pictures + found
+    out += _table(report)
     return "\n".join([*out, "</section>"])
 
 
-def page(reports: Sequence[ModelReport], version: str = "") -> str:
+def page(reports: Sequence[ModelReport], version: str = "", findings_first: bool = False) -> str:
     """Return the whole HTML document for the reports."""
     findings = [f for r in reports for f in r.findings]
     title = reports[0].path if len(reports) == 1 else f"{len(reports)} files"
@@ -169,7 +170,7 @@ def page(reports: Sequence[ModelReport], version: str = "") -> str:
     header = (f"<header><h1>graphcheck report</h1><p class=\"meta\">{len(reports):,} "
               f"file{'' if len(reports) == 1 else 's'} · {_counts(findings)}"
               + (f" · graphcheck {esc(version)}" if version else "") + "</p></header><main>")
-    body = [section(r, i) for i, r in enumerate(reports)] + _rules(reports)
+    body = [section(r, i, findings_first) for i, r in enumerate(reports)] + _rules(reports)
     return "\n".join([head, header, *body, f"</main><script>{SCRIPT}</script></body></html>"]) + "\n"
 
 
@@ -188,7 +189,7 @@ class HtmlReporter:
         """Return the page for checked files: their findings (after baselines) and pictures."""
         if options.quiet and not any(r.findings for r in results):
             return ""  # --quiet: nothing at all on a clean run, as every check format
-        return page([report_of(r) for r in results], options.version)
+        return page([report_of(r) for r in results], options.version, findings_first=True)
 
 
 REPORTER = HtmlReporter()

@@ -136,6 +136,8 @@ def test_check_html_lists_findings_with_their_rule_docs_and_the_pictures(tmp_pat
     assert codes and all(("details", {"id": f"rule-{c}"}) in tags.tags for c in codes)
     assert "## How to fix" in page and page.count('<section class="model"') == 2
     assert len(svgs(page)) >= 3  # both graphs and the question's cell diagram
+    section = next(part for part in page.split('<section class="model"') if broken.name in part)
+    assert section.index("<h3>Findings</h3>") < section.index("<h3>Graph</h3>")  # check: findings first
 
 
 def test_check_html_is_empty_on_a_quiet_clean_run() -> None:
