@@ -96,7 +96,7 @@ def _findings(findings: Sequence[Finding]) -> list[str]:
         return []
     rows = [f'<tr class="{f.severity}"><td>{f.severity}</td><td><a href="#rule-{esc(f.code)}" '
             f'title="{esc(_summary(f.code))}"><code>{esc(f.code)}</code></a> {esc(f.rule)}</td>'
-            f"<td>{esc(f.node or '')}</td><td>{esc(f.message)}</td></tr>" for f in findings]
+            f"<td class=\"names\">{esc(f.node or '')}</td><td>{esc(f.message)}</td></tr>" for f in findings]
     return ["<h3>Findings</h3>", "<table><thead><tr><th>Severity</th><th>Rule</th><th>Layer</th>"
             "<th>Message</th></tr></thead><tbody>", *rows, "</tbody></table>"]
 
@@ -127,9 +127,10 @@ def _rules(reports: Sequence[ModelReport]) -> list[str]:
 def _row(node: NodeReport) -> str:
     """Return one layer table row."""
     indent = "&#160;&#160;" * node.depth
-    return (f'<tr><td>{indent}{esc(node.label)}</td><td>{esc(node.type)}</td>'
+    return (f'<tr><td class="names">{indent}{esc(node.label)}</td><td>{esc(node.type)}</td>'
             f"<td>{esc(_shapes(node.input_shapes))}</td><td>{esc(_shapes(node.output_shapes))}</td>"
-            f'<td class="num">{_params(node.params)}</td><td>{esc(", ".join(node.inputs))}</td></tr>')
+            f'<td class="num">{_params(node.params)}</td><td class="names">{esc(", ".join(node.inputs))}'
+            "</td></tr>")
 
 
 def _table(report: ModelReport) -> list[str]:

@@ -29,6 +29,7 @@ h3{font-size:15px;margin:22px 0 8px;border-bottom:1px solid var(--line);padding-
   padding:4px;background:#fff}
 table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th{white-space:nowrap} td.names{overflow-wrap:anywhere;min-width:8em}
 th{background:var(--soft)} td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.error td:first-child{border-left:4px solid #c62828}tr.warning td:first-child{border-left:4px solid #b7791f}
 tr.note td:first-child{border-left:4px solid #1f6feb}
