@@ -133,11 +133,13 @@ def _targets(paths: Sequence[str], walk: Any, quiet: bool = False) -> list[Any]:
     return targets
 
 
-def _check_all(targets: Sequence[Any], jobs: int | None, settings: Any) -> list[Any]:
-    """Check every target (in parallel when there are many); findings only, no graphs."""
+def _check_all(targets: Sequence[Any], jobs: int | None, settings: Any, fmt: str) -> list[Any]:
+    """Check every target (in parallel when there are many); findings, and reports to draw."""
+    from graphcheck.reporters import reporters
     from graphcheck.runner import check_all, default_jobs
 
-    return check_all(targets, settings, jobs or default_jobs())
+    pictures = bool(getattr(reporters()[fmt], "pictures", False))
+    return check_all(targets, settings, jobs or default_jobs(), pictures=pictures)
 
 
 def _paired(paths: Sequence[str], weights: str | None) -> list[Any]:
@@ -190,7 +192,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
     settings = prepare(request, targets)
     if _shown(options, request, settings, targets, output):
         return
-    results, _ = apply_baseline(_check_all(targets, jobs, settings), options, quiet)
+    results, _ = apply_baseline(_check_all(targets, jobs, settings, fmt), options, quiet)
     if options["statistics"]:
         emit(statistics(results, fmt), output)
     else:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from graphcheck.findings import Finding
 
 if TYPE_CHECKING:  # the model and inference are only carried, never built, here
+    from graphcheck.explanations.report import ModelReport
     from graphcheck.graph import Model
     from graphcheck.shapes.propagate import Inference
 
@@ -21,3 +22,4 @@ class FileResult:
     model: Model | None = None
     inference: Inference | None = None
     rules: frozenset[str] | None = None  # names of the rules that ran on it; None: all
+    report: ModelReport | None = None  # kept by check for formats that draw (``pictures``)

@@ -40,17 +40,22 @@ def default_jobs() -> int:
     return max(1, min(count, 8))
 
 
-def check_target(settings: Settings, target: Target) -> FileResult | None:
-    """Check one model and keep only its findings (graphs stay in the worker).
+def check_target(settings: Settings, target: Target, pictures: bool = False) -> FileResult | None:
+    """Check one model; keep its findings, and its explain report for pictures (graphs stay here).
 
     None: the walk claimed the file by content and it holds no model (HDF5 data): left out.
     """
     if target.note:
         return noted(target, settings)
     if _whole_in_child(target):
-        return _in_read_child(settings, target, check_target)
+        return _in_read_child(settings, target, partial(check_target, pictures=pictures))
     result = check_path(target.path, target.display, settings, weights=target.weights)
-    return FileResult(path=result.path, findings=result.findings, rules=result.rules)
+    report = None
+    if pictures:
+        from graphcheck.explanations.build import build
+
+        report = build(result)
+    return FileResult(path=result.path, findings=result.findings, rules=result.rules, report=report)
 
 
 def noted(target: Target, settings: Settings) -> FileResult:
@@ -146,9 +151,10 @@ def explain_failed(target: Target, error: BaseException) -> ModelReport:
     return build(check_failed(target, error))
 
 
-def check_all(targets: Sequence[Target], settings: Settings, jobs: int) -> list[FileResult]:
-    """Check every target, in parallel when there are enough of them."""
-    results = run(targets, partial(check_target, settings), check_failed, jobs=jobs)
+def check_all(targets: Sequence[Target], settings: Settings, jobs: int,
+              pictures: bool = False) -> list[FileResult]:
+    """Check every target, in parallel when there are enough of them; ``pictures``: keep reports."""
+    results = run(targets, partial(check_target, settings, pictures=pictures), check_failed, jobs=jobs)
     return [result for result in results if result is not None]
 
 

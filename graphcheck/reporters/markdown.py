@@ -36,6 +36,7 @@ class MarkdownReporter:
 
     name = "markdown"
     commands = frozenset({"check"})
+    pictures = True  # the runner keeps each file's ModelReport: one Mermaid flowchart per file
 
     def render(self, results: Sequence[FileResult], options: RenderOptions) -> str:
         """Return the Markdown document (empty with ``quiet`` on a clean run)."""
@@ -46,7 +47,21 @@ class MarkdownReporter:
         if findings:
             lines += ["", "| Severity | Rule | File | Layer | Message |", "|---|---|---|---|---|"]
             lines += [row(f) for f in findings]
+        lines += [block for r in results for block in flowchart_block(r)]
         return "\n".join(lines) + "\n"
+
+
+def flowchart_block(result: FileResult) -> list[str]:
+    """Return a collapsed Mermaid flowchart of one file (GitHub renders it), or nothing."""
+    from graphcheck.reporters.mermaid import flowchart
+    from graphcheck.reporters.picture import report_of
+    from graphcheck.reporters.svg import esc
+
+    report = report_of(result)
+    if not report.nodes:
+        return []
+    return ["", f"<details><summary>{esc(result.path)}</summary>", "", "```mermaid",
+            flowchart(report), "```", "", "</details>"]
 
 
 REPORTER = MarkdownReporter()

@@ -113,7 +113,8 @@ def test_markdown_table_for_step_summary() -> None:
     rows = [x for x in lines if x.startswith("| 🔴")]
     assert len(rows) == 5 and all(x.count(" | ") == 4 for x in rows)
     assert "`GC101` weight-shape-mismatch" in rows[0]
-    assert run("--format", "markdown", QUESTION).stdout.endswith("All checks passed (1 file).\n")
+    clean = run("--format", "markdown", QUESTION).stdout  # then the file's Mermaid flowchart
+    assert "\nAll checks passed (1 file).\n\n<details>" in clean and clean.endswith("</details>\n")
     assert run("--format", "markdown", "-q", QUESTION).stdout == ""
 
 
@@ -159,8 +160,12 @@ def test_help_shows_the_path_form_and_every_format() -> None:
 
     names = {p.name for p in entry_points(group="graphcheck.reporters")}
     assert {"text", "json", "sarif", "github", "junit", "markdown"} <= names
-    text = " ".join(run("check", "--help").stdout.split())
-    assert all(name in text for name in names)
+    from graphcheck.reporters import reporters
+
+    assert names == set(reporters("check")) | set(reporters("explain"))
+    for command in ("check", "explain"):  # each command lists the formats it serves
+        text = " ".join(run(command, "--help").stdout.split())
+        assert all(name in text for name in reporters(command))
 
 
 def test_short_version_flag() -> None:

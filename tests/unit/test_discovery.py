@@ -152,6 +152,7 @@ def test_cli_warns_when_nothing_is_found(tmp_path: Path) -> None:
 
 def test_explain_output_is_the_explain_reporters() -> None:
     """Reports built in workers render exactly as reports built in one process."""
+    from graphcheck import __version__
     from graphcheck.engine import check_path
     from graphcheck.explanations.build import build
     from graphcheck.reporters import RenderOptions, reporters
@@ -159,4 +160,5 @@ def test_explain_output_is_the_explain_reporters() -> None:
     reports = [build(check_path(p, str(p))) for p in (GOOD, BROKEN)]
     for fmt, reporter in reporters("explain").items():
         out = CliRunner().invoke(main, ["explain", "--format", fmt, "-j", "2", str(BROKEN), str(GOOD)])
-        assert out.stdout == reporter.explain(reports, RenderOptions(command="explain"))
+        shown = RenderOptions(command="explain", version=__version__)  # html shows it
+        assert out.stdout == reporter.explain(reports, shown)
