@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from graphcheck import __version__
-from graphcheck.cli_output import COLORS, emit, show_settings, statistics, use_color
+from graphcheck.cli_output import (
+    COLORS,
+    emit,
+    exit_code,
+    partial_baseline,
+    show_settings,
+    statistics,
+    use_color,
+)
 from graphcheck.config_cli import (
     apply_baseline,
     config_options,
@@ -183,6 +191,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
           verbose: bool, **options: Any) -> None:
     """Check model files for shape, weight and design problems."""
     from graphcheck.reporters import RenderOptions, reporters
+    from graphcheck.runner import interrupted
 
     request = request_for(options)
     targets = (_paired(paths, weights) if weights
@@ -190,16 +199,18 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
     settings = prepare(request, targets)
     if _shown(options, request, settings, targets, output):
         return
-    results, _ = apply_baseline(_check_all(targets, jobs, settings), options, quiet)
+    results = _check_all(targets, jobs, settings)
+    stopped = interrupted()
+    results, _ = apply_baseline(results, partial_baseline(options, stopped), quiet)
     if options["statistics"]:
         emit(statistics(results, fmt), output)
     else:
         shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet,
-                              verbose=verbose)
+                              verbose=verbose, partial=stopped is not None)
         emit(reporters()[fmt].render(results, shown), output, shown.color)
     threshold = fail_threshold(request, fail_on)
     failed = any(request.fails(f, threshold) for r in results for f in r.findings)
-    sys.exit(1 if failed and not exit_zero else 0)
+    sys.exit(exit_code(stopped, failed and not exit_zero))
 
 
 def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Sequence[Any],
@@ -227,14 +238,17 @@ def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | No
     """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
     from graphcheck.engine import load_plugins
     from graphcheck.reporters import RenderOptions, reporters
-    from graphcheck.runner import default_jobs, explain_all
+    from graphcheck.runner import default_jobs, explain_all, interrupted
     from graphcheck.settings import Settings
 
     load_plugins()
     targets = _targets(paths, walk_for(None, options))
     reports = explain_all(targets, Settings(), jobs or default_jobs())
-    shown = RenderOptions(version=__version__, command="explain")
+    stopped = interrupted()
+    shown = RenderOptions(version=__version__, command="explain", partial=stopped is not None)
     emit(reporters("explain")[fmt].explain(reports, shown), output)
+    if stopped is not None:
+        sys.exit(exit_code(stopped, False))
 
 
 @main.command("rules")
