@@ -54,7 +54,7 @@ def test_every_format_escapes_hostile_names(tmp_path: Path, command: str, fmt: s
     assert result.exit_code in (0, 1) and not isinstance(result.exception, Exception), result.output
     text = out.read_bytes().decode("utf-8")  # strict: a lone surrogate could not be written
     assert not RAW.search(text.replace("\r\n", "\n")), repr(RAW.search(text))
-    if command == "check" or fmt == "text":  # both quote the layer name (explain JSON: a key)
+    if command == "check" or fmt == "text":  # both quote the layer name; explain JSON need not
         assert "forged" in text
     if fmt in ("json", "sarif"):
         json.loads(text)

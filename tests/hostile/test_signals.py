@@ -157,3 +157,14 @@ def strings(value: object) -> Iterator[str]:
     elif isinstance(value, dict | list):
         for item in value.values() if isinstance(value, dict) else value:
             yield from strings(item)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_an_interrupted_run_writes_no_baseline(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"  # absent: a complete run would write it
+    process, _ = start(tmp_path, "--baseline", str(baseline))
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert process.returncode == 143
+    assert not baseline.exists()
+    assert b"baseline was not written" in (tmp_path / "stderr").read_bytes()
