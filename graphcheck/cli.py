@@ -17,6 +17,7 @@ from graphcheck.cli_output import (
     partial_baseline,
     show_settings,
     statistics,
+    stopped_by,
     use_color,
 )
 from graphcheck.config_cli import (
@@ -191,7 +192,6 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
           verbose: bool, **options: Any) -> None:
     """Check model files for shape, weight and design problems."""
     from graphcheck.reporters import RenderOptions, reporters
-    from graphcheck.runner import interrupted
 
     request = request_for(options)
     targets = (_paired(paths, weights) if weights
@@ -200,7 +200,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
     if _shown(options, request, settings, targets, output):
         return
     results = _check_all(targets, jobs, settings)
-    stopped = interrupted()
+    stopped = stopped_by()
     results, _ = apply_baseline(results, partial_baseline(options, stopped), quiet)
     if options["statistics"]:
         emit(statistics(results, fmt), output)
@@ -238,13 +238,13 @@ def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | No
     """Explain every layer: output shapes, parameters, and what each recurrent layer does."""
     from graphcheck.engine import load_plugins
     from graphcheck.reporters import RenderOptions, reporters
-    from graphcheck.runner import default_jobs, explain_all, interrupted
+    from graphcheck.runner import default_jobs, explain_all
     from graphcheck.settings import Settings
 
     load_plugins()
     targets = _targets(paths, walk_for(None, options))
     reports = explain_all(targets, Settings(), jobs or default_jobs())
-    stopped = interrupted()
+    stopped = stopped_by()
     shown = RenderOptions(version=__version__, command="explain", partial=stopped is not None)
     emit(reporters("explain")[fmt].explain(reports, shown), output)
     if stopped is not None:

@@ -51,6 +51,35 @@ def emit(text: str, output: str | None, color: bool = False) -> None:
         sys.exit(2)
 
 
+def stopped_by() -> int | None:
+    """Return the signal that cut the run short, if any; a second one then exits quietly.
+
+    The partial report is written after the run's own handlers are gone: without this, a
+    second Ctrl-C while it is written would be a KeyboardInterrupt traceback.
+    """
+    import signal
+
+    from graphcheck.runner import interrupted
+
+    stopped = interrupted()
+    if stopped is not None and _in_main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _leave)
+    return stopped
+
+
+def _in_main_thread() -> bool:
+    """Return True in the main thread, the only one that may set signal handlers."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _leave(signum: int, frame: object) -> None:
+    """Exit 128 + the signal, without a traceback."""
+    raise SystemExit(128 + signum)
+
+
 def exit_code(stopped: int | None, failed: bool) -> int:
     """Return the exit status: 128 + the signal that cut the run short, else 1 on failure."""
     if stopped is not None:

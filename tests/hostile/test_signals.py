@@ -168,3 +168,21 @@ def test_an_interrupted_run_writes_no_baseline(tmp_path: Path) -> None:
     assert process.returncode == 143
     assert not baseline.exists()
     assert b"baseline was not written" in (tmp_path / "stderr").read_bytes()
+
+
+def test_a_second_signal_while_the_partial_report_is_written_exits_quietly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphcheck import runner
+    from graphcheck.cli_output import stopped_by
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(runner._STOP, "signum", signal.SIGTERM)
+    try:
+        assert stopped_by() == signal.SIGTERM
+        with pytest.raises(SystemExit) as leaving:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs at the next bytecode; it must not be reached
+        assert leaving.value.code == 130
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
