@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from graphcheck import __version__
-from graphcheck.cli_output import COLORS, emit, show_settings, statistics, use_color
+from graphcheck.cli_output import (
+    COLORS,
+    emit,
+    exit_code,
+    partial_baseline,
+    show_settings,
+    statistics,
+    stopped_by,
+    use_color,
+)
 from graphcheck.config_cli import (
     apply_baseline,
     config_options,
@@ -192,16 +201,18 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str | N
     settings = prepare(request, targets)
     if _shown(options, request, settings, targets, output):
         return
-    results, _ = apply_baseline(_check_all(targets, jobs, settings, fmt), options, quiet)
+    results = _check_all(targets, jobs, settings, fmt)
+    stopped = stopped_by()
+    results, _ = apply_baseline(results, partial_baseline(options, stopped), quiet)
     if options["statistics"]:
         emit(statistics(results, fmt), output)
     else:
         shown = RenderOptions(color=use_color(color, fmt, output), version=__version__, quiet=quiet,
-                              verbose=verbose)
+                              verbose=verbose, partial=stopped is not None)
         emit(reporters()[fmt].render(results, shown), output, shown.color)
     threshold = fail_threshold(request, fail_on)
     failed = any(request.fails(f, threshold) for r in results for f in r.findings)
-    sys.exit(1 if failed and not exit_zero else 0)
+    sys.exit(exit_code(stopped, failed and not exit_zero))
 
 
 def _shown(options: Mapping[str, Any], request: Any, settings: Any, targets: Sequence[Any],
@@ -236,8 +247,11 @@ def explain(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | No
     load_plugins()
     targets = _targets(paths, walk_for(None, options))
     reports = explain_all(targets, Settings(), jobs or default_jobs())
-    shown = RenderOptions(version=__version__, command="explain")
+    stopped = stopped_by()
+    shown = RenderOptions(version=__version__, command="explain", partial=stopped is not None)
     emit(reporters("explain")[fmt].explain(reports, shown), output)
+    if stopped is not None:
+        sys.exit(exit_code(stopped, False))
 
 
 @main.command("diff")

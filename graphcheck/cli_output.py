@@ -51,6 +51,56 @@ def emit(text: str, output: str | None, color: bool = False) -> None:
         sys.exit(2)
 
 
+def stopped_by() -> int | None:
+    """Return the signal that cut the run short, if any; a second one then exits quietly.
+
+    The partial report is written after the run's own handlers are gone: without this, a
+    second Ctrl-C while it is written would be a KeyboardInterrupt traceback.
+    """
+    import signal
+
+    from graphcheck.runner import interrupted
+
+    stopped = interrupted()
+    if stopped is not None and _in_main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _leave)
+    return stopped
+
+
+def _in_main_thread() -> bool:
+    """Return True in the main thread, the only one that may set signal handlers."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _leave(signum: int, frame: object) -> None:
+    """Exit 128 + the signal, without a traceback."""
+    raise SystemExit(128 + signum)
+
+
+def exit_code(stopped: int | None, failed: bool) -> int:
+    """Return the exit status: 128 + the signal that cut the run short, else 1 on failure."""
+    if stopped is not None:
+        return 128 + stopped
+    return 1 if failed else 0
+
+
+def partial_baseline(options: Mapping[str, Any], stopped: int | None) -> Mapping[str, Any]:
+    """Return the options with no baseline to write when the run was cut short.
+
+    A baseline written from a partial run would accept the "not checked" findings and miss
+    every finding in the files that were not checked; applying an existing one is fine.
+    """
+    if stopped is None or not options.get("baseline"):
+        return options
+    if options.get("write_baseline") or not Path(options["baseline"]).exists():
+        click.echo("graphcheck: the run was interrupted; the baseline was not written", err=True)
+        return {**options, "baseline": None}
+    return options
+
+
 def statistics(results: Sequence[Any], fmt: str) -> str:
     """Return the count of findings per rule, as JSON for ``--format json`` and a table otherwise."""
     from graphcheck.reporters.text import render_statistics

@@ -67,8 +67,10 @@ def noted(target: Target, settings: Settings) -> FileResult:
 
 def check_failed(target: Target, error: BaseException) -> FileResult:
     """Report a file whose worker died (a crash in a native library, memory): internal-error."""
-    problem = Problem(rule=RuleName.INTERNAL_ERROR, node=None,
-                      message=f"checking this file failed: {type(error).__name__}: {error}")
+    message = (f"not checked: the run was interrupted by {error.name}; this report is partial"
+               if isinstance(error, Interrupted)
+               else f"checking this file failed: {type(error).__name__}: {error}")
+    problem = Problem(rule=RuleName.INTERNAL_ERROR, node=None, message=message)
     return FileResult(path=target.display, findings=[finding(target.display, problem)])
 
 
@@ -167,12 +169,32 @@ def explain_all(targets: Sequence[Target], settings: Settings, jobs: int) -> lis
 def run(targets: Sequence[Target], work: Callable[[Target], T],
         failed: Callable[[Target, BaseException], T], *, jobs: int,
         stream: TextIO | None = None) -> list[T]:
-    """Apply ``work`` to every target; results come back in target order whatever happens."""
+    """Apply ``work`` to every target; results come back in target order whatever happens.
+
+    A SIGINT or SIGTERM ends the run early: each file not checked by then gets
+    ``failed(target, Interrupted)``, so that the report says which files it does not cover,
+    and ``interrupted()`` names the signal (the command exits 128 + its number).
+    """
     stream = sys.stderr if stream is None else stream
-    with interruptible(len(targets)), progress(len(targets), stream) as tick:
-        if jobs <= 1 or len(targets) < POOL_MIN_FILES:
-            return [_guarded(work, failed, target, tick) for target in targets]
-        return _pooled(targets, work, failed, min(jobs, len(targets)), tick)
+    done: dict[int, T] = {}
+    try:
+        with interruptible(), progress(len(targets), stream) as tick:
+            if jobs <= 1 or len(targets) < POOL_MIN_FILES:
+                for index, target in enumerate(targets):
+                    done[index] = _guarded(work, failed, target, tick)
+            else:
+                _pooled(targets, work, failed, min(jobs, len(targets)), tick, done)
+    except Interrupted as stop:
+        print(f"graphcheck: interrupted by {stop.name} after {len(done)} of {len(targets)} "
+              "files; the report is partial (the others are reported as not checked)",
+              file=sys.stderr)
+        return [done[i] if i in done else failed(t, stop) for i, t in enumerate(targets)]
+    return [done[i] for i in range(len(targets))]
+
+
+def interrupted() -> int | None:
+    """Return the signal that cut the last run short, or None when it checked every file."""
+    return _STOP.signum
 
 
 @dataclass
@@ -193,13 +215,17 @@ class Interrupted(BaseException):
         super().__init__(signum)
         self.signum = signum
 
+    @property
+    def name(self) -> str:
+        """Return the signal's name, e.g. SIGINT."""
+        import signal
+
+        return signal.Signals(self.signum).name
+
 
 @contextmanager
-def interruptible(total: int) -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into Interrupted, then into exit 130/143 with a message on stderr.
-
-    No report is written: a partial one would pass off unchecked files as clean.
-    """
+def interruptible() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM (and a KeyboardInterrupt) into Interrupted, recorded in ``_STOP``."""
     import signal
     import threading
 
@@ -219,12 +245,9 @@ def interruptible(total: int) -> Iterator[None]:
     _STOP.signum, _STOP.pool = None, None
     try:
         yield
-    except (Interrupted, KeyboardInterrupt) as error:
-        signum = error.signum if isinstance(error, Interrupted) else signal.SIGINT
-        name = signal.Signals(signum).name
-        print(f"graphcheck: interrupted by {name} before all {total} files were checked; "
-              "no report written", file=sys.stderr)
-        raise SystemExit(128 + signum) from None
+    except KeyboardInterrupt:  # SIGINT without our handler (a run outside the main thread)
+        _STOP.signum = signal.SIGINT
+        raise Interrupted(signal.SIGINT) from None
     finally:
         _STOP.pool = None
         for signum, handler in previous.items():
@@ -254,12 +277,11 @@ def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseExceptio
 
 def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
             failed: Callable[[Target, BaseException], T], jobs: int,
-            tick: Callable[[], None]) -> list[T]:
-    """Run work in a process pool; files whose worker died are retried one by one."""
+            tick: Callable[[], None], results: dict[int, T]) -> None:
+    """Run work in a process pool into ``results``; files whose worker died are retried alone."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    results: dict[int, T] = {}
     retry: list[int] = []
     unsent: list[int] = []
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=worker_init,
@@ -291,7 +313,6 @@ def _pooled(targets: Sequence[Target], work: Callable[[Target], T],
         results[index] = _isolated(work, failed, targets[index])
         if index in unsent:
             tick()
-    return [results[i] for i in range(len(targets))]
 
 
 def _kill_group(pid: int) -> None:

@@ -17,12 +17,14 @@ class UnsafeFile(OSError):
     """A file graphcheck refuses to read: not a regular file, or over its size bound."""
 
 
-def read_bounded(path: Path, limit: int = AUX_MAX_BYTES) -> bytes:
-    """Return a regular file's bytes, following symlinks; refuse FIFOs, devices and big files."""
+def read_bounded(path: Path, limit: int = AUX_MAX_BYTES, root: Path | None = None) -> bytes:
+    """Return a regular file's bytes; refuse FIFOs, devices, big files and links out of root."""
     check_regular(path, os.stat(path))  # before opening: opening a FIFO can block
     real = os.path.realpath(path)  # /proc and /sys files claim to be regular (and empty)
-    if any(real == root or real.startswith(root + "/") for root in PSEUDO_ROOTS):
+    if any(real == pseudo or real.startswith(pseudo + "/") for pseudo in PSEUDO_ROOTS):
         raise UnsafeFile(f"{path} resolves to {real}, a pseudo-file graphcheck does not read")
+    if root is not None:
+        check_inside(path, root)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(fd, "rb") as handle:
@@ -36,6 +38,15 @@ def read_bounded(path: Path, limit: int = AUX_MAX_BYTES) -> bytes:
 def read_text(path: Path, limit: int = AUX_MAX_BYTES) -> str:
     """Return a bounded regular file as UTF-8 text (undecodable bytes raise UnicodeDecodeError)."""
     return read_bounded(path, limit).decode("utf-8")
+
+
+def check_inside(path: Path, root: Path) -> None:
+    """Raise UnsafeFile when ``path`` resolves outside ``root`` (a model folder's member)."""
+    # Following such a link would check, and echo in findings, a file that is not in the tree.
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    if real != top and not real.startswith(top.rstrip("/") + "/"):
+        raise UnsafeFile(f"{path.name} is a symlink to {real}, outside {top}; "
+                         "graphcheck does not follow it")
 
 
 def check_regular(path: Path | str, info: os.stat_result) -> None:

@@ -93,11 +93,12 @@ class KerasZipLoader:
 
 
 def _check_regular(path: Path) -> None:
-    """Refuse a FIFO or device in an unzipped model folder before opening it (it could block)."""
-    from graphcheck.safe_io import check_regular
+    """Refuse a FIFO, a device or a link out in an unzipped model folder before opening it."""
+    from graphcheck.safe_io import check_inside, check_regular
 
     try:
         check_regular(path.name, os.stat(path))
+        check_inside(path, path.parent)
     except OSError as error:
         raise LoadError(str(error.strerror or error)) from None
 
@@ -169,7 +170,7 @@ def read_json_file(path: Path) -> bytes:
 
     limit = current_limits().max_json_bytes
     try:
-        return read_bounded(path, limit)
+        return read_bounded(path, limit, root=path.parent)
     except OSError as error:
         raise LoadError(f"{path.name} cannot be read: {error.strerror or error} "
                         "(max_json_bytes bounds its size)") from None

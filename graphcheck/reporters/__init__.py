@@ -27,6 +27,7 @@ class RenderOptions:
     quiet: bool = False  # findings only: no summary line, nothing at all on a clean run
     verbose: bool = False  # text: each finding's detail (an internal-error's traceback) under it
     command: Command = "check"  # the command whose output is rendered
+    partial: bool = False  # a signal cut the run short: some files are reported as not checked
 
 
 class Reporter(Protocol):

@@ -144,11 +144,13 @@ class SarifReporter:
         analysis = {rule.code for rule in rules if rule.category == "analysis"}
         findings = [clean_finding(f, surrogates) for r in results_ for f in r.findings]
         page = rules_page(options.version)
+        notes = [notification(f, index) for f in findings if f.code in analysis]
         run = {
             "tool": {"driver": {"name": "graphcheck", "version": options.version,
                                 "rules": [rule_descriptor(rule, page) for rule in rules]}},
-            "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
-                notification(f, index) for f in findings if f.code in analysis]}],
+            # A signal cut the run short: the files it did not check are notifications too.
+            "invocations": [{"executionSuccessful": not options.partial,
+                             "toolExecutionNotifications": notes}],
             "originalUriBaseIds": {SRCROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
             # A note from the analysis category (not-a-model: nothing to check) is no alert.
             "results": results([f for f in findings if f.code not in analysis

@@ -1,22 +1,29 @@
-"""Signals during a pooled run: prompt exit 130/143, no orphaned workers; a closed stdout is fine.
+"""Signals in a pooled run: exit 130/143, a report that says it is partial, no orphans.
 
 The closed-stdout case is a regression guard: click.echo already swallows EPIPE, print would not.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "fixtures" / "keras" / "question.keras"
+SARIF = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
+FILES = 400
+NOT_CHECKED = "not checked: the run was interrupted by"
 
 
 def children(pid: int) -> set[int]:
@@ -36,14 +43,15 @@ def alive(pid: int) -> bool:
         return False
 
 
-def start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
+def start(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[bytes], set[int]]:
     """Start a pooled check of many models; return it once its workers are running."""
     (tmp_path / "models").mkdir()
-    for i in range(400):
+    for i in range(FILES):
         shutil.copy(MODEL, tmp_path / "models" / f"m{i}.keras")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "graphcheck", "check", "--jobs", "2",
-                                str(tmp_path / "models")], env=env, stdout=subprocess.DEVNULL,
+                                *options, str(tmp_path / "models")], env=env,
+                               stdout=(tmp_path / "stdout").open("wb"),
                                stderr=(tmp_path / "stderr").open("wb"))
     deadline = time.monotonic() + 60
     while len(children(process.pid)) < 2 and time.monotonic() < deadline:
@@ -61,7 +69,9 @@ def test_a_signal_stops_the_run_and_its_workers(tmp_path: Path, signum: int, cod
     process.wait(timeout=30)
     err = (tmp_path / "stderr").read_bytes()
     assert process.returncode == code, err.decode()
-    assert b"Traceback" not in err and b"no report written" in err
+    assert b"Traceback" not in err and b"the report is partial" in err
+    out = (tmp_path / "stdout").read_text(encoding="utf-8")
+    assert f"{NOT_CHECKED} {signal.Signals(signum).name}" in out
     deadline = time.monotonic() + 10
     while any(alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -102,3 +112,77 @@ def test_a_closed_stdout_is_not_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(["bash", "-c", f"set -o pipefail; {script}"], env=env,
                             capture_output=True, timeout=60, check=False)
     assert b"Traceback" not in result.stderr and b"BrokenPipe" not in result.stderr, result.stderr
+
+
+def interrupted_report(tmp_path: Path, fmt: str) -> str:
+    """Run a pooled check writing --output in a format, SIGTERM it, return the report."""
+    report = tmp_path / "out" / f"report.{fmt}"
+    process, _ = start(tmp_path, "--format", fmt, "--output", str(report))
+    time.sleep(1)  # let some files finish: the report holds both kinds
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert process.returncode == 143, (tmp_path / "stderr").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "out", "stderr", "stdout"]
+    return report.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_an_interrupted_sarif_report_is_valid_and_says_it_is_partial(tmp_path: Path) -> None:
+    log = json.loads(interrupted_report(tmp_path, "sarif"))
+    schema = json.loads(SARIF.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    invocation = log["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    unchecked = {n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                 for n in invocation["toolExecutionNotifications"]
+                 if n["message"]["text"].startswith(NOT_CHECKED)}
+    assert 0 < len(unchecked) < FILES
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("fmt", ["json", "junit"])
+def test_an_interrupted_report_names_every_file_it_did_not_check(tmp_path: Path, fmt: str) -> None:
+    text = interrupted_report(tmp_path, fmt)
+    if fmt == "json":
+        messages = list(strings(json.loads(text)))
+    else:
+        messages = [e.get("message", "") for e in ET.fromstring(text).iter("error")]
+    assert 0 < sum(m.startswith(NOT_CHECKED) for m in messages) < FILES
+
+
+def strings(value: object) -> Iterator[str]:
+    """Yield every string in a JSON document."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from strings(item)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_an_interrupted_run_writes_no_baseline(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"  # absent: a complete run would write it
+    process, _ = start(tmp_path, "--baseline", str(baseline))
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert process.returncode == 143
+    assert not baseline.exists()
+    assert b"baseline was not written" in (tmp_path / "stderr").read_bytes()
+
+
+def test_a_second_signal_while_the_partial_report_is_written_exits_quietly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphcheck import runner
+    from graphcheck.cli_output import stopped_by
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(runner._STOP, "signum", signal.SIGTERM)
+    try:
+        assert stopped_by() == signal.SIGTERM
+        with pytest.raises(SystemExit) as leaving:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs at the next bytecode; it must not be reached
+        assert leaving.value.code == 130
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -159,3 +159,26 @@ def test_a_walk_past_its_time_bound_stops_with_a_note(tmp_path: Path,
     monkeypatch.setattr(discovery, "MAX_WALK_SECONDS", -1.0)
     (found,) = discover([str(tmp_path)])
     assert "the folder walk stopped" in found.note
+
+
+def test_unreadable_and_vanished_entries_are_findings_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphcheck import discovery
+
+    (tmp_path / "good.onnx").write_bytes(tiny_onnx())
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "gone.onnx").symlink_to("deleted.onnx")  # what a file deleted mid-walk leaves
+    scandir = os.scandir
+
+    def locked(path: str) -> object:  # chmod 000 does not stop root, who runs CI containers
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(discovery.os, "scandir", locked)
+    result = CliRunner().invoke(main, ["--format", "json", str(tmp_path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    found = {Path(f["path"]).name: f for f in json.loads(result.output)["findings"]}
+    assert "folder cannot be read: Permission denied" in found["locked"]["message"]
+    assert "cannot be read" in found["gone.onnx"]["message"]
+    assert "good.onnx" not in found  # checked, and clean
