@@ -172,6 +172,14 @@ class LayerGraph:
             return [edge for name in self._attrs for edge in self.out_edges(name, data=True)]
         return [edge for name in self._attrs for edge in self.out_edges(name)]
 
+    def number_of_nodes(self) -> int:
+        """Return how many nodes there are (networkx's name)."""
+        return len(self._attrs)
+
+    def number_of_edges(self) -> int:
+        """Return how many edges there are, parallel edges counted."""
+        return sum(len(ds) for succ in self._succ.values() for ds in succ.values())
+
     def predecessors(self, name: str) -> Iterator[str]:
         """Yield the distinct nodes with an edge into ``name``."""
         return iter(self._pred[name])

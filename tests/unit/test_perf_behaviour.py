@@ -42,6 +42,8 @@ def test_layer_graph_views_match_networkx() -> None:
     """Nodes, edges, in/out edges, neighbours and attributes come in networkx's order."""
     ours, theirs = _both(EDGES)
     assert list(ours.nodes) == list(theirs.nodes) and len(ours) == len(theirs)
+    assert ours.number_of_nodes() == theirs.number_of_nodes()
+    assert ours.number_of_edges() == theirs.number_of_edges()
     assert ours.nodes(data=True) == list(theirs.nodes(data=True))
     assert ours.edges() == list(theirs.edges()) and ours.edges(data=True) == list(theirs.edges(data=True))
     for name in theirs:
