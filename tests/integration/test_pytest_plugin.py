@@ -222,3 +222,13 @@ def test_every_fixture_fails_exactly_when_the_cli_fails_it() -> None:
     failed = set(re.findall(r"^FAILED (.+)::graphcheck", tests, re.M))
     assert failed == failing and len(failing) > 10
     assert f"{len(failing)} failed, {len(shown) - len(failing)} passed" in tests
+
+
+def test_xdist_workers_run_the_same_items(project: pytest.Pytester) -> None:
+    """With pytest-xdist (-n 2) the same models pass and fail, reported with their findings."""
+    pytest.importorskip("xdist")
+    result = project.runpytest_subprocess("--graphcheck", "models", "-n", "2", "-p",
+                                          "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([f"{GC301}*", "FAILED models/broken.keras::graphcheck*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
