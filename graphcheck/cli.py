@@ -98,12 +98,13 @@ class PathArgument(click.Path):
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter as error:
-            if str(value).startswith("-"):
-                error.message = error.message.rstrip(".") + (
-                    "; arguments after `--` are file names (the pre-commit hook ends its options "
-                    "with `--`: set options in [tool.graphcheck], or in the hook's `entry:` "
-                    "before the `--`)")
-            raise
+            if not str(value).startswith("-"):
+                raise
+            # A new error rather than editing this one: click 8.5 makes ``message`` final.
+            raise click.BadParameter(error.message.rstrip(".") + (
+                "; arguments after `--` are file names (the pre-commit hook ends its options "
+                "with `--`: set options in [tool.graphcheck], or in the hook's `entry:` "
+                "before the `--`)"), ctx=ctx, param=param) from None
 
 
 @click.group("graphcheck", cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal, Protocol, cast, overload
@@ -56,6 +56,20 @@ class ExplainReporter(Reporter, Protocol):
 
     def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
         """Return the whole output of an explain run."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentReporter:
+    """An explain-only reporter whose output is one document drawn from every model report."""
+
+    name: str
+    document: Callable[[Sequence[ModelReport]], str]
+    commands: frozenset[str] = frozenset({"explain"})
+
+    def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
+        """Return the document; drawings take no rendering options."""
+        del options
+        return self.document(reports)
 
 
 @cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graphcheck.explanations.report import ModelReport
-from graphcheck.reporters import RenderOptions
+from graphcheck.reporters import DocumentReporter
 from graphcheck.reporters.escape import terminal
 from graphcheck.reporters.picture import Box, Scope, caption, footnote, inner, scopes
 
@@ -79,16 +79,5 @@ def document(reports: Sequence[ModelReport]) -> str:
     return "\n\n".join(digraph(r, i) for i, r in enumerate(reports)) + "\n"
 
 
-class DotReporter:
-    """``explain --format dot``: one Graphviz digraph per file."""
-
-    name = "dot"
-    commands = frozenset({"explain"})
-
-    def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
-        """Return the digraphs."""
-        del options
-        return document(reports)
-
-
-REPORTER = DotReporter()
+# ``explain --format dot``.
+REPORTER = DocumentReporter(name="dot", document=document)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from graphcheck.explanations.report import ModelReport
-from graphcheck.reporters import RenderOptions
+from graphcheck.reporters import DocumentReporter
 from graphcheck.reporters.escape import terminal
 from graphcheck.reporters.picture import Box, Scope, caption, footnote, inner, scopes
 
@@ -87,16 +87,5 @@ def document(reports: Sequence[ModelReport]) -> str:
     return "\n".join(lines + classes) + "\n"
 
 
-class MermaidReporter:
-    """``explain --format mermaid``: one flowchart (several files: one subgraph each)."""
-
-    name = "mermaid"
-    commands = frozenset({"explain"})
-
-    def explain(self, reports: Sequence[ModelReport], options: RenderOptions) -> str:
-        """Return the flowchart."""
-        del options
-        return document(reports)
-
-
-REPORTER = MermaidReporter()
+# ``explain --format mermaid``.
+REPORTER = DocumentReporter(name="mermaid", document=document)
