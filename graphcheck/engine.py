@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -110,10 +112,29 @@ def check_path(path: Path, display: str, settings: Settings = DEFAULT_SETTINGS, 
 
 def check_loaded(loading: Callable[[], Model], display: str, settings: Settings) -> FileResult:
     """Analyse the model ``loading`` returns (a file's, or one in memory), dropping suppressed findings."""
-    result = _check_loaded(loading, display, settings)
+    with fewer_collections():
+        result = _check_loaded(loading, display, settings)
     result.findings = [f for f in result.findings if settings.selection.reports(f)]
     result.rules = frozenset(rule.name for rule in enabled_rules(settings))
     return result
+
+
+# The cyclic collector's first-generation threshold while a model is analysed. A model's graph is
+# tens of thousands of small long-lived objects (layers, configs, shapes) and almost no cycles:
+# at Python's default (700) a 10,000-node graph spent ~25% of its CPU in collections finding
+# nothing. Raised, the young generation is still collected, only less often.
+ANALYSIS_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often while a model is analysed; restore the thresholds after."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], ANALYSIS_GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _check_loaded(loading: Callable[[], Model], display: str, settings: Settings) -> FileResult:
