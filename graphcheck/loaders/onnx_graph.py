@@ -109,6 +109,13 @@ class Names:
             scope = scope.outer
         return scope
 
+    def lookup(self, name: str) -> tuple[tuple[str, int] | None, Tensor | None]:
+        """Return the (node, output index) producing ``name``, and the stored tensor it is."""
+        scope = self._scope(name)
+        if scope is None:
+            return None, None
+        return scope.producers.get(name), scope.initializers.get(name)
+
     def producer(self, name: str) -> tuple[str, int] | None:
         """Return the (node, output index) that ``name`` refers to, if a node produces it."""
         scope = self._scope(name)
@@ -126,11 +133,15 @@ class Names:
 
     def tensor_id(self, name: str) -> str:
         """Return the id of the tensor a name refers to ("" when undefined)."""
-        producer = self.producer(name)
-        if producer is not None:
-            return f"out:{producer[0]}:{producer[1]}"
-        initializer = self.initializer(name)
-        return initializer.id if initializer is not None else ""
+        return _tensor_id(*self.lookup(name))
+
+
+
+def _tensor_id(producer: tuple[str, int] | None, initializer: Tensor | None) -> str:
+    """Return the id of a node's output or of a stored tensor ("" when neither)."""
+    if producer is not None:
+        return f"out:{producer[0]}:{producer[1]}"
+    return initializer.id if initializer is not None else ""
 
 
 class GraphBuilder:
@@ -145,6 +156,7 @@ class GraphBuilder:
         # The stored tensors each node reads or holds, and its inputs' tensor ids and roles.
         self.held: dict[str, list[Tensor]] = {}
         self.read: dict[str, list[tuple[str, str | None]]] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
 
     def build(self, proto: Any, prefix: str, outer: Names, feeds: Sequence[Feed] = ()) -> ModelGraph:
         """Add the graph's inputs, nodes and outputs; return the ModelGraph of the root.
@@ -168,14 +180,13 @@ class GraphBuilder:
     def finish(self) -> None:
         """Record on each node the weights it reads or holds, and the recurrent states fed at run time."""
         for key, tensors in self.held.items():
-            layer = self.graph.nodes[key]["layer"]
-            config = dict(layer.config)
+            # The builder's own dict, shared with no one yet: filled in place, not copied per node.
+            config = self.configs[key]
             config["params"] = {t.id: t.shape for t in tensors
                                 if t.is_weight and not self.flow.state_only(t.id)}
-            if layer.type in RECURRENT_INPUTS:
+            if self.graph.nodes[key]["layer"].type in RECURRENT_INPUTS:
                 config["runtime_states"] = [role for tensor, role in self.read[key] if tensor and
                                             role in STATE_ROLES and self.flow.runtime(tensor)]
-            self.graph.nodes[key]["layer"] = replace(layer, config=config)
 
     def _add_input(self, info: Any, prefix: str, names: Names, source: Source | None) -> TensorRef:
         """Add a graph input as a node of type Input, fed by the outer tensor a Loop/Scan passes it."""
@@ -213,8 +224,8 @@ class GraphBuilder:
         read = []
         for slot, name in enumerate(node.input):
             role = roles[slot] if slot < len(roles) else None
-            read.append((names.tensor_id(name) if name else "", role))
-            producer, stored = names.producer(name), names.initializer(name)
+            producer, stored = names.lookup(name)
+            read.append((_tensor_id(producer, stored) if name else "", role))
             if producer is not None:
                 self._edge(producer, key, slot, role or "inputs")
             elif stored is not None:
@@ -280,6 +291,7 @@ class GraphBuilder:
         """Add a node carrying its Layer."""
         layer = Layer(name=key, type=type_, config=config, module=ONNX_MODULE, weights=weights)
         self.graph.add_node(key, layer=layer)
+        self.configs[key] = config
 
     def _edge(self, source: tuple[str, int], dst: str, slot: int, arg: str) -> None:
         """Add an edge for one tensor; ``arg`` is the recurrent input's role, else "inputs"."""
