@@ -109,12 +109,12 @@ class Names:
             scope = scope.outer
         return scope
 
-    def lookup(self, name: str) -> tuple[tuple[str, int] | None, Tensor | None]:
-        """Return the (node, output index) producing ``name``, and the stored tensor it is."""
+    def lookup(self, name: str) -> tuple[tuple[str, int] | None, Tensor | None, tuple[int, ...] | None]:
+        """Return what ``name`` is in one walk up the scopes: its producer, stored tensor, known values."""
         scope = self._scope(name)
         if scope is None:
-            return None, None
-        return scope.producers.get(name), scope.initializers.get(name)
+            return None, None, None
+        return scope.producers.get(name), scope.initializers.get(name), scope.values.get(name)
 
     def producer(self, name: str) -> tuple[str, int] | None:
         """Return the (node, output index) that ``name`` refers to, if a node produces it."""
@@ -133,7 +133,7 @@ class Names:
 
     def tensor_id(self, name: str) -> str:
         """Return the id of the tensor a name refers to ("" when undefined)."""
-        return _tensor_id(*self.lookup(name))
+        return _tensor_id(*self.lookup(name)[:2])
 
 
 
@@ -222,9 +222,11 @@ class GraphBuilder:
         weights: list[StoredWeight] = []
         held: dict[str, Tensor] = {}
         read = []
+        known: list[tuple[int, ...] | None] = []
         for slot, name in enumerate(node.input):
             role = roles[slot] if slot < len(roles) else None
-            producer, stored = names.lookup(name)
+            producer, stored, values = names.lookup(name)
+            known.append(values)
             read.append((_tensor_id(producer, stored) if name else "", role))
             if producer is not None:
                 self._edge(producer, key, slot, role or "inputs")
@@ -243,13 +245,13 @@ class GraphBuilder:
         self.held[key], self.read[key] = list(held.values()), read
         self.flow.read(key, node.op_type, read,
                        tuple(f"out:{key}:{i}" for i, n in enumerate(node.output) if n))
-        self._node(key, node.op_type, self._config(node, names), weights=tuple(weights))
-        known = output_values(node, names.value, constant)
+        self._node(key, node.op_type, self._config(node, known), weights=tuple(weights))
+        result = output_values(node, known, constant)
         for index, name in enumerate(node.output):
             if name:
                 self._define(name, key, index, names)
-        if known is not None and node.output:
-            names.values[node.output[0]] = known
+        if result is not None and node.output:
+            names.values[node.output[0]] = result
         for attribute in node.attribute:
             for sub in _graphs_of(attribute):
                 self.build(sub, f"{key}/{attribute.name}/", names, body_feeds(node, attribute.name))
@@ -268,13 +270,15 @@ class GraphBuilder:
         names.initializers.pop(name, None)
         names.values.pop(name, None)
 
-    def _config(self, node: Any, names: Names) -> dict[str, Any]:
-        """Return the node's domain, attributes, tensor names, their shapes and known small values."""
+    def _config(self, node: Any, known: Sequence[tuple[int, ...] | None]) -> dict[str, Any]:
+        """Return the node's domain, attributes, tensor names, their shapes and known small values.
+
+        ``known`` holds the small integer values known for each input, by slot.
+        """
         outputs = list(node.output)
         return {"domain": node.domain or "ai.onnx",
                 "opset": self.scope.opset if node.domain in ("", "ai.onnx") else None,
-                "values": {slot: list(known) for slot, known in enumerate(map(names.value, node.input))
-                           if known is not None},
+                "values": {slot: list(values) for slot, values in enumerate(known) if values is not None},
                 "attributes": {a.name: attribute_value(a) for a in node.attribute},
                 "inputs": list(node.input), "outputs": outputs,
                 "shapes": [self.scope.shapes.get(n) if n else None for n in outputs],
