@@ -216,14 +216,17 @@ class GraphBuilder:
 
     def _add_node(self, node: Any, prefix: str, names: Names) -> None:
         """Add one operator, its edges, stored weights and flattened subgraphs."""
-        key = self.scope.unique(prefix + (node.name or self._generated(node.op_type)))
+        # Each protobuf field read once: every access builds a new wrapper object.
+        op, inputs, outputs = node.op_type, list(node.input), list(node.output)
+        attributes = list(node.attribute)
+        key = self.scope.unique(prefix + (node.name or self._generated(op)))
         standard = node.domain in ("", "ai.onnx")
-        roles = RECURRENT_INPUTS.get(node.op_type, ()) if standard else ()
+        roles = RECURRENT_INPUTS.get(op, ()) if standard else ()
         weights: list[StoredWeight] = []
         held: dict[str, Tensor] = {}
         read = []
         known: list[tuple[int, ...] | None] = []
-        for slot, name in enumerate(node.input):
+        for slot, name in enumerate(inputs):
             role = roles[slot] if slot < len(roles) else None
             producer, stored, values = names.lookup(name)
             known.append(values)
@@ -238,21 +241,21 @@ class GraphBuilder:
                 self.scope.problems.append(Problem(rule=RuleName.UNREADABLE_MODEL, node=key, message=(
                     f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
                     "initializer defines")))
-        constant = constant_tensor(node, f"out:{key}:0") if standard and node.op_type == "Constant" else None
+        constant = constant_tensor(node, f"out:{key}:0") if standard and op == "Constant" else None
         if constant is not None:
             held[constant.id] = constant
             self.flow.stored.add(constant.id)
         self.held[key], self.read[key] = list(held.values()), read
-        self.flow.read(key, node.op_type, read,
-                       tuple(f"out:{key}:{i}" for i, n in enumerate(node.output) if n))
-        self._node(key, node.op_type, self._config(node, known), weights=tuple(weights))
+        self.flow.read(key, op, read, tuple([f"out:{key}:{i}" for i, n in enumerate(outputs) if n]))
+        config = self._config(node, inputs, outputs, attributes, known)
+        self._node(key, op, config, weights=tuple(weights))
         result = output_values(node, known, constant)
-        for index, name in enumerate(node.output):
+        for index, name in enumerate(outputs):
             if name:
                 self._define(name, key, index, names)
-        if result is not None and node.output:
-            names.values[node.output[0]] = result
-        for attribute in node.attribute:
+        if result is not None and outputs:
+            names.values[outputs[0]] = result
+        for attribute in attributes:
             for sub in _graphs_of(attribute):
                 self.build(sub, f"{key}/{attribute.name}/", names, body_feeds(node, attribute.name))
 
@@ -270,17 +273,18 @@ class GraphBuilder:
         names.initializers.pop(name, None)
         names.values.pop(name, None)
 
-    def _config(self, node: Any, known: Sequence[tuple[int, ...] | None]) -> dict[str, Any]:
+    def _config(self, node: Any, inputs: list[str], outputs: list[str], attributes: list[Any],
+                known: Sequence[tuple[int, ...] | None]) -> dict[str, Any]:
         """Return the node's domain, attributes, tensor names, their shapes and known small values.
 
         ``known`` holds the small integer values known for each input, by slot.
         """
-        outputs = list(node.output)
-        return {"domain": node.domain or "ai.onnx",
-                "opset": self.scope.opset if node.domain in ("", "ai.onnx") else None,
+        domain = node.domain
+        return {"domain": domain or "ai.onnx",
+                "opset": self.scope.opset if domain in ("", "ai.onnx") else None,
                 "values": {slot: list(values) for slot, values in enumerate(known) if values is not None},
-                "attributes": {a.name: attribute_value(a) for a in node.attribute},
-                "inputs": list(node.input), "outputs": outputs,
+                "attributes": {a.name: attribute_value(a) for a in attributes},
+                "inputs": inputs, "outputs": outputs,
                 "shapes": [self.scope.shapes.get(n) if n else None for n in outputs],
                 "declared": [self.scope.declared.get(n) if n else None for n in outputs]}
 
