@@ -41,10 +41,10 @@ def value_shape(info: Any) -> Shape | None:
     return tuple(dims)
 
 
-def tensor_shapes(graph: Any) -> dict[str, Shape | None]:
-    """Map every tensor name in a graph and its subgraphs to the shape recorded for it."""
+def tensor_shapes(graphs: Iterable[Any]) -> dict[str, Shape | None]:
+    """Map every tensor name in a graph and its subgraphs (``all_graphs``) to the shape recorded for it."""
     shapes: dict[str, Shape | None] = {}
-    for sub in all_graphs(graph):
+    for sub in graphs:
         for info in [*sub.input, *sub.output, *sub.value_info]:
             if shapes.get(info.name) is None:  # an output declared without a shape, in value_info with one
                 shapes[info.name] = value_shape(info)
