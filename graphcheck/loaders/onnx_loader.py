@@ -10,15 +10,6 @@ from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Model, ModelGraph
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders import onnx_wire, sniff_bytes
-from graphcheck.loaders.onnx_graph import (  # noqa: F401  (ONNX_MODULE, RECURRENT_INPUTS: re-exported)
-    ONNX_MODULE,
-    RECURRENT_INPUTS,
-    GraphBuilder,
-    Names,
-    Scope,
-    all_graphs,
-    tensor_shapes,
-)
 from graphcheck.rule_names import RuleName
 
 # ModelProto fields a file can start with (ir_version, producer, graph, opset_import, ...).
@@ -114,6 +105,9 @@ def _escaped(raw: bytes) -> str:
 
 def model_from_proto(proto: Any, path: str) -> Model:
     """Build a Model from a ModelProto (also used for rule cases built with onnx.helper)."""
+    # Here, not at the top: every run loads the loaders, and a Keras run builds no ONNX graph.
+    from graphcheck.loaders.onnx_graph import GraphBuilder, Names, Scope, all_graphs, tensor_shapes
+
     inferred, error = infer(proto)
     opset = next((int(i.version) for i in proto.opset_import if i.domain in ("", "ai.onnx")), None)
     # The subgraphs listed once: each walk visits every node's attributes.
