@@ -49,11 +49,12 @@ def test_a_keras_run_imports_no_onnx() -> None:
 
 
 def test_a_keras_run_imports_only_the_keras_shape_functions() -> None:
-    """The ONNX shape functions are imported for an ONNX model, not for every run."""
+    """The ONNX shape functions and graph builder are imported for an ONNX model, not for every run."""
     keras_run, onnx_run = imported_modules(QUESTION), imported_modules(ONNX_LSTM)
     assert "graphcheck.shapes.keras" in keras_run
-    assert not {name for name in keras_run if name.startswith("graphcheck.shapes.onnx")}
-    assert "graphcheck.shapes.onnx.recurrent" in onnx_run
+    onnx_only = ("graphcheck.shapes.onnx", "graphcheck.loaders.onnx_graph", "graphcheck.loaders.onnx_tensors")
+    assert not {name for name in keras_run if name.startswith(onnx_only)}
+    assert set(onnx_only) <= onnx_run
 
 
 def test_an_onnx_run_imports_no_hdf5() -> None:
