@@ -123,6 +123,9 @@ def _in_read_child(settings: Settings, target: Target,
             return None
         return work(settings, plain)
 
+    # Files read in a child are HDF5-backed, Keras models: their shape functions imported here,
+    # once, are inherited by every read child instead of imported again in each.
+    engine.import_shape_functions("keras")
     try:
         return isolated(checked, settings.limits.max_read_seconds)
     except LoadError as error:

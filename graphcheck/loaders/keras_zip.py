@@ -203,13 +203,12 @@ def _check_depth(value: object, where: str) -> None:
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if depth > limit or (children and depth >= limit):  # its children would be over it
             raise LoadError(f"{where} is nested {limit}+ levels deep, over the limit "
                             "(max_json_depth)")
-        if isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
-        elif isinstance(item, list):
-            stack += [(v, depth + 1) for v in item]
+        # Scalars nest nothing: only objects and lists are stacked.
+        stack += [(v, depth + 1) for v in children if isinstance(v, (dict, list))]
 
 
 def _metadata(archive: zipfile.ZipFile, names: set[str]) -> dict[str, Any]:

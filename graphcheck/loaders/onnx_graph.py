@@ -41,10 +41,10 @@ def value_shape(info: Any) -> Shape | None:
     return tuple(dims)
 
 
-def tensor_shapes(graph: Any) -> dict[str, Shape | None]:
-    """Map every tensor name in a graph and its subgraphs to the shape recorded for it."""
+def tensor_shapes(graphs: Iterable[Any]) -> dict[str, Shape | None]:
+    """Map every tensor name in a graph and its subgraphs (``all_graphs``) to the shape recorded for it."""
     shapes: dict[str, Shape | None] = {}
-    for sub in all_graphs(graph):
+    for sub in graphs:
         for info in [*sub.input, *sub.output, *sub.value_info]:
             if shapes.get(info.name) is None:  # an output declared without a shape, in value_info with one
                 shapes[info.name] = value_shape(info)
@@ -109,6 +109,13 @@ class Names:
             scope = scope.outer
         return scope
 
+    def lookup(self, name: str) -> tuple[tuple[str, int] | None, Tensor | None, tuple[int, ...] | None]:
+        """Return what ``name`` is in one walk up the scopes: its producer, stored tensor, known values."""
+        scope = self._scope(name)
+        if scope is None:
+            return None, None, None
+        return scope.producers.get(name), scope.initializers.get(name), scope.values.get(name)
+
     def producer(self, name: str) -> tuple[str, int] | None:
         """Return the (node, output index) that ``name`` refers to, if a node produces it."""
         scope = self._scope(name)
@@ -126,11 +133,15 @@ class Names:
 
     def tensor_id(self, name: str) -> str:
         """Return the id of the tensor a name refers to ("" when undefined)."""
-        producer = self.producer(name)
-        if producer is not None:
-            return f"out:{producer[0]}:{producer[1]}"
-        initializer = self.initializer(name)
-        return initializer.id if initializer is not None else ""
+        return _tensor_id(*self.lookup(name)[:2])
+
+
+
+def _tensor_id(producer: tuple[str, int] | None, initializer: Tensor | None) -> str:
+    """Return the id of a node's output or of a stored tensor ("" when neither)."""
+    if producer is not None:
+        return f"out:{producer[0]}:{producer[1]}"
+    return initializer.id if initializer is not None else ""
 
 
 class GraphBuilder:
@@ -145,6 +156,7 @@ class GraphBuilder:
         # The stored tensors each node reads or holds, and its inputs' tensor ids and roles.
         self.held: dict[str, list[Tensor]] = {}
         self.read: dict[str, list[tuple[str, str | None]]] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
 
     def build(self, proto: Any, prefix: str, outer: Names, feeds: Sequence[Feed] = ()) -> ModelGraph:
         """Add the graph's inputs, nodes and outputs; return the ModelGraph of the root.
@@ -168,14 +180,13 @@ class GraphBuilder:
     def finish(self) -> None:
         """Record on each node the weights it reads or holds, and the recurrent states fed at run time."""
         for key, tensors in self.held.items():
-            layer = self.graph.nodes[key]["layer"]
-            config = dict(layer.config)
+            # The builder's own dict, shared with no one yet: filled in place, not copied per node.
+            config = self.configs[key]
             config["params"] = {t.id: t.shape for t in tensors
                                 if t.is_weight and not self.flow.state_only(t.id)}
-            if layer.type in RECURRENT_INPUTS:
+            if self.graph.nodes[key]["layer"].type in RECURRENT_INPUTS:
                 config["runtime_states"] = [role for tensor, role in self.read[key] if tensor and
                                             role in STATE_ROLES and self.flow.runtime(tensor)]
-            self.graph.nodes[key]["layer"] = replace(layer, config=config)
 
     def _add_input(self, info: Any, prefix: str, names: Names, source: Source | None) -> TensorRef:
         """Add a graph input as a node of type Input, fed by the outer tensor a Loop/Scan passes it."""
@@ -205,16 +216,21 @@ class GraphBuilder:
 
     def _add_node(self, node: Any, prefix: str, names: Names) -> None:
         """Add one operator, its edges, stored weights and flattened subgraphs."""
-        key = self.scope.unique(prefix + (node.name or self._generated(node.op_type)))
+        # Each protobuf field read once: every access builds a new wrapper object.
+        op, inputs, outputs = node.op_type, list(node.input), list(node.output)
+        attributes = list(node.attribute)
+        key = self.scope.unique(prefix + (node.name or self._generated(op)))
         standard = node.domain in ("", "ai.onnx")
-        roles = RECURRENT_INPUTS.get(node.op_type, ()) if standard else ()
+        roles = RECURRENT_INPUTS.get(op, ()) if standard else ()
         weights: list[StoredWeight] = []
         held: dict[str, Tensor] = {}
         read = []
-        for slot, name in enumerate(node.input):
+        known: list[tuple[int, ...] | None] = []
+        for slot, name in enumerate(inputs):
             role = roles[slot] if slot < len(roles) else None
-            read.append((names.tensor_id(name) if name else "", role))
-            producer, stored = names.producer(name), names.initializer(name)
+            producer, stored, values = names.lookup(name)
+            known.append(values)
+            read.append((_tensor_id(producer, stored) if name else "", role))
             if producer is not None:
                 self._edge(producer, key, slot, role or "inputs")
             elif stored is not None:
@@ -225,21 +241,21 @@ class GraphBuilder:
                 self.scope.problems.append(Problem(rule=RuleName.UNREADABLE_MODEL, node=key, message=(
                     f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
                     "initializer defines")))
-        constant = constant_tensor(node, f"out:{key}:0") if standard and node.op_type == "Constant" else None
+        constant = constant_tensor(node, f"out:{key}:0") if standard and op == "Constant" else None
         if constant is not None:
             held[constant.id] = constant
             self.flow.stored.add(constant.id)
         self.held[key], self.read[key] = list(held.values()), read
-        self.flow.read(key, node.op_type, read,
-                       tuple(f"out:{key}:{i}" for i, n in enumerate(node.output) if n))
-        self._node(key, node.op_type, self._config(node, names), weights=tuple(weights))
-        known = output_values(node, names.value, constant)
-        for index, name in enumerate(node.output):
+        self.flow.read(key, op, read, tuple([f"out:{key}:{i}" for i, n in enumerate(outputs) if n]))
+        config = self._config(node, inputs, outputs, attributes, known)
+        self._node(key, op, config, weights=tuple(weights))
+        result = output_values(node, known, constant)
+        for index, name in enumerate(outputs):
             if name:
                 self._define(name, key, index, names)
-        if known is not None and node.output:
-            names.values[node.output[0]] = known
-        for attribute in node.attribute:
+        if result is not None and outputs:
+            names.values[outputs[0]] = result
+        for attribute in attributes:
             for sub in _graphs_of(attribute):
                 self.build(sub, f"{key}/{attribute.name}/", names, body_feeds(node, attribute.name))
 
@@ -257,15 +273,18 @@ class GraphBuilder:
         names.initializers.pop(name, None)
         names.values.pop(name, None)
 
-    def _config(self, node: Any, names: Names) -> dict[str, Any]:
-        """Return the node's domain, attributes, tensor names, their shapes and known small values."""
-        outputs = list(node.output)
-        return {"domain": node.domain or "ai.onnx",
-                "opset": self.scope.opset if node.domain in ("", "ai.onnx") else None,
-                "values": {slot: list(known) for slot, known in enumerate(map(names.value, node.input))
-                           if known is not None},
-                "attributes": {a.name: attribute_value(a) for a in node.attribute},
-                "inputs": list(node.input), "outputs": outputs,
+    def _config(self, node: Any, inputs: list[str], outputs: list[str], attributes: list[Any],
+                known: Sequence[tuple[int, ...] | None]) -> dict[str, Any]:
+        """Return the node's domain, attributes, tensor names, their shapes and known small values.
+
+        ``known`` holds the small integer values known for each input, by slot.
+        """
+        domain = node.domain
+        return {"domain": domain or "ai.onnx",
+                "opset": self.scope.opset if domain in ("", "ai.onnx") else None,
+                "values": {slot: list(values) for slot, values in enumerate(known) if values is not None},
+                "attributes": {a.name: attribute_value(a) for a in attributes},
+                "inputs": inputs, "outputs": outputs,
                 "shapes": [self.scope.shapes.get(n) if n else None for n in outputs],
                 "declared": [self.scope.declared.get(n) if n else None for n in outputs]}
 
@@ -280,6 +299,7 @@ class GraphBuilder:
         """Add a node carrying its Layer."""
         layer = Layer(name=key, type=type_, config=config, module=ONNX_MODULE, weights=weights)
         self.graph.add_node(key, layer=layer)
+        self.configs[key] = config
 
     def _edge(self, source: tuple[str, int], dst: str, slot: int, arg: str) -> None:
         """Add an edge for one tensor; ``arg`` is the recurrent input's role, else "inputs"."""

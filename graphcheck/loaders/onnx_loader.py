@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,6 @@ from graphcheck.findings import LoadError, Problem
 from graphcheck.graph import Model, ModelGraph
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders import onnx_wire, sniff_bytes
-from graphcheck.loaders.onnx_graph import (  # noqa: F401  (ONNX_MODULE, RECURRENT_INPUTS: re-exported)
-    ONNX_MODULE,
-    RECURRENT_INPUTS,
-    GraphBuilder,
-    Names,
-    Scope,
-    all_graphs,
-    tensor_shapes,
-)
 from graphcheck.rule_names import RuleName
 
 # ModelProto fields a file can start with (ir_version, producer, graph, opset_import, ...).
@@ -115,9 +105,15 @@ def _escaped(raw: bytes) -> str:
 
 def model_from_proto(proto: Any, path: str) -> Model:
     """Build a Model from a ModelProto (also used for rule cases built with onnx.helper)."""
+    # Here, not at the top: every run loads the loaders, and a Keras run builds no ONNX graph.
+    from graphcheck.loaders.onnx_graph import GraphBuilder, Names, Scope, all_graphs, tensor_shapes
+
     inferred, error = infer(proto)
     opset = next((int(i.version) for i in proto.opset_import if i.domain in ("", "ai.onnx")), None)
-    scope = Scope(shapes=tensor_shapes(inferred.graph), declared=tensor_shapes(proto.graph), opset=opset)
+    # The subgraphs listed once: each walk visits every node's attributes.
+    graphs = list(all_graphs(proto.graph))
+    scope = Scope(shapes=tensor_shapes(all_graphs(inferred.graph)), declared=tensor_shapes(graphs),
+                  opset=opset)
     graph = GraphBuilder(scope)
     root = graph.build(inferred.graph, prefix="", outer=Names())
     graph.finish()
@@ -129,8 +125,8 @@ def model_from_proto(proto: Any, path: str) -> Model:
     metadata = {
         "ir_version": proto.ir_version, "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
         "opsets": {imp.domain or "ai.onnx": imp.version for imp in proto.opset_import},
-        "domains": sorted({n.domain or "ai.onnx" for n in _all_nodes(proto.graph)}),
-        "external_data": sorted({_location(t) for t in _all_initializers(proto.graph)} - {""}),
+        "domains": sorted({n.domain or "ai.onnx" for sub in graphs for n in sub.node}),
+        "external_data": sorted({_location(t) for sub in graphs for t in sub.initializer} - {""}),
     }
     return Model(path=path, format="onnx", framework="onnx", root=root, metadata=metadata,
                  problems=tuple(problems))
@@ -154,18 +150,6 @@ def _failing_node(message: str, root: ModelGraph) -> str | None:
     """Return the node onnx's inference error names ("node name: lstm"), when it is in the graph."""
     found = re.search(r"node name: ([^)]+)\)", message)
     return found.group(1) if found and found.group(1) in root.graph else None
-
-
-def _all_nodes(graph: Any) -> Iterable[Any]:
-    """Yield every node of a graph and its subgraphs."""
-    for sub in all_graphs(graph):
-        yield from sub.node
-
-
-def _all_initializers(graph: Any) -> Iterable[Any]:
-    """Yield every initializer of a graph and its subgraphs."""
-    for sub in all_graphs(graph):
-        yield from sub.initializer
 
 
 def _location(tensor: Any) -> str:

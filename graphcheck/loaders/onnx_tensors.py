@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,15 +175,14 @@ def body_feeds(node: Any, attribute: str) -> list[Feed]:
             for i, name in enumerate(node.input)]
 
 
-def output_values(node: Any, values: Callable[[str], tuple[int, ...] | None],
+def output_values(node: Any, known: Sequence[tuple[int, ...] | None],
                   constant: Tensor | None) -> tuple[int, ...] | None:
     """Return the small integer values of a node's first output, when the file fixes them.
 
-    ``values`` returns the values known for a tensor name (None when unknown).
+    ``known`` holds the values known for each input (None when unknown), by slot.
     """
     if constant is not None:
         return constant.values
-    known = [values(n) for n in node.input]
     if node.op_type in VALUE_PRESERVING and known and known[0] is not None:
         return known[0]
     if node.op_type == "Concat" and known and all(v is not None for v in known):

@@ -129,13 +129,20 @@ def _layer_code(item: Layer) -> Iterator[str]:
     if item.subgraph is not None:  # nested layers are visited as layers of their own
         config = {k: v for k, v in config.items() if k != "layers"}
     stack: list[tuple[str, object]] = [("config", config)]
+    # Only objects and lists are stacked: a scalar holds no code, and a 10,000-layer model has
+    # hundreds of thousands of them, each of which cost a path string and an ABC check.
     while stack:
         where, value = stack.pop()
-        if isinstance(value, Mapping):
+        if isinstance(value, (dict, Mapping)):
             yield from _object_code(value, where)
-            stack += [(f"{where}.{k}", v) for k, v in reversed(list(value.items()))]
+            stack += [(f"{where}.{k}", v) for k, v in reversed(list(value.items())) if _nests(v)]
         elif isinstance(value, list):
-            stack += [(f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value)))]
+            stack += [(f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value))) if _nests(v)]
+
+
+def _nests(value: object) -> bool:
+    """Return True for a JSON object or list (something that can hold code), False for a scalar."""
+    return isinstance(value, (dict, list, Mapping))
 
 
 def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:

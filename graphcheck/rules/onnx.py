@@ -9,7 +9,6 @@ from typing import Any
 from graphcheck.findings import Confidence, Severity
 from graphcheck.recurrent_facts import LSTM, ONNX_OPS
 from graphcheck.rules import Case, Context, ProblemRule
-from graphcheck.shapes.onnx.recurrent import first_call_op
 from graphcheck.shapes.propagate import NodeResult
 
 # A rule case's ONNX model: one recurrent node "rnn" fed X, with initializers of these shapes.
@@ -46,6 +45,9 @@ def onnx_recurrent_calls(ctx: Context) -> Iterator[tuple[str, str, int, int | No
     """Yield (node, op, hidden_size, timesteps, features) for each ONNX LSTM/GRU/RNN node."""
     if ctx.model.framework != "onnx":
         return
+    # Here, not at the top: rules load for every run, and a Keras run imports no ONNX shapes.
+    from graphcheck.shapes.onnx.recurrent import first_call_op
+
     for name, node in ctx.inference.nodes.items():
         op = first_call_op(node) if node.layer.type in ONNX_OPS else None
         if op is not None and isinstance(op.hidden, int) and op.features is not None:

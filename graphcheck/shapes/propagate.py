@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from graphcheck.findings import Problem, ShapeError, traceback_text
@@ -113,12 +114,16 @@ def _calls(
 
 def _make_call(layer: Layer, edges: list[tuple[str, int, Shape | None]], index: int) -> Call:
     """Split one call's edges into positional inputs and keyword tensors, with its options."""
-    grouped: dict[str, list[tuple[int, Shape | None]]] = defaultdict(list)
-    for arg, slot, shape in edges:
-        grouped[arg].append((slot, shape))
-    ordered = {arg: tuple(s for _, s in sorted(items, key=lambda i: i[0]))
-               for arg, items in grouped.items()}
-    positional = ordered.pop("inputs", ())
+    if all(arg == "inputs" for arg, _, _ in edges):  # the usual case: positional inputs only
+        ordered: dict[str, tuple[Shape | None, ...]] = {}
+        positional = tuple([shape for _, _, shape in sorted(edges, key=itemgetter(1))])
+    else:
+        grouped: dict[str, list[tuple[int, Shape | None]]] = defaultdict(list)
+        for arg, slot, shape in edges:
+            grouped[arg].append((slot, shape))
+        ordered = {arg: tuple([shape for _, shape in sorted(items, key=itemgetter(0))])
+                   for arg, items in grouped.items()}
+        positional = ordered.pop("inputs", ())
     declared = layer.declared_input
     if index == 0 and declared is not None and len(declared) == len(positional):
         # Past a layer without a shape function: build_config recorded this call's inputs.

@@ -26,14 +26,19 @@ ONNX_LSTM = FIXTURES / "onnx" / "torch_lstm.onnx"
 EXTRA_DENSE = 9_998  # question.keras has an input, an LSTM and one Dense: 10,000 layers in all
 
 
-def imported(path: Path) -> set[str]:
-    """Return the top-level modules a CLI run on ``path`` imports, read children included."""
+def imported_modules(path: Path) -> set[str]:
+    """Return the modules a CLI run on ``path`` imports, read children included."""
     run = subprocess.run([sys.executable, "-X", "importtime", "-m", "graphcheck", "check",
                           str(path)], capture_output=True, text=True, check=False)
     assert run.returncode in (0, 1), run.stderr[-2000:]
     names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", run.stderr, re.MULTILINE)
     assert names, run.stderr[-2000:]
-    return {name.split(".")[0] for name in names}
+    return set(names)
+
+
+def imported(path: Path) -> set[str]:
+    """Return the top-level modules a CLI run on ``path`` imports, read children included."""
+    return {name.split(".")[0] for name in imported_modules(path)}
 
 
 def test_a_keras_run_imports_no_onnx() -> None:
@@ -41,6 +46,15 @@ def test_a_keras_run_imports_no_onnx() -> None:
     modules = imported(QUESTION)
     assert "h5py" in modules  # the probe sees the imports that do happen
     assert not modules & {"onnx", "google", "networkx"}
+
+
+def test_a_keras_run_imports_only_the_keras_shape_functions() -> None:
+    """The ONNX shape functions and graph builder are imported for an ONNX model, not for every run."""
+    keras_run, onnx_run = imported_modules(QUESTION), imported_modules(ONNX_LSTM)
+    assert "graphcheck.shapes.keras" in keras_run
+    onnx_only = ("graphcheck.shapes.onnx", "graphcheck.loaders.onnx_graph", "graphcheck.loaders.onnx_tensors")
+    assert not {name for name in keras_run if name.startswith(onnx_only)}
+    assert {"graphcheck.shapes.onnx.recurrent", *onnx_only[1:]} <= onnx_run
 
 
 def test_an_onnx_run_imports_no_hdf5() -> None:

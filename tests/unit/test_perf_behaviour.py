@@ -143,3 +143,29 @@ def test_an_hdf5_backed_model_is_checked_whole_in_one_read_child(
     assert len(forks) == 1 and result.findings == expected
     # Only the findings crossed the pipe: the parent never unpickled the model.
     assert [type(answer).__name__ for answer in answers] == ["FileResult"]
+
+
+def test_a_check_collects_less_often_and_restores_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """During a check the young generation's threshold is raised; after it, as it was."""
+    import gc
+
+    from graphcheck import engine
+
+    seen: list[tuple[int, int, int]] = []
+    loaded = engine.load
+
+    def spying(path: Path, weights: Path | None = None) -> object:
+        seen.append(gc.get_threshold())
+        return loaded(path, weights)
+
+    monkeypatch.setattr(engine, "load", spying)
+    before = gc.get_threshold()
+    gc.set_threshold(700, before[1], before[2])
+    try:
+        result = check_path(FIXTURES / "onnx" / "keras_lstm.onnx", "m.onnx", DEFAULT)
+        after = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+    assert result.model is not None
+    assert seen == [(engine.ANALYSIS_GC_THRESHOLD, before[1], before[2])]
+    assert after == (700, before[1], before[2])

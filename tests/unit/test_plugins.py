@@ -7,6 +7,7 @@ module into a folder on ``sys.path``, as pip would, so importlib.metadata finds 
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -53,8 +54,8 @@ LATE_KERAS = Fake("late-keras", 900, ".keras")
 
 def forget() -> None:
     """Drop every cache that holds what the entry points named, and the plugin's module."""
-    for cached in (plugins._installed, engine.loaders, engine.import_shape_functions, all_rules,
-                   registered):
+    for cached in (plugins._installed, engine.loaders, engine.shape_plugins,
+                   engine.import_shape_functions, all_rules, registered):
         cached.cache_clear()
     sys.modules.pop("foo_plugin", None)
     importlib.invalidate_caches()
@@ -159,3 +160,25 @@ def test_a_plugin_naming_the_wrong_kind_of_object_says_so(
     assert result.exit_code == 2, result.output
     assert "graphcheck: plugin \"foo-thing\" (package foo 1.2" in result.stderr
     assert f"could not be loaded: it names int '3', {expected}" in result.stderr
+
+
+def test_a_shape_plugin_loads_up_front_even_for_another_framework(install: Install) -> None:
+    """The built-in shape packages wait for a model of their framework; a plugin's do not."""
+    install("[graphcheck.shapes]\nfake = foo_plugin\n",
+            "from graphcheck.shapes import register\n\n"
+            "@register('fake', 'Thing')\ndef thing(call):\n    return None\n")
+    engine.load_plugins()
+    assert SHAPE_FUNCTIONS.pop(("fake", "Thing")).__module__ == "foo_plugin"
+
+
+def test_a_broken_shape_plugin_stops_the_run_before_it_starts(install: Install) -> None:
+    install("[graphcheck.shapes]\nfake = foo_plugin\n", "raise ImportError('no such backend')\n")
+    with pytest.raises(plugins.PluginError, match=r'plugin "fake".*ImportError: no such backend'):
+        engine.load_plugins()
+
+
+def test_a_missing_builtin_shape_package_is_named_up_front(install: Install) -> None:
+    """An entry point naming a graphcheck.shapes module that is not there fails like a plugin."""
+    install("[graphcheck.shapes]\ngone = graphcheck.shapes.gone\n")
+    with pytest.raises(plugins.PluginError, match=re.escape("no module named 'graphcheck.shapes.gone'")):
+        engine.load_plugins()
