@@ -14,7 +14,13 @@ from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import check_path, finding
 from graphcheck.findings import LoadError, Problem
-from graphcheck.loaders.isolation import die_with_parent, in_child, isolated, reads_in_child
+from graphcheck.loaders.isolation import (
+    die_with_parent,
+    frozen_heap,
+    in_child,
+    isolated,
+    reads_in_child,
+)
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
 from graphcheck.settings import Settings
@@ -185,8 +191,9 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
             if jobs <= 1 or len(targets) < POOL_MIN_FILES:
                 for index, target in enumerate(targets):
                     done[index] = _guarded(work, failed, target, tick)
-            else:
-                _pooled(targets, work, failed, min(jobs, len(targets)), tick, done)
+            else:  # workers never collect what they inherit (see frozen_heap)
+                with frozen_heap():
+                    _pooled(targets, work, failed, min(jobs, len(targets)), tick, done)
     except Interrupted as stop:
         print(f"graphcheck: interrupted by {stop.name} after {len(done)} of {len(targets)} "
               "files; the report is partial (the others are reported as not checked)",

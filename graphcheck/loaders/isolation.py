@@ -8,13 +8,15 @@ the parent kills it when it passes, or reports the crash when it dies without an
 from __future__ import annotations
 
 import faulthandler
+import gc
 import os
 import pickle
 import select
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +34,31 @@ L = TypeVar("L")
 _IN_CHILD = False
 
 
+_FROZEN_DEPTH = 0
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep every object that exists now out of garbage collection while children are forked.
+
+    A forked child that collects an object it inherited runs that object's finalizer without
+    the threads the finalizer may wait for: a TensorFlow iterator left by the caller's process
+    (a notebook, a test suite) then blocks the child forever. Frozen objects are never collected
+    in the child (and their pages stay shared); the parent collects them again afterwards.
+    Re-entrant: the outermost use unfreezes.
+    """
+    global _FROZEN_DEPTH
+    if _FROZEN_DEPTH == 0:
+        gc.freeze()
+    _FROZEN_DEPTH += 1
+    try:
+        yield
+    finally:
+        _FROZEN_DEPTH -= 1
+        if _FROZEN_DEPTH == 0:
+            gc.unfreeze()
+
+
 def isolated(work: Callable[[], T], seconds: float) -> T:
     """Return ``work()`` computed in a forked child, or raise LoadError on a hang or crash."""
     if sys.platform != "linux" or _IN_CHILD:  # fork is only safe to rely on on Linux
@@ -40,10 +67,11 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
     _prctl()  # likewise ctypes and libc, which the child needs first thing
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, which never returns
-        os.close(read_fd)
-        _child(work, write_fd, parent)
+    with frozen_heap():
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child stays frozen: it never leaves this block
+            os.close(read_fd)
+            _child(work, write_fd, parent)
     os.close(write_fd)
     try:
         data = _collect(read_fd, pid, seconds)

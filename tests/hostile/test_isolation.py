@@ -127,3 +127,46 @@ def test_the_reader_dies_with_a_killed_parent(tmp_path: Path) -> None:
     finally:  # an orphan would spin forever, holding the test run's output open
         if _alive(reader):
             os.kill(reader, signal.SIGKILL)
+
+
+def test_a_read_child_never_collects_garbage_it_inherited() -> None:
+    """Regression: a child that collected an inherited TensorFlow iterator hung in its finalizer.
+
+    The finalizer here waits for a lock a parent thread holds; after fork that thread is gone,
+    so a child that ran it would hang until the deadline. Frozen before the fork, it never runs
+    in the child; the parent still collects it afterwards.
+    """
+    import gc
+    import threading
+
+    from graphcheck.loaders.isolation import isolated
+
+    held, release = threading.Lock(), threading.Event()
+    finalized: list[bool] = []
+
+    class Waiter:
+        """Cyclic garbage whose finalizer needs the held lock, as TF's iterators need their pool."""
+
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            with held:
+                finalized.append(True)
+
+    def hold() -> None:
+        with held:
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    gc.disable()
+    try:
+        Waiter()  # unreachable at once, uncollected while the collector is off
+        assert isolated(lambda: gc.collect() >= 0, seconds=5) is True
+    finally:
+        release.set()
+        holder.join()
+        gc.enable()
+    gc.collect()
+    assert finalized == [True]
