@@ -21,7 +21,7 @@ from graphcheck.rule_names import RuleName
 from graphcheck.rules import Context, Hit, Rule
 from graphcheck.rules.registry import all_rules, find_rule
 from graphcheck.settings import DEFAULT as DEFAULT_SETTINGS
-from graphcheck.settings import Settings as Settings  # re-exported for older imports
+from graphcheck.settings import Settings
 from graphcheck.shapes.propagate import Inference, infer
 
 if TYPE_CHECKING:

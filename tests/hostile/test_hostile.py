@@ -13,9 +13,10 @@ from typing import Any
 import h5py
 import pytest
 
-from graphcheck.engine import Settings, check_path, load
+from graphcheck.engine import check_path, load
 from graphcheck.limits import Limits, from_mapping, keys
 from graphcheck.results import FileResult
+from graphcheck.settings import Settings
 
 HOSTILE = Path(__file__).resolve().parents[2] / "fixtures" / "hostile"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((HOSTILE / "expected.json").read_text())

@@ -9,12 +9,13 @@ import onnx
 import pytest
 from onnx import AttributeProto, TensorProto, helper
 
-from graphcheck.engine import Settings, check_path, load
+from graphcheck.engine import check_path, load
 from graphcheck.limits import Limits, from_mapping
 from graphcheck.loaders import onnx_wire
 from graphcheck.loaders.onnx_graph import Names, Scope
 from graphcheck.loaders.protowire import encode_field as field
 from graphcheck.results import FileResult
+from graphcheck.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from graphcheck.engine import Settings, check_path
+from graphcheck.engine import check_path
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.limits import DEFAULT
 from graphcheck.loaders.isolation import isolated
+from graphcheck.settings import Settings
 
 QUESTION_H5 = Path(__file__).resolve().parents[2] / "fixtures" / "keras" / "question.h5"
 

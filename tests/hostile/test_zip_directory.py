@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from graphcheck.engine import Settings, check_path
+from graphcheck.engine import check_path
 from graphcheck.limits import Limits
+from graphcheck.settings import Settings
 from graphcheck.zip_sniff import count_members, lists_member
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
