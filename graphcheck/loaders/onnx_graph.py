@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,6 +23,9 @@ from graphcheck.loaders.onnx_tensors import (
 from graphcheck.recurrent_facts import ONNX_OPS
 from graphcheck.rule_names import RuleName
 
+# The empty dict every node without attributes or known values shares (configs are read-only).
+NONE: dict[str, Any] = {}
+
 # The module recorded on every ONNX layer, so that shared code can tell ONNX nodes apart.
 ONNX_MODULE = "onnx"
 
@@ -38,7 +42,18 @@ def value_shape(info: Any) -> Shape | None:
     for dim in info.type.tensor_type.shape.dim:
         which = dim.WhichOneof("value")
         dims.append(dim.dim_value if which == "dim_value" else dim.dim_param if which else None)
-    return tuple(dims)
+    return shared(tuple(dims))
+
+
+# One object per distinct shape: 100,000 tensors of a graph mostly share a handful of shapes.
+_SHAPES: dict[Shape, Shape] = {}
+
+
+def shared(shape: Shape) -> Shape:
+    """Return the one stored copy of ``shape`` (a process-wide, bounded pool)."""
+    if len(_SHAPES) > 65536:
+        _SHAPES.clear()
+    return _SHAPES.setdefault(shape, shape)
 
 
 def tensor_shapes(graphs: Iterable[Any]) -> dict[str, Shape | None]:
@@ -46,10 +61,11 @@ def tensor_shapes(graphs: Iterable[Any]) -> dict[str, Shape | None]:
     shapes: dict[str, Shape | None] = {}
     for sub in graphs:
         for info in [*sub.input, *sub.output, *sub.value_info]:
-            if shapes.get(info.name) is None:  # an output declared without a shape, in value_info with one
-                shapes[info.name] = value_shape(info)
+            name = sys.intern(info.name)
+            if shapes.get(name) is None:  # an output declared without a shape, in value_info with one
+                shapes[name] = value_shape(info)
         for tensor in sub.initializer:
-            shapes[tensor.name] = tuple(int(d) for d in tensor.dims)
+            shapes[sys.intern(tensor.name)] = shared(tuple(int(d) for d in tensor.dims))
     return shapes
 
 
@@ -137,10 +153,15 @@ class Names:
 
 
 
+def output_id(node: str, index: int) -> str:
+    """Return the id of output ``index`` of ``node``: one string object however often it is read."""
+    return sys.intern(f"out:{node}:{index}")
+
+
 def _tensor_id(producer: tuple[str, int] | None, initializer: Tensor | None) -> str:
     """Return the id of a node's output or of a stored tensor ("" when neither)."""
     if producer is not None:
-        return f"out:{producer[0]}:{producer[1]}"
+        return output_id(*producer)
     return initializer.id if initializer is not None else ""
 
 
@@ -154,6 +175,8 @@ class GraphBuilder:
         self.counters: dict[str, int] = {}
         self.flow = Flow()
         # The stored tensors each node reads or holds, and its inputs' tensor ids and roles.
+        # Kept only for the nodes that need them (holding tensors; recurrent): a 100,000-node chain
+        # of plain ops keeps nothing here.
         self.held: dict[str, list[Tensor]] = {}
         self.read: dict[str, list[tuple[str, str | None]]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
@@ -179,14 +202,13 @@ class GraphBuilder:
 
     def finish(self) -> None:
         """Record on each node the weights it reads or holds, and the recurrent states fed at run time."""
+        # The builder's own config dicts, shared with no one yet: filled in place, not copied.
         for key, tensors in self.held.items():
-            # The builder's own dict, shared with no one yet: filled in place, not copied per node.
-            config = self.configs[key]
-            config["params"] = {t.id: t.shape for t in tensors
-                                if t.is_weight and not self.flow.state_only(t.id)}
-            if self.graph.nodes[key]["layer"].type in RECURRENT_INPUTS:
-                config["runtime_states"] = [role for tensor, role in self.read[key] if tensor and
-                                            role in STATE_ROLES and self.flow.runtime(tensor)]
+            self.configs[key]["params"] = {t.id: t.shape for t in tensors
+                                           if t.is_weight and not self.flow.state_only(t.id)}
+        for key, read in self.read.items():
+            self.configs[key]["runtime_states"] = [role for tensor, role in read if tensor and
+                                                   role in STATE_ROLES and self.flow.runtime(tensor)]
 
     def _add_input(self, info: Any, prefix: str, names: Names, source: Source | None) -> TensorRef:
         """Add a graph input as a node of type Input, fed by the outer tensor a Loop/Scan passes it."""
@@ -217,7 +239,9 @@ class GraphBuilder:
     def _add_node(self, node: Any, prefix: str, names: Names) -> None:
         """Add one operator, its edges, stored weights and flattened subgraphs."""
         # Each protobuf field read once: every access builds a new wrapper object.
-        op, inputs, outputs = node.op_type, list(node.input), list(node.output)
+        # Interned: a tensor name is read by every node using it, and by every node of its op type.
+        op = sys.intern(node.op_type)
+        inputs, outputs = [sys.intern(n) for n in node.input], [sys.intern(n) for n in node.output]
         attributes = list(node.attribute)
         key = self.scope.unique(prefix + (node.name or self._generated(op)))
         standard = node.domain in ("", "ai.onnx")
@@ -241,14 +265,17 @@ class GraphBuilder:
                 self.scope.problems.append(Problem(rule=RuleName.UNREADABLE_MODEL, node=key, message=(
                     f"input {slot} reads tensor {name!r}, which no earlier node, graph input or "
                     "initializer defines")))
-        constant = constant_tensor(node, f"out:{key}:0") if standard and op == "Constant" else None
+        constant = constant_tensor(node, output_id(key, 0)) if standard and op == "Constant" else None
         if constant is not None:
             held[constant.id] = constant
             self.flow.stored.add(constant.id)
-        self.held[key], self.read[key] = list(held.values()), read
-        self.flow.read(key, op, read, tuple([f"out:{key}:{i}" for i, n in enumerate(outputs) if n]))
+        self.flow.read(key, op, read, tuple([output_id(key, i) for i, n in enumerate(outputs) if n]))
         config = self._config(node, inputs, outputs, attributes, known)
         self._node(key, op, config, weights=tuple(weights))
+        if held:
+            self.held[key], self.configs[key] = list(held.values()), config
+        if op in RECURRENT_INPUTS:
+            self.read[key], self.configs[key] = read, config
         result = output_values(node, known, constant)
         for index, name in enumerate(outputs):
             if name:
@@ -282,8 +309,9 @@ class GraphBuilder:
         domain = node.domain
         return {"domain": domain or "ai.onnx",
                 "opset": self.scope.opset if domain in ("", "ai.onnx") else None,
-                "values": {slot: list(values) for slot, values in enumerate(known) if values is not None},
-                "attributes": {a.name: attribute_value(a) for a in attributes},
+                "values": {slot: list(values) for slot, values in enumerate(known)
+                           if values is not None} or NONE,
+                "attributes": {a.name: attribute_value(a) for a in attributes} or NONE,
                 "inputs": inputs, "outputs": outputs,
                 "shapes": [self.scope.shapes.get(n) if n else None for n in outputs],
                 "declared": [self.scope.declared.get(n) if n else None for n in outputs]}
@@ -299,7 +327,6 @@ class GraphBuilder:
         """Add a node carrying its Layer."""
         layer = Layer(name=key, type=type_, config=config, module=ONNX_MODULE, weights=weights)
         self.graph.add_node(key, layer=layer)
-        self.configs[key] = config
 
     def _edge(self, source: tuple[str, int], dst: str, slot: int, arg: str) -> None:
         """Add an edge for one tensor; ``arg`` is the recurrent input's role, else "inputs"."""

@@ -109,13 +109,16 @@ def model_from_proto(proto: Any, path: str) -> Model:
     from graphcheck.loaders.onnx_graph import GraphBuilder, Names, Scope, all_graphs, tensor_shapes
 
     inferred, error = infer(proto)
+    shapes = tensor_shapes(all_graphs(inferred.graph))
+    # Only the inferred shapes are needed, and the inferred copy is as large as the model: the
+    # graph is built from the file's own nodes (inference adds value_info, never nodes).
+    del inferred
     opset = next((int(i.version) for i in proto.opset_import if i.domain in ("", "ai.onnx")), None)
     # The subgraphs listed once: each walk visits every node's attributes.
     graphs = list(all_graphs(proto.graph))
-    scope = Scope(shapes=tensor_shapes(all_graphs(inferred.graph)), declared=tensor_shapes(graphs),
-                  opset=opset)
+    scope = Scope(shapes=shapes, declared=tensor_shapes(graphs), opset=opset)
     graph = GraphBuilder(scope)
-    root = graph.build(inferred.graph, prefix="", outer=Names())
+    root = graph.build(proto.graph, prefix="", outer=Names())
     graph.finish()
     problems = list(scope.problems)
     if error is not None:

@@ -96,7 +96,7 @@ def constant_tensor(node: Any, id_: str) -> Tensor | None:
     return None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Use:
     """One node reading a tensor: the node, its op, the input slot and role, the node's outputs."""
 

@@ -14,7 +14,7 @@ from graphcheck.rule_names import RuleName
 from graphcheck.shapes import SHAPE_FUNCTIONS, Call, LayerShapes, ShapeFn, WeightSpec
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallResult:
     """The shapes one call of a layer received and produced."""
 
@@ -23,7 +23,7 @@ class CallResult:
     outputs: tuple[Shape | None, ...]
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class NodeResult:
     """Everything inference learnt about one layer (qualified name for nested models)."""
 

@@ -70,6 +70,20 @@ def test_layer_graph_round_trips_through_networkx() -> None:
     assert list(converted.edges(keys=True, data=True)) == list(theirs.edges(keys=True, data=True))
 
 
+def test_layer_graph_shares_equal_edge_data_and_copies_the_rest() -> None:
+    """Equal edge attributes are one dict (a 100,000-node chain's edges); unhashable ones stay apart."""
+    graph = LayerGraph()
+    for index in range(1, 50):
+        graph.add_edge(f"n{index - 1}", f"n{index}", slot=0, arg="inputs", declared=None)
+    graph.add_edge("n0", "m", slot=0, arg="inputs", declared=[1, 2])
+    graph.add_edge("n1", "m", slot=0, arg="inputs", declared=[1, 2])
+    chain = [attrs for _, dst, attrs in graph.edges(data=True) if dst != "m"]
+    assert len(chain) == 49 and all(attrs is chain[0] for attrs in chain)
+    assert chain[0] == {"slot": 0, "arg": "inputs", "declared": None}
+    listed = [attrs for _, dst, attrs in graph.edges(data=True) if dst == "m"]
+    assert listed[0] == listed[1] and listed[0] is not listed[1]
+
+
 @pytest.mark.parametrize("edges", [
     [("a", "b", 0), ("b", "c", 1), ("c", "a", 2)],
     [("x", "a", 0), ("a", "b", 1), ("b", "a", 2), ("b", "y", 3)],
