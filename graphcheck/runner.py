@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from graphcheck import engine
@@ -20,6 +21,8 @@ from graphcheck.loaders.isolation import (
     in_child,
     isolated,
     reads_in_child,
+    spoil,
+    stop_server,
 )
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
@@ -118,24 +121,25 @@ def _in_read_child(settings: Settings, target: Target,
 
     A hang or crash in the child is reported as the load reports it.
     """
-    from graphcheck.discovery import keeps
-
     settings = settings.for_file(target.path)
-    plain = replace(target, kept_by=None)
-
-    def checked() -> T | None:
-        """Check the file unless the loader that claimed it by content says it holds no model."""
-        if target.kept_by is not None and not keeps(target.kept_by, target.path):
-            return None
-        return work(settings, plain)
-
     # Files read in a child are HDF5-backed, Keras models: their shape functions imported here,
     # once, are inherited by every read child instead of imported again in each.
     engine.import_shape_functions("keras")
     try:
-        return isolated(checked, settings.limits.max_read_seconds)
+        return isolated(partial(_checked, work, settings, target), settings.limits.max_read_seconds)
     except LoadError as error:
-        return work(settings, replace(plain, note=str(error), note_rule=error.rule))
+        plain = replace(target, kept_by=None, note=str(error), note_rule=error.rule)
+        return work(settings, plain)
+
+
+def _checked(work: Callable[[Settings, Target], T | None], settings: Settings,
+             target: Target) -> T | None:
+    """Check the file unless the loader that claimed it by content says it holds no model."""
+    from graphcheck.discovery import keeps
+
+    if target.kept_by is not None and not keeps(target.kept_by, target.path):
+        return None
+    return work(settings, replace(target, kept_by=None))
 
 
 def listed(targets: Sequence[Target], settings: Settings) -> list[Target]:
@@ -145,14 +149,25 @@ def listed(targets: Sequence[Target], settings: Settings) -> list[Target]:
 
 def _kept(target: Target, settings: Settings) -> bool:
     """Ask the claiming loader, in a read child, whether the file holds a model."""
-    from graphcheck.discovery import keeps
-
-    claimed_by = target.kept_by or ""
     try:
-        return isolated(lambda: keeps(claimed_by, target.path),
+        return isolated(partial(_keeps, target.kept_by or "", target.path),
                         settings.for_file(target.path).limits.max_read_seconds)
     except LoadError:
         return True  # checking it says what is wrong
+
+
+def _keeps(claimed_by: str, path: Path) -> bool:
+    """Ask the claiming loader whether the file holds a model (in a read child).
+
+    ``keeps`` says True for a file it cannot classify, so only a data file (False) leaves the
+    read server fit for the next file.
+    """
+    from graphcheck.discovery import keeps
+
+    kept = keeps(claimed_by, path)
+    if kept:
+        spoil()
+    return kept
 
 
 def explain_failed(target: Target, error: BaseException) -> ModelReport:
@@ -272,6 +287,10 @@ def worker_init(parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler
     os.setpgid(0, 0)  # its own group: stopping it kills the HDF5 reader it may have forked
     die_with_parent(parent)
+    # A worker ends through os._exit, without atexit: reap its read server on the way out.
+    from multiprocessing.util import Finalize
+
+    Finalize(None, stop_server, exitpriority=0)
 
 
 def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],

@@ -1,37 +1,75 @@
-"""Run a native-library read in a forked child, so a hang or crash costs a finding, not the run.
+"""Run native-library reads in a forked child, so a hang or crash costs a finding, not the run.
 
 HDF5 is C code: a corrupt file can make it loop forever (seen by the fuzzer on a mutated
-legacy .h5) or crash, and neither can be interrupted from Python. The child gets a deadline;
-the parent kills it when it passes, or reports the crash when it dies without an answer.
+legacy .h5) or crash, and neither can be interrupted from Python. Each read has a deadline;
+the parent kills the child when it passes, or reports the crash when it dies without an answer.
+
+A fork costs ~10 ms, more than reading a small model, so one child, the read server, is forked
+at the first read and answers the next ones through pipes. It serves only after clean reads: a
+read that fails in any way (a LoadError, even one the check turns into a finding, a crash, the
+deadline) retires it, so HDF5 state a bad file touched never meets the next file. It also
+retires after SERVER_READS reads or SERVER_GROWTH bytes of memory growth. Work that cannot be
+pickled, or asked for outside the main thread, gets a child of its own as before.
 """
 
 from __future__ import annotations
 
+import atexit
 import faulthandler
 import gc
 import os
 import pickle
 import select
 import signal
+import struct
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import cache, wraps
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import cache, partial, wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
+from graphcheck.limits import MIB, using
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.h5_weights import import_h5py
 
 T = TypeVar("T")
 L = TypeVar("L")
 
+# Reads one server answers before it is replaced, and the memory it may grow by (fragmentation
+# builds up over many files): a long folder run keeps a bounded child.
+SERVER_READS = 100
+SERVER_GROWTH = 64 * MIB
 
 # True in a read child: a read it asks for runs there, under the deadline the child already has.
 _IN_CHILD = False
+# True in a read child once a read there failed: the server answers, then retires.
+_SPOILED = False
+
+# Every message through the pipes: a flag (in an answer: the server goes on) and a length.
+_FRAME = struct.Struct(">?Q")
+
+
+@dataclass
+class _Server:
+    """A read server: its pid, the process that forked it (the only one that may use it), pipes."""
+
+    pid: int
+    owner: int
+    requests: int
+    answers: int
+
+
+_SERVER: _Server | None = None
+
+
+class _Unsent(Exception):
+    """The server could not take the work (unpickling it failed there): fork a child for it."""
 
 
 _FROZEN_DEPTH = 0
@@ -60,11 +98,147 @@ def frozen_heap() -> Iterator[None]:
 
 
 def isolated(work: Callable[[], T], seconds: float) -> T:
-    """Return ``work()`` computed in a forked child, or raise LoadError on a hang or crash."""
-    if sys.platform != "linux" or _IN_CHILD:  # fork is only safe to rely on on Linux
-        return work()
+    """Return ``work()`` computed in a read child, or raise LoadError on a hang or crash."""
+    if _runs_here():
+        return _at_once(work)
     import_h5py()  # in the parent, once: every read child inherits it instead of importing it
     _prctl()  # likewise ctypes and libc, which the child needs first thing
+    job = _job(work)
+    if job is not None:
+        with suppress(_Unsent):
+            result: T = _served(job, seconds)
+            return result
+    return _forked(work, seconds)
+
+
+def _runs_here() -> bool:
+    """Return True when a read runs in this process: in a read child, or where fork is unsafe."""
+    return sys.platform != "linux" or _IN_CHILD  # fork is only safe to rely on on Linux
+
+
+def _at_once(work: Callable[[], T]) -> T:
+    """Run ``work`` in this process; in a read child, a failure retires the server after it."""
+    global _SPOILED
+    try:
+        return work()
+    except BaseException:
+        _SPOILED = True
+        raise
+
+
+def spoil() -> None:
+    """Retire this read child after its answer: a read here met data HDF5 could not read."""
+    global _SPOILED
+    _SPOILED = True
+
+
+def _job(work: Callable[[], object]) -> bytes | None:
+    """Return the pickled request for the read server, or None when only a fork can run it.
+
+    The server was forked before this call: what a fork would inherit now, the limits and the
+    collector's thresholds in force, travel with the work.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None  # the server dies with the thread that forked it (PR_SET_PDEATHSIG)
+    try:
+        return pickle.dumps((work, current_limits(), gc.get_threshold()))
+    except Exception:  # a closure, a lambda: a one-off child inherits it instead
+        return None
+
+
+def _served(job: bytes, seconds: float) -> Any:
+    """Have this process's read server run the job; raise LoadError as a one-off child would."""
+    global _SERVER
+    server = _server()
+    try:
+        _write(server.requests, job, True)
+    except BaseException as error:  # a half-sent job would garble the next one: kill it
+        stop_server()
+        if isinstance(error, OSError):  # it died since: a one-off child reads this file
+            raise _Unsent from None
+        raise
+    going_on = False
+    try:
+        going_on, data = _await(server.answers, server.pid, seconds)
+    finally:
+        if not going_on:  # it ended (and was reaped): retired, killed or crashed
+            _close(server)
+            _SERVER = None
+    return _answer(data)
+
+
+def _server() -> _Server:
+    """Return this process's live read server, forking one when it has none."""
+    global _SERVER
+    if _SERVER is not None and _ended(_SERVER.pid):
+        _close(_SERVER)
+        _SERVER = None
+    if _SERVER is None:
+        _SERVER = _start_server()
+    return _SERVER
+
+
+def _ended(pid: int) -> bool:
+    """Return True (and reap it) when a child has exited: killed from outside, or out of memory."""
+    try:
+        return os.waitpid(pid, os.WNOHANG) != (0, 0)
+    except ChildProcessError:
+        return True
+
+
+def _start_server() -> _Server:
+    """Fork a read server, under a frozen heap: it never collects what it inherits."""
+    requests, job_end = os.pipe()
+    answer_end, answers = os.pipe()
+    parent = os.getpid()
+    with frozen_heap():
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the server stays frozen: it never leaves this block
+            os.close(job_end)
+            os.close(answer_end)
+            _serve(requests, answers, parent)
+    os.close(requests)
+    os.close(answers)
+    return _Server(pid=pid, owner=parent, requests=job_end, answers=answer_end)
+
+
+def _serve(requests: int, answers: int, parent: int) -> NoReturn:  # pragma: no cover
+    """Answer jobs until the parent closes the pipe or a read leaves the server unfit."""
+    _become_child(parent)
+    # The parent stops the run on Ctrl-C and kills this server; SIGTERM from anyone ends it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    start, served = _rss(), 0
+    while (job := _read_job(requests)) is not None:
+        outcome = _run_job(job)
+        served += 1
+        going_on = (outcome[0] == "ok" and not _SPOILED and served < SERVER_READS
+                    and _rss() - start < SERVER_GROWTH)
+        _reply(answers, outcome, going_on)
+        if not going_on:
+            break
+    os._exit(0)
+
+
+def _run_job(job: bytes) -> tuple[object, ...]:  # pragma: no cover - runs in the server
+    """Unpickle a job and run it under the limits and collector thresholds it came with."""
+    try:
+        work, limits, thresholds = pickle.loads(job)  # from our parent, never from a file
+    except Exception as error:
+        return ("unsent", f"{type(error).__name__}: {error}")
+    gc.set_threshold(*thresholds)
+    with using(limits):
+        return _outcome(work)
+
+
+def _rss() -> int:
+    """Return this process's resident memory in bytes (Linux)."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGESIZE")
+
+
+def _forked(work: Callable[[], T], seconds: float) -> T:
+    """Return ``work()`` computed in a child forked for it alone."""
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     with frozen_heap():
@@ -74,7 +248,7 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
             _child(work, write_fd, parent)
     os.close(write_fd)
     try:
-        data = _collect(read_fd, pid, seconds)
+        _, data = _await(read_fd, pid, seconds)
     finally:
         os.close(read_fd)
     result: T = _answer(data)
@@ -101,8 +275,8 @@ def _prctl() -> Any:
     return ctypes.CDLL(None, use_errno=True).prctl
 
 
-def _child(work: Callable[[], object], write_fd: int, parent: int) -> None:  # pragma: no cover
-    """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+def _become_child(parent: int) -> None:  # pragma: no cover - runs in the child
+    """Mark this process a read child that dies with ``parent`` and dumps no faults."""
     global _IN_CHILD
     _IN_CHILD = True
     # A worker killed outright (SIGKILL) must not leave its HDF5 reader running to its deadline.
@@ -110,40 +284,101 @@ def _child(work: Callable[[], object], write_fd: int, parent: int) -> None:  # p
     # The parent reports a crash as a finding; a fault dump from the child (pytest and
     # python -X faulthandler enable one) would only read as graphcheck itself crashing.
     faulthandler.disable()
-    try:
-        outcome: tuple[object, ...] = ("ok", work())
-    except LoadError as error:
-        outcome = ("load-error", str(error), error.rule)
-    except BaseException as error:
-        outcome = ("crash", f"{type(error).__name__}: {error}")
-    try:
-        data = pickle.dumps(outcome)
-    except Exception as error:
-        data = pickle.dumps(("crash", f"result not transferable: {error}"))
-    with os.fdopen(write_fd, "wb") as pipe:
-        pipe.write(data)
+
+
+def _child(work: Callable[[], object], write_fd: int, parent: int) -> NoReturn:  # pragma: no cover
+    """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+    _become_child(parent)
+    _reply(write_fd, _outcome(work), False)
     os._exit(0)
 
 
-def _collect(read_fd: int, pid: int, seconds: float) -> bytes:
-    """Read the child's answer until it closes the pipe or the deadline passes."""
-    deadline = time.monotonic() + seconds
-    chunks: list[bytes] = []
-    while True:
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([read_fd], [], [], max(left, 0))
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise LoadError(deadline_message(seconds))
-        chunk = os.read(read_fd, 1 << 16)
+def _outcome(work: Callable[[], object]) -> tuple[object, ...]:  # pragma: no cover - in a child
+    """Run ``work``: ("ok", result), ("load-error", message, rule) or ("crash", description)."""
+    try:
+        return ("ok", work())
+    except LoadError as error:
+        return ("load-error", str(error), error.rule)
+    except BaseException as error:
+        return ("crash", f"{type(error).__name__}: {error}")
+
+
+def _reply(fd: int, outcome: tuple[object, ...], going_on: bool) -> None:  # pragma: no cover
+    """Send a pickled outcome; one that cannot be pickled is a crash (and retires the server)."""
+    try:
+        data = pickle.dumps(outcome)
+    except Exception as error:
+        data, going_on = pickle.dumps(("crash", f"result not transferable: {error}")), False
+    try:
+        _write(fd, data, going_on)
+    except OSError:  # the parent is gone
+        os._exit(0)
+
+
+def _write(fd: int, data: bytes, flag: bool) -> None:
+    """Write one message: its frame, then its bytes."""
+    view = memoryview(_FRAME.pack(flag, len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_job(fd: int) -> bytes | None:  # pragma: no cover - runs in the server
+    """Read one job (blocking), or None when the parent closed the pipe."""
+    frame = _read_exactly(fd, _FRAME.size)
+    if frame is None:
+        return None
+    return _read_exactly(fd, _FRAME.unpack(frame)[1])
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:  # pragma: no cover - runs in the server
+    """Read ``size`` bytes, or None at the end of the pipe."""
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, min(size - len(data), 1 << 20))
         if not chunk:
-            break
-        chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    if not chunks:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _await(fd: int, pid: int, seconds: float) -> tuple[bool, bytes]:
+    """Wait for a child's answer: (it goes on, the pickled outcome). A child that ends is reaped.
+
+    At the deadline, or when this process is interrupted while waiting, the child is killed.
+    """
+    try:
+        answer = _read_answer(fd, seconds)
+    except BaseException as error:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        if isinstance(error, TimeoutError):
+            raise LoadError(deadline_message(seconds)) from None
+        raise
+    if answer is None:
+        _, status = os.waitpid(pid, 0)
         raise LoadError(f"the HDF5 library crashed reading the file ({_describe(status)})")
-    return b"".join(chunks)
+    if not answer[0]:
+        os.waitpid(pid, 0)
+    return answer
+
+
+def _read_answer(fd: int, seconds: float) -> tuple[bool, bytes] | None:
+    """Read one answer, or None when the child closed the pipe first; TimeoutError at the deadline."""
+    deadline = time.monotonic() + seconds
+    data = bytearray()
+    size = _FRAME.size
+    while len(data) < size:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return None
+        data += chunk
+        if size == _FRAME.size and len(data) >= size:
+            size += _FRAME.unpack_from(data)[1]
+    going_on, _ = _FRAME.unpack_from(data)
+    return going_on, bytes(data[_FRAME.size:])
 
 
 def deadline_message(seconds: float) -> str:
@@ -171,7 +406,41 @@ def _answer(data: bytes) -> Any:
         return outcome[1]
     if outcome[0] == "load-error":
         raise LoadError(outcome[1], rule=outcome[2])
+    if outcome[0] == "unsent":
+        raise _Unsent(outcome[1])
     raise RuntimeError(outcome[1])
+
+
+def stop_server() -> None:
+    """Kill and reap this process's read server, if it has one (at exit, when a worker ends)."""
+    global _SERVER
+    server, _SERVER = _SERVER, None
+    if server is None or server.owner != os.getpid():
+        return
+    _close(server)
+    with suppress(ProcessLookupError):
+        os.kill(server.pid, signal.SIGKILL)
+    with suppress(ChildProcessError):
+        os.waitpid(server.pid, 0)
+
+
+def _close(server: _Server) -> None:
+    """Close this side of a server's pipes."""
+    for fd in (server.requests, server.answers):
+        with suppress(OSError):
+            os.close(fd)
+
+
+def _forget_server() -> None:
+    """In a forked process, drop the parent's read server: only the parent may use or reap it."""
+    global _SERVER
+    if _SERVER is not None:
+        _close(_SERVER)
+        _SERVER = None
+
+
+atexit.register(stop_server)
+os.register_at_fork(after_in_child=_forget_server)
 
 
 def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Model]:
@@ -179,11 +448,20 @@ def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Mod
 
     @wraps(method)
     def load(self: L, path: Path) -> Model:
-        """Load ``path`` in a forked child that must answer within max_read_seconds."""
-        return isolated(lambda: method(self, path), current_limits().max_read_seconds)
+        """Load ``path`` in a read child that must answer within max_read_seconds."""
+        if _runs_here():
+            return _at_once(partial(method, self, path))
+        return isolated(partial(_call, self, method.__name__, path),
+                        current_limits().max_read_seconds)
 
     load.reads_in_child = True  # type: ignore[attr-defined]  # runner.check_target asks
     return load
+
+
+def _call(loader: object, name: str, path: Path) -> Model:
+    """Call ``loader.<name>(path)``: a loader's decorated ``load``, run where it is called."""
+    model: Model = getattr(loader, name)(path)
+    return model
 
 
 def in_child() -> bool:

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -105,13 +106,18 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the reader is forked on Linux only")
-def test_the_reader_dies_with_a_killed_parent(tmp_path: Path) -> None:
-    """A worker killed outright (SIGKILL) takes its HDF5 reader with it, not at the deadline."""
+@pytest.mark.parametrize("served", [False, True], ids=["one-off child", "read server"])
+def test_the_reader_dies_with_a_killed_parent(tmp_path: Path, served: bool) -> None:
+    """A worker killed outright (SIGKILL) takes its HDF5 reader with it, not at the deadline.
+
+    A lambda cannot be pickled, so it is read in a child of its own; a partial goes to the server.
+    """
     where = tmp_path / "reader.pid"
+    work = partial(_spin_and_tell, where) if served else lambda: _spin_and_tell(where)
     middle = os.fork()
     if middle == 0:  # pragma: no cover - the worker stand-in, killed below
         try:
-            isolated(lambda: _spin_and_tell(where), 60)
+            isolated(work, 60)
         finally:
             os._exit(0)
     deadline = time.monotonic() + 20

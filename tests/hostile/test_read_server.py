@@ -1,0 +1,293 @@
+"""One forked read server answers many reads; any failed read retires it, and none outlives its run."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from graphcheck.engine import check_path
+from graphcheck.findings import LoadError
+from graphcheck.graph import Model
+from graphcheck.limits import DEFAULT, MIB, current, using
+from graphcheck.loaders import isolation
+from graphcheck.loaders.isolation import isolated
+from graphcheck.rule_names import RuleName
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads are forked on Linux only")
+
+ROOT = Path(__file__).resolve().parents[2]
+QUESTION_H5 = ROOT / "fixtures" / "keras" / "question.h5"
+QUESTION_KERAS = ROOT / "fixtures" / "keras" / "question.keras"
+_HELD: list[bytes] = []
+
+
+@pytest.fixture(autouse=True)
+def fresh_server() -> Iterator[None]:
+    """Start each test with no read server, and leave none behind."""
+    isolation.stop_server()
+    yield
+    isolation.stop_server()
+
+
+def _pid() -> int:
+    """Say which process runs the read."""
+    return os.getpid()
+
+
+def _pid_and_limit() -> tuple[int, int]:
+    """Say which process reads, and the max_nodes limit it reads under."""
+    return os.getpid(), current().max_nodes
+
+
+def _spin() -> None:
+    """Loop forever, as HDF5 does on some corrupt heaps."""
+    while True:
+        pass
+
+
+def _segfault() -> None:
+    """Die of SIGSEGV, as a crashing C library does."""
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _refuse() -> None:
+    """Fail as a loader does on a bad file."""
+    raise LoadError("not a model", rule=RuleName.LFS_POINTER)
+
+
+def _refused_inside() -> int:
+    """Meet a bad file in a nested read and carry on, as a check turns a LoadError into a finding."""
+    with pytest.raises(LoadError):
+        isolated(_refuse, 5)
+    return os.getpid()
+
+
+def _grow() -> int:
+    """Keep 8 MiB alive in the reading process."""
+    _HELD.append(b"x" * (8 * MIB))
+    return os.getpid()
+
+
+def _collects() -> bool:
+    """Run a full collection in the reading process."""
+    return gc.collect() >= 0
+
+
+def test_one_server_answers_many_reads() -> None:
+    """Clean reads share one forked process: not this one, the same for each read."""
+    pids = [isolated(_pid, 10) for _ in range(4)]
+    assert len(set(pids)) == 1 and pids[0] != os.getpid()
+    model = isolated(partial(check_path, QUESTION_H5, "question.h5"), 10).model
+    assert isinstance(model, Model) and model.root.layer("lstm").weights is not None
+    assert isolated(_pid, 10) == pids[0]
+
+
+def test_a_hang_is_cut_and_the_next_read_gets_a_fresh_server() -> None:
+    """The deadline kills the server (the same finding as a one-off child); the next file reads well."""
+    first = isolated(_pid, 10)
+    with pytest.raises(LoadError, match=r"did not finish within 1 s \(max_read_seconds\)"):
+        isolated(_spin, 1)
+    assert not _running(first)
+    second = isolated(_pid, 10)
+    assert second != first
+    result = isolated(partial(check_path, QUESTION_H5, "question.h5"), 10)
+    assert result.findings == check_path(QUESTION_H5, "question.h5").findings
+
+
+@pytest.mark.parametrize(("work", "how"), [
+    (partial(os._exit, 3), "exit status 3"),
+    (_segfault, f"killed by signal {signal.SIGSEGV.value}"),
+])
+def test_a_crash_is_a_finding_and_the_next_read_gets_a_fresh_server(work: partial[None],
+                                                                     how: str) -> None:
+    """A server that dies mid-read gives the crash finding; the next read forks another."""
+    first = isolated(_pid, 10)
+    with pytest.raises(LoadError) as caught:
+        isolated(work, 10)
+    assert str(caught.value) == f"the HDF5 library crashed reading the file ({how})"
+    assert isolated(_pid, 10) != first
+
+
+def test_a_load_error_retires_the_server() -> None:
+    """A read that raised LoadError crosses back unchanged, and its server reads no other file."""
+    first = isolated(_pid, 10)
+    with pytest.raises(LoadError) as caught:
+        isolated(_refuse, 10)
+    assert caught.value.rule == "lfs-pointer" and str(caught.value) == "not a model"
+    assert not _running(first)
+    assert isolated(_pid, 10) != first
+
+
+def test_a_load_error_caught_in_the_server_still_retires_it() -> None:
+    """A check turns a LoadError into a finding; the server that met the bad file still retires."""
+    first = isolated(_refused_inside, 10)
+    assert not _running(first)
+    assert isolated(_pid, 10) != first
+
+
+def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
+    """Checked through the runner: the read after an unreadable .h5 is served by a new process."""
+    from graphcheck.discovery import discover
+    from graphcheck.runner import check_all
+    from graphcheck.settings import DEFAULT as SETTINGS
+
+    shutil.copy(QUESTION_H5, tmp_path / "a.h5")
+    (tmp_path / "b.h5").write_bytes(QUESTION_H5.read_bytes()[:3000])  # cut short: unreadable
+    shutil.copy(QUESTION_H5, tmp_path / "c.h5")
+    servers: list[int] = []
+    real_served = isolation._served
+
+    def spying(job: bytes, seconds: float) -> object:
+        answer = real_served(job, seconds)
+        servers.append(isolation._SERVER.pid if isolation._SERVER else 0)
+        return answer
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(isolation, "_served", spying)
+        results = check_all(discover([str(tmp_path)]), SETTINGS, jobs=1)
+    assert [[f.rule for f in r.findings] for r in results] == [[], ["unreadable-model"], []]
+    assert servers[0] != 0 and servers[1] == 0 and servers[2] not in (0, servers[0])
+
+
+def test_limits_travel_with_each_read() -> None:
+    """The limits in force at the call apply in the server, which was forked before them."""
+    pid, limit = isolated(_pid_and_limit, 10)
+    assert limit == DEFAULT.max_nodes
+    with using(replace(DEFAULT, max_nodes=7)):
+        assert isolated(_pid_and_limit, 10) == (pid, 7)
+    assert isolated(_pid_and_limit, 10) == (pid, DEFAULT.max_nodes)
+
+
+def test_work_that_cannot_be_pickled_gets_a_child_of_its_own() -> None:
+    """A closure is read in a one-off child, and the server goes on serving."""
+    server = isolated(_pid, 10)
+    assert isolated(lambda: os.getpid(), 10) not in (server, os.getpid())
+    assert isolated(_pid, 10) == server
+
+
+def test_a_read_from_another_thread_gets_a_child_of_its_own() -> None:
+    """The server dies with the thread that forked it, so other threads never use or fork one."""
+    server = isolated(_pid, 10)
+    seen: list[int] = []
+    reader = threading.Thread(target=lambda: seen.append(isolated(_pid, 10)))
+    reader.start()
+    reader.join()
+    assert seen[0] not in (server, os.getpid())
+    assert isolated(_pid, 10) == server
+
+
+def test_a_forked_process_never_uses_its_parents_server() -> None:
+    """A child forked by the parent (a pool worker) forks its own server for its reads."""
+    server = isolated(_pid, 10)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - reports through the pipe
+        try:
+            os.write(write_end, str(isolated(_pid, 10)).encode())
+            isolation.stop_server()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        theirs = int(pipe.read() or 0)
+    os.waitpid(child, 0)
+    assert theirs not in (0, server, child)
+    assert isolated(_pid, 10) == server
+
+
+def test_the_server_retires_after_its_quota_of_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SERVER_READS reads, then a fresh server: long runs keep a young child."""
+    monkeypatch.setattr(isolation, "SERVER_READS", 2)
+    pids = [isolated(_pid, 10) for _ in range(5)]
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+
+
+def test_the_server_retires_when_its_memory_grew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read that leaves the server SERVER_GROWTH larger is its last."""
+    monkeypatch.setattr(isolation, "SERVER_GROWTH", 4 * MIB)
+    first = isolated(_pid, 10)
+    assert isolated(_grow, 10) == first
+    assert isolated(_pid, 10) != first
+    assert not _HELD  # the 8 MiB were held in the server, never here
+
+
+def test_the_server_never_collects_garbage_it_inherited() -> None:
+    """Regression (see test_isolation): inherited garbage whose finalizer would hang stays frozen."""
+    held, release = threading.Lock(), threading.Event()
+    finalized: list[bool] = []
+
+    class Waiter:
+        """Cyclic garbage whose finalizer needs the held lock, as TF's iterators need their pool."""
+
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            with held:
+                finalized.append(True)
+
+    def hold() -> None:
+        with held:
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    gc.disable()
+    try:
+        Waiter()  # unreachable at once, uncollected while the collector is off
+        assert isolated(_collects, seconds=5) is True  # forks the server: the Waiter is inherited
+        assert isolated(_collects, seconds=5) is True
+    finally:
+        release.set()
+        holder.join()
+        gc.enable()
+    gc.collect()
+    assert finalized == [True]
+
+
+SUBREAPER = """
+    import ctypes, os, pathlib, subprocess, sys
+    ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of our children come here
+    for jobs in ("1", "2"):
+        subprocess.run([sys.executable, "-m", "graphcheck", "check", "--jobs", jobs, sys.argv[1]],
+                       stdout=subprocess.DEVNULL, check=False)
+        tasks = pathlib.Path(f"/proc/{os.getpid()}/task").glob("*/children")
+        print(jobs, sorted(p for task in tasks for p in task.read_text().split()))
+"""
+
+
+def test_no_read_server_outlives_a_run(tmp_path: Path) -> None:
+    """Neither a run's own server nor its pool workers' are left running or unreaped.
+
+    The script is a child subreaper: a server its run left behind would become its child.
+    """
+    models = tmp_path / "models"
+    models.mkdir()
+    for i in range(3):
+        shutil.copy(QUESTION_H5, models / f"m{i}.h5")
+        shutil.copy(QUESTION_KERAS, models / f"m{i}.keras")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(SUBREAPER), str(models)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.stdout.splitlines() == ["1 []", "2 []"], done.stderr
+
+
+def _running(pid: int) -> bool:
+    """Return True while ``pid`` is a live (not zombie) process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
