@@ -22,7 +22,6 @@ from graphcheck.loaders.isolation import (
     isolated,
     reads_in_child,
     spoil,
-    stop_server,
 )
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
@@ -123,7 +122,7 @@ def _in_read_child(settings: Settings, target: Target,
     """
     settings = settings.for_file(target.path)
     # Files read in a child are HDF5-backed, Keras models: their shape functions imported here,
-    # once, are inherited by every read child instead of imported again in each.
+    # once, are inherited by the read server (and any fresh one) instead of imported there.
     engine.import_shape_functions("keras")
     try:
         return isolated(partial(_checked, work, settings, target), settings.limits.max_read_seconds)
@@ -289,6 +288,8 @@ def worker_init(parent: int) -> None:
     die_with_parent(parent)
     # A worker ends through os._exit, without atexit: reap its read server on the way out.
     from multiprocessing.util import Finalize
+
+    from graphcheck.loaders.read_server import stop_server
 
     Finalize(None, stop_server, exitpriority=0)
 

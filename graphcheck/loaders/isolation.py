@@ -3,18 +3,12 @@
 HDF5 is C code: a corrupt file can make it loop forever (seen by the fuzzer on a mutated
 legacy .h5) or crash, and neither can be interrupted from Python. Each read has a deadline;
 the parent kills the child when it passes, or reports the crash when it dies without an answer.
-
-A fork costs ~10 ms, more than reading a small model, so one child, the read server, is forked
-at the first read and answers the next ones through pipes. It serves only after clean reads: a
-read that fails in any way (a LoadError, even one the check turns into a finding, a crash, the
-deadline) retires it, so HDF5 state a bad file touched never meets the next file. It also
-retires after SERVER_READS reads or SERVER_GROWTH bytes of memory growth. Work that cannot be
-pickled, or asked for outside the main thread, gets a child of its own as before.
+Reads go to the read server (``read_server``), one child that answers many; work that cannot
+be pickled, or asked for outside the main thread, gets a child forked for it alone.
 """
 
 from __future__ import annotations
 
-import atexit
 import faulthandler
 import gc
 import os
@@ -23,28 +17,20 @@ import select
 import signal
 import struct
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from functools import cache, partial, wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
-from graphcheck.limits import MIB, using
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.h5_weights import import_h5py
 
 T = TypeVar("T")
 L = TypeVar("L")
-
-# Reads one server answers before it is replaced, and the memory it may grow by (fragmentation
-# builds up over many files): a long folder run keeps a bounded child.
-SERVER_READS = 100
-SERVER_GROWTH = 64 * MIB
 
 # True in a read child: a read it asks for runs there, under the deadline the child already has.
 _IN_CHILD = False
@@ -55,21 +41,8 @@ _SPOILED = False
 _FRAME = struct.Struct(">?Q")
 
 
-@dataclass
-class _Server:
-    """A read server: its pid, the process that forked it (the only one that may use it), pipes."""
-
-    pid: int
-    owner: int
-    requests: int
-    answers: int
-
-
-_SERVER: _Server | None = None
-
-
-class _Unsent(Exception):
-    """The server could not take the work (unpickling it failed there): fork a child for it."""
+class Unsent(Exception):
+    """The read server could not take the work (it died, or could not unpickle it): fork for it."""
 
 
 _FROZEN_DEPTH = 0
@@ -103,10 +76,12 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
         return _at_once(work)
     import_h5py()  # in the parent, once: every read child inherits it instead of importing it
     _prctl()  # likewise ctypes and libc, which the child needs first thing
-    job = _job(work)
+    from graphcheck.loaders import read_server  # it imports this module
+
+    job = read_server.request(work)
     if job is not None:
-        with suppress(_Unsent):
-            result: T = _served(job, seconds)
+        with suppress(Unsent):
+            result: T = _answer(read_server.served(job, seconds))
             return result
     return _forked(work, seconds)
 
@@ -132,109 +107,9 @@ def spoil() -> None:
     _SPOILED = True
 
 
-def _job(work: Callable[[], object]) -> bytes | None:
-    """Return the pickled request for the read server, or None when only a fork can run it.
-
-    The server was forked before this call: what a fork would inherit now, the limits and the
-    collector's thresholds in force, travel with the work.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return None  # the server dies with the thread that forked it (PR_SET_PDEATHSIG)
-    try:
-        return pickle.dumps((work, current_limits(), gc.get_threshold()))
-    except Exception:  # a closure, a lambda: a one-off child inherits it instead
-        return None
-
-
-def _served(job: bytes, seconds: float) -> Any:
-    """Have this process's read server run the job; raise LoadError as a one-off child would."""
-    global _SERVER
-    server = _server()
-    try:
-        _write(server.requests, job, True)
-    except BaseException as error:  # a half-sent job would garble the next one: kill it
-        stop_server()
-        if isinstance(error, OSError):  # it died since: a one-off child reads this file
-            raise _Unsent from None
-        raise
-    going_on = False
-    try:
-        going_on, data = _await(server.answers, server.pid, seconds)
-    finally:
-        if not going_on:  # it ended (and was reaped): retired, killed or crashed
-            _close(server)
-            _SERVER = None
-    return _answer(data)
-
-
-def _server() -> _Server:
-    """Return this process's live read server, forking one when it has none."""
-    global _SERVER
-    if _SERVER is not None and _ended(_SERVER.pid):
-        _close(_SERVER)
-        _SERVER = None
-    if _SERVER is None:
-        _SERVER = _start_server()
-    return _SERVER
-
-
-def _ended(pid: int) -> bool:
-    """Return True (and reap it) when a child has exited: killed from outside, or out of memory."""
-    try:
-        return os.waitpid(pid, os.WNOHANG) != (0, 0)
-    except ChildProcessError:
-        return True
-
-
-def _start_server() -> _Server:
-    """Fork a read server, under a frozen heap: it never collects what it inherits."""
-    requests, job_end = os.pipe()
-    answer_end, answers = os.pipe()
-    parent = os.getpid()
-    with frozen_heap():
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the server stays frozen: it never leaves this block
-            os.close(job_end)
-            os.close(answer_end)
-            _serve(requests, answers, parent)
-    os.close(requests)
-    os.close(answers)
-    return _Server(pid=pid, owner=parent, requests=job_end, answers=answer_end)
-
-
-def _serve(requests: int, answers: int, parent: int) -> NoReturn:  # pragma: no cover
-    """Answer jobs until the parent closes the pipe or a read leaves the server unfit."""
-    _become_child(parent)
-    # The parent stops the run on Ctrl-C and kills this server; SIGTERM from anyone ends it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    start, served = _rss(), 0
-    while (job := _read_job(requests)) is not None:
-        outcome = _run_job(job)
-        served += 1
-        going_on = (outcome[0] == "ok" and not _SPOILED and served < SERVER_READS
-                    and _rss() - start < SERVER_GROWTH)
-        _reply(answers, outcome, going_on)
-        if not going_on:
-            break
-    os._exit(0)
-
-
-def _run_job(job: bytes) -> tuple[object, ...]:  # pragma: no cover - runs in the server
-    """Unpickle a job and run it under the limits and collector thresholds it came with."""
-    try:
-        work, limits, thresholds = pickle.loads(job)  # from our parent, never from a file
-    except Exception as error:
-        return ("unsent", f"{type(error).__name__}: {error}")
-    gc.set_threshold(*thresholds)
-    with using(limits):
-        return _outcome(work)
-
-
-def _rss() -> int:
-    """Return this process's resident memory in bytes (Linux)."""
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGESIZE")
+def spoiled() -> bool:
+    """Return True once a read in this read child failed: the server retires after answering."""
+    return _SPOILED
 
 
 def _forked(work: Callable[[], T], seconds: float) -> T:
@@ -248,7 +123,7 @@ def _forked(work: Callable[[], T], seconds: float) -> T:
             _child(work, write_fd, parent)
     os.close(write_fd)
     try:
-        _, data = _await(read_fd, pid, seconds)
+        _, data = await_answer(read_fd, pid, seconds)
     finally:
         os.close(read_fd)
     result: T = _answer(data)
@@ -275,7 +150,7 @@ def _prctl() -> Any:
     return ctypes.CDLL(None, use_errno=True).prctl
 
 
-def _become_child(parent: int) -> None:  # pragma: no cover - runs in the child
+def become_child(parent: int) -> None:  # pragma: no cover - runs in the child
     """Mark this process a read child that dies with ``parent`` and dumps no faults."""
     global _IN_CHILD
     _IN_CHILD = True
@@ -288,12 +163,12 @@ def _become_child(parent: int) -> None:  # pragma: no cover - runs in the child
 
 def _child(work: Callable[[], object], write_fd: int, parent: int) -> NoReturn:  # pragma: no cover
     """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
-    _become_child(parent)
-    _reply(write_fd, _outcome(work), False)
+    become_child(parent)
+    reply(write_fd, outcome_of(work), False)
     os._exit(0)
 
 
-def _outcome(work: Callable[[], object]) -> tuple[object, ...]:  # pragma: no cover - in a child
+def outcome_of(work: Callable[[], object]) -> tuple[object, ...]:  # pragma: no cover - in a child
     """Run ``work``: ("ok", result), ("load-error", message, rule) or ("crash", description)."""
     try:
         return ("ok", work())
@@ -303,26 +178,26 @@ def _outcome(work: Callable[[], object]) -> tuple[object, ...]:  # pragma: no co
         return ("crash", f"{type(error).__name__}: {error}")
 
 
-def _reply(fd: int, outcome: tuple[object, ...], going_on: bool) -> None:  # pragma: no cover
+def reply(fd: int, outcome: tuple[object, ...], going_on: bool) -> None:  # pragma: no cover
     """Send a pickled outcome; one that cannot be pickled is a crash (and retires the server)."""
     try:
         data = pickle.dumps(outcome)
     except Exception as error:
         data, going_on = pickle.dumps(("crash", f"result not transferable: {error}")), False
     try:
-        _write(fd, data, going_on)
+        write_message(fd, data, going_on)
     except OSError:  # the parent is gone
         os._exit(0)
 
 
-def _write(fd: int, data: bytes, flag: bool) -> None:
+def write_message(fd: int, data: bytes, flag: bool) -> None:
     """Write one message: its frame, then its bytes."""
     view = memoryview(_FRAME.pack(flag, len(data)) + data)
     while view:
         view = view[os.write(fd, view):]
 
 
-def _read_job(fd: int) -> bytes | None:  # pragma: no cover - runs in the server
+def read_message(fd: int) -> bytes | None:  # pragma: no cover - runs in the server
     """Read one job (blocking), or None when the parent closed the pipe."""
     frame = _read_exactly(fd, _FRAME.size)
     if frame is None:
@@ -341,7 +216,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:  # pragma: no cover - run
     return bytes(data)
 
 
-def _await(fd: int, pid: int, seconds: float) -> tuple[bool, bytes]:
+def await_answer(fd: int, pid: int, seconds: float) -> tuple[bool, bytes]:
     """Wait for a child's answer: (it goes on, the pickled outcome). A child that ends is reaped.
 
     At the deadline, or when this process is interrupted while waiting, the child is killed.
@@ -407,40 +282,8 @@ def _answer(data: bytes) -> Any:
     if outcome[0] == "load-error":
         raise LoadError(outcome[1], rule=outcome[2])
     if outcome[0] == "unsent":
-        raise _Unsent(outcome[1])
+        raise Unsent(outcome[1])
     raise RuntimeError(outcome[1])
-
-
-def stop_server() -> None:
-    """Kill and reap this process's read server, if it has one (at exit, when a worker ends)."""
-    global _SERVER
-    server, _SERVER = _SERVER, None
-    if server is None or server.owner != os.getpid():
-        return
-    _close(server)
-    with suppress(ProcessLookupError):
-        os.kill(server.pid, signal.SIGKILL)
-    with suppress(ChildProcessError):
-        os.waitpid(server.pid, 0)
-
-
-def _close(server: _Server) -> None:
-    """Close this side of a server's pipes."""
-    for fd in (server.requests, server.answers):
-        with suppress(OSError):
-            os.close(fd)
-
-
-def _forget_server() -> None:
-    """In a forked process, drop the parent's read server: only the parent may use or reap it."""
-    global _SERVER
-    if _SERVER is not None:
-        _close(_SERVER)
-        _SERVER = None
-
-
-atexit.register(stop_server)
-os.register_at_fork(after_in_child=_forget_server)
 
 
 def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Model]:

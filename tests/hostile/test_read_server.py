@@ -21,7 +21,7 @@ from graphcheck.engine import check_path
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.limits import DEFAULT, MIB, current, using
-from graphcheck.loaders import isolation
+from graphcheck.loaders import read_server
 from graphcheck.loaders.isolation import isolated
 from graphcheck.rule_names import RuleName
 
@@ -36,9 +36,9 @@ _HELD: list[bytes] = []
 @pytest.fixture(autouse=True)
 def fresh_server() -> Iterator[None]:
     """Start each test with no read server, and leave none behind."""
-    isolation.stop_server()
+    read_server.stop_server()
     yield
-    isolation.stop_server()
+    read_server.stop_server()
 
 
 def _pid() -> int:
@@ -147,15 +147,15 @@ def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
     (tmp_path / "b.h5").write_bytes(QUESTION_H5.read_bytes()[:3000])  # cut short: unreadable
     shutil.copy(QUESTION_H5, tmp_path / "c.h5")
     servers: list[int] = []
-    real_served = isolation._served
+    real_served = read_server.served
 
     def spying(job: bytes, seconds: float) -> object:
         answer = real_served(job, seconds)
-        servers.append(isolation._SERVER.pid if isolation._SERVER else 0)
+        servers.append(read_server.running() or 0)
         return answer
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(isolation, "_served", spying)
+        patch.setattr(read_server, "served", spying)
         results = check_all(discover([str(tmp_path)]), SETTINGS, jobs=1)
     assert [[f.rule for f in r.findings] for r in results] == [[], ["unreadable-model"], []]
     assert servers[0] != 0 and servers[1] == 0 and servers[2] not in (0, servers[0])
@@ -196,7 +196,7 @@ def test_a_forked_process_never_uses_its_parents_server() -> None:
     if child == 0:  # pragma: no cover - reports through the pipe
         try:
             os.write(write_end, str(isolated(_pid, 10)).encode())
-            isolation.stop_server()
+            read_server.stop_server()
         finally:
             os._exit(0)
     os.close(write_end)
@@ -209,14 +209,14 @@ def test_a_forked_process_never_uses_its_parents_server() -> None:
 
 def test_the_server_retires_after_its_quota_of_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """SERVER_READS reads, then a fresh server: long runs keep a young child."""
-    monkeypatch.setattr(isolation, "SERVER_READS", 2)
+    monkeypatch.setattr(read_server, "SERVER_READS", 2)
     pids = [isolated(_pid, 10) for _ in range(5)]
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
 
 
 def test_the_server_retires_when_its_memory_grew(monkeypatch: pytest.MonkeyPatch) -> None:
     """A read that leaves the server SERVER_GROWTH larger is its last."""
-    monkeypatch.setattr(isolation, "SERVER_GROWTH", 4 * MIB)
+    monkeypatch.setattr(read_server, "SERVER_GROWTH", 4 * MIB)
     first = isolated(_pid, 10)
     assert isolated(_grow, 10) == first
     assert isolated(_pid, 10) != first

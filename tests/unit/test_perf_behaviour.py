@@ -14,7 +14,7 @@ from graphcheck.discovery import Target, discover
 from graphcheck.engine import check_path
 from graphcheck.findings import LoadError
 from graphcheck.graph import GraphCycleError, LayerGraph
-from graphcheck.loaders import isolation
+from graphcheck.loaders import isolation, read_server
 from graphcheck.loaders.isolation import isolated
 from graphcheck.runner import check_all
 from graphcheck.settings import DEFAULT
@@ -93,10 +93,10 @@ def test_a_walk_reads_each_hdf5_file_once_in_the_read_server(
     for name, source in (("data.h5", "weights/data.h5"), ("w.h5", "weights/keras2_question_weights.h5"),
                          ("model.h5", "keras/question.h5")):
         shutil.copy(FIXTURES / source, tmp_path / name)
-    isolation.stop_server()
+    read_server.stop_server()
     forks: list[int] = []
     reads: list[int] = []
-    real_fork, real_served = os.fork, isolation._served
+    real_fork, real_served = os.fork, read_server.served
 
     def counting_fork() -> int:
         forks.append(1)
@@ -107,12 +107,12 @@ def test_a_walk_reads_each_hdf5_file_once_in_the_read_server(
         return real_served(job, seconds)
 
     monkeypatch.setattr(os, "fork", counting_fork)
-    monkeypatch.setattr(isolation, "_served", counting_served)
+    monkeypatch.setattr(read_server, "served", counting_served)
     targets = discover([str(tmp_path)])
     assert not forks and not reads  # the walk itself reads no HDF5 file
     results = check_all(targets, DEFAULT, jobs=1)
     assert len(reads) == 3 and len(forks) == 1
-    assert isolation._SERVER is None  # retired after w.h5, the last file
+    assert read_server.running() is None  # retired after w.h5, the last file
     assert [(Path(r.path).name, [f.rule for f in r.findings]) for r in results] == [
         ("model.h5", []), ("w.h5", ["not-a-model"])]
 
@@ -146,7 +146,7 @@ def test_an_hdf5_backed_model_is_checked_whole_in_one_read_child(
         answers.append(real_answer(data))
         return answers[-1]
 
-    isolation.stop_server()  # the read for this file forks the server
+    read_server.stop_server()  # the read for this file forks the server
     monkeypatch.setattr(os, "fork", counting_fork)
     monkeypatch.setattr(isolation, "_answer", recording_answer)
     [result] = check_all([Target(path=model, display="m.keras")], DEFAULT, jobs=1)
