@@ -121,9 +121,11 @@ def _in_read_child(settings: Settings, target: Target,
     A hang or crash in the child is reported as the load reports it.
     """
     settings = settings.for_file(target.path)
-    # Files read in a child are HDF5-backed, Keras models: their shape functions imported here,
-    # once, are inherited by the read server (and any fresh one) instead of imported there.
+    # Files read in a child are HDF5-backed, Keras models: their shape functions, the rules and
+    # loaders imported here, once, are inherited by each read server instead of imported there
+    # (a server that met a bad file is replaced by a fresh fork of this process).
     engine.import_shape_functions("keras")
+    engine.load_plugins()
     try:
         return isolated(partial(_checked, work, settings, target), settings.limits.max_read_seconds)
     except LoadError as error:
