@@ -104,7 +104,8 @@ def stop_server() -> None:
 def _server() -> _Server:
     """Return this process's live read server, forking one when it has none."""
     global _SERVER
-    if _SERVER is not None and _ended(_SERVER.pid):
+    # A fork outside Python (an extension's) skips _forget: the owner's pid still tells.
+    if _SERVER is not None and (_SERVER.owner != os.getpid() or _ended(_SERVER.pid)):
         _close(_SERVER)
         _SERVER = None
     if _SERVER is None:
