@@ -23,6 +23,7 @@ from graphcheck.loaders.isolation import (
     reads_in_child,
     spoil,
 )
+from graphcheck.loaders.read_server import stop_server
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
 from graphcheck.settings import Settings
@@ -215,6 +216,8 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
               "files; the report is partial (the others are reported as not checked)",
               file=sys.stderr)
         return [done[i] if i in done else failed(t, stop) for i, t in enumerate(targets)]
+    finally:  # its read server ends with the run: none lingers in a notebook or an API caller
+        stop_server()
     return [done[i] for i in range(len(targets))]
 
 
@@ -290,8 +293,6 @@ def worker_init(parent: int) -> None:
     die_with_parent(parent)
     # A worker ends through os._exit, without atexit: reap its read server on the way out.
     from multiprocessing.util import Finalize
-
-    from graphcheck.loaders.read_server import stop_server
 
     Finalize(None, stop_server, exitpriority=0)
 

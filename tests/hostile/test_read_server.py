@@ -160,6 +160,26 @@ def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
     assert servers[0] != 0 and servers[1] == 0 and servers[2] not in (0, servers[0])
 
 
+def test_a_run_stops_its_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server a run forked ends with the run: none lingers in a notebook or an API caller."""
+    from graphcheck.discovery import Target
+    from graphcheck.runner import check_all
+    from graphcheck.settings import DEFAULT as SETTINGS
+
+    servers: list[int | None] = []
+    real_served = read_server.served
+
+    def spying(job: bytes, seconds: float) -> object:
+        answer = real_served(job, seconds)
+        servers.append(read_server.running())
+        return answer
+
+    monkeypatch.setattr(read_server, "served", spying)
+    [result] = check_all([Target(path=QUESTION_H5, display="q.h5")], SETTINGS, jobs=1)
+    assert result.findings == [] and servers[0] is not None
+    assert read_server.running() is None and not alive(servers[0])
+
+
 def test_limits_travel_with_each_read() -> None:
     """The limits in force at the call apply in the server, which was forked before them."""
     pid, limit = isolated(_pid_and_limit, 10)
