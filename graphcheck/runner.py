@@ -15,6 +15,7 @@ from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import check_path, finding
 from graphcheck.findings import LoadError, Problem
+from graphcheck.loaders import read_server
 from graphcheck.loaders.isolation import (
     die_with_parent,
     frozen_heap,
@@ -23,7 +24,6 @@ from graphcheck.loaders.isolation import (
     reads_in_child,
     spoil,
 )
-from graphcheck.loaders.read_server import stop_server
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
 from graphcheck.settings import Settings
@@ -146,7 +146,8 @@ def _checked(work: Callable[[Settings, Target], T | None], settings: Settings,
 
 def listed(targets: Sequence[Target], settings: Settings) -> list[Target]:
     """Return the targets a run checks (``--show-files``): HDF5 data claimed by content is left out."""
-    return [target for target in targets if target.kept_by is None or _kept(target, settings)]
+    with read_server.serving():
+        return [target for target in targets if target.kept_by is None or _kept(target, settings)]
 
 
 def _kept(target: Target, settings: Settings) -> bool:
@@ -204,7 +205,7 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
     stream = sys.stderr if stream is None else stream
     done: dict[int, T] = {}
     try:
-        with interruptible(), progress(len(targets), stream) as tick:
+        with read_server.serving(), interruptible(), progress(len(targets), stream) as tick:
             if jobs <= 1 or len(targets) < POOL_MIN_FILES:
                 for index, target in enumerate(targets):
                     done[index] = _guarded(work, failed, target, tick)
@@ -216,8 +217,6 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
               "files; the report is partial (the others are reported as not checked)",
               file=sys.stderr)
         return [done[i] if i in done else failed(t, stop) for i, t in enumerate(targets)]
-    finally:  # its read server ends with the run: none lingers in a notebook or an API caller
-        stop_server()
     return [done[i] for i in range(len(targets))]
 
 
@@ -291,10 +290,7 @@ def worker_init(parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler
     os.setpgid(0, 0)  # its own group: stopping it kills the HDF5 reader it may have forked
     die_with_parent(parent)
-    # A worker ends through os._exit, without atexit: reap its read server on the way out.
-    from multiprocessing.util import Finalize
-
-    Finalize(None, stop_server, exitpriority=0)
+    read_server.serve_until_exit()
 
 
 def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],

@@ -4,8 +4,9 @@ A fork costs ~10 ms, more than reading a small model, so the first read forks a 
 takes the next ones through pipes. It serves only after clean reads: a read that fails in any
 way (a LoadError, even one the check turns into a finding, a crash, the deadline) retires it,
 so HDF5 state a bad file touched never meets the next file. It also retires after SERVER_READS
-reads or SERVER_GROWTH bytes of memory growth. It belongs to the process that forked it: a
-forked process (a pool worker) forks its own, and the owner kills and reaps it at exit.
+reads or SERVER_GROWTH bytes of memory growth. A server serves a run (``serving``) or a pool
+worker's life; it belongs to the process that forked it (a pool worker forks its own), which
+kills and reaps it when the run ends, when the worker exits, or at the latest at its own exit.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -43,18 +44,46 @@ class _Server:
 
 
 _SERVER: _Server | None = None
+# Open serving() blocks: outside them each read forks its own child.
+_SERVING = 0
+
+
+@contextmanager
+def serving() -> Iterator[None]:
+    """Let the reads in this block share a read server, stopped when the outermost block ends.
+
+    Outside such a block (one check_path, a diff) a read forks a child of its own: nothing but
+    the process's exit would stop a server left behind, in a notebook or a test run.
+    """
+    global _SERVING
+    _SERVING += 1
+    try:
+        yield
+    finally:
+        _SERVING -= 1
+        if _SERVING == 0:
+            stop_server()
+
+
+def serve_until_exit() -> None:
+    """Let a pool worker's reads share a server for its whole life, reaped as the worker exits."""
+    global _SERVING
+    from multiprocessing.util import Finalize  # a worker ends through os._exit, without atexit
+
+    _SERVING += 1
+    Finalize(None, stop_server, exitpriority=0)
 
 
 def request(work: Callable[[], object]) -> bytes | None:
     """Return the pickled request for ``work``, or None when only a one-off child can run it.
 
     The server was forked before this call: what a fork would inherit now, the limits and the
-    collector's thresholds in force, travel with the work.
+    collector's thresholds in force and the working directory (relative paths), travel with it.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if not _SERVING or threading.current_thread() is not threading.main_thread():
         return None  # the server dies with the thread that forked it (PR_SET_PDEATHSIG)
     try:
-        return pickle.dumps((work, current_limits(), gc.get_threshold()))
+        return pickle.dumps((work, current_limits(), gc.get_threshold(), os.getcwd()))
     except Exception:  # a closure, a lambda: a one-off child inherits it instead
         return None
 
@@ -156,10 +185,12 @@ def _serve(requests: int, answers: int, parent: int) -> NoReturn:  # pragma: no 
 
 
 def _run(job: bytes) -> tuple[object, ...]:  # pragma: no cover - runs in the server
-    """Unpickle a request and run it under the limits and collector thresholds it came with."""
+    """Unpickle a request and run it under the limits, collector thresholds and folder it came with."""
     try:
-        work, limits, thresholds = pickle.loads(job)  # from our parent, never from a file
-    except Exception as error:
+        work, limits, thresholds, folder = pickle.loads(job)  # from our parent, never from a file
+        if folder != os.getcwd():
+            os.chdir(folder)
+    except Exception as error:  # a one-off child takes it (it inherits a folder since deleted)
         return ("unsent", f"{type(error).__name__}: {error}")
     gc.set_threshold(*thresholds)
     with using(limits):

@@ -120,7 +120,8 @@ def test_the_reader_dies_with_a_killed_parent(tmp_path: Path, served: bool) -> N
     middle = os.fork()
     if middle == 0:  # pragma: no cover - the worker stand-in, killed below
         try:
-            isolated(work, 60)
+            with read_server.serving():
+                isolated(work, 60)
         finally:
             os._exit(0)
     deadline = time.monotonic() + 20
@@ -153,7 +154,6 @@ def test_a_read_child_never_collects_garbage_it_inherited(served: bool) -> None:
     in the child; the parent still collects it afterwards. The read server is forked after the
     garbage exists, and collects twice.
     """
-    read_server.stop_server()
     held, release = threading.Lock(), threading.Event()
     finalized: list[bool] = []
 
@@ -177,8 +177,9 @@ def test_a_read_child_never_collects_garbage_it_inherited(served: bool) -> None:
     try:
         Waiter()  # unreachable at once, uncollected while the collector is off
         if served:
-            assert isolated(_collects, seconds=5) is True  # forks the server: it inherits the Waiter
-            assert isolated(_collects, seconds=5) is True
+            with read_server.serving():  # the first read forks the server: it inherits the Waiter
+                assert isolated(_collects, seconds=5) is True
+                assert isolated(_collects, seconds=5) is True
         else:
             assert isolated(lambda: gc.collect() >= 0, seconds=5) is True
     finally:

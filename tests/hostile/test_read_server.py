@@ -39,7 +39,14 @@ def fresh_server() -> Iterator[None]:
     """Start each test with no read server, and leave none behind."""
     read_server.stop_server()
     yield
-    read_server.stop_server()
+    assert read_server.running() is None
+
+
+@pytest.fixture
+def shared() -> Iterator[None]:
+    """Let the test's reads share a server, as a run's do."""
+    with read_server.serving():
+        yield
 
 
 def _pid() -> int:
@@ -84,6 +91,7 @@ def _grow() -> int:
     return os.getpid()
 
 
+@pytest.mark.usefixtures("shared")
 def test_one_server_answers_many_reads() -> None:
     """Clean reads share one forked process: not this one, the same for each read."""
     pids = [isolated(_pid, 10) for _ in range(4)]
@@ -93,6 +101,7 @@ def test_one_server_answers_many_reads() -> None:
     assert isolated(_pid, 10) == pids[0]
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_hang_is_cut_and_the_next_read_gets_a_fresh_server() -> None:
     """The deadline kills the server (the same finding as a one-off child); the next file reads well."""
     first = isolated(_pid, 10)
@@ -105,6 +114,7 @@ def test_a_hang_is_cut_and_the_next_read_gets_a_fresh_server() -> None:
     assert result.findings == check_path(QUESTION_H5, "question.h5").findings
 
 
+@pytest.mark.usefixtures("shared")
 @pytest.mark.parametrize(("work", "how"), [
     (partial(os._exit, 3), "exit status 3"),
     (_segfault, f"killed by signal {signal.SIGSEGV.value}"),
@@ -119,6 +129,7 @@ def test_a_crash_is_a_finding_and_the_next_read_gets_a_fresh_server(work: partia
     assert isolated(_pid, 10) != first
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_load_error_retires_the_server() -> None:
     """A read that raised LoadError crosses back unchanged, and its server reads no other file."""
     first = isolated(_pid, 10)
@@ -129,6 +140,7 @@ def test_a_load_error_retires_the_server() -> None:
     assert isolated(_pid, 10) != first
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_load_error_caught_in_the_server_still_retires_it() -> None:
     """A check turns a LoadError into a finding; the server that met the bad file still retires."""
     first = isolated(_refused_inside, 10)
@@ -160,6 +172,13 @@ def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
     assert servers[0] != 0 and servers[1] == 0 and servers[2] not in (0, servers[0])
 
 
+def test_outside_a_run_each_read_forks_its_own_child() -> None:
+    """A lone read (one check_path, a diff) forks a child that ends with it: no server is left."""
+    pids = {isolated(_pid, 10) for _ in range(3)}
+    assert len(pids) == 3 and os.getpid() not in pids
+    assert read_server.running() is None and not any(alive(pid) for pid in pids)
+
+
 def test_a_run_stops_its_server(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server a run forked ends with the run: none lingers in a notebook or an API caller."""
     from graphcheck.discovery import Target
@@ -180,6 +199,7 @@ def test_a_run_stops_its_server(monkeypatch: pytest.MonkeyPatch) -> None:
     assert read_server.running() is None and not alive(servers[0])
 
 
+@pytest.mark.usefixtures("shared")
 def test_limits_travel_with_each_read() -> None:
     """The limits in force at the call apply in the server, which was forked before them."""
     pid, limit = isolated(_pid_and_limit, 10)
@@ -189,6 +209,17 @@ def test_limits_travel_with_each_read() -> None:
     assert isolated(_pid_and_limit, 10) == (pid, DEFAULT.max_nodes)
 
 
+@pytest.mark.usefixtures("shared")
+def test_the_working_folder_travels_with_each_read(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative path names the same file in the server after the caller changed folder."""
+    server = isolated(_pid, 10)
+    monkeypatch.chdir(tmp_path)
+    assert isolated(partial(os.path.abspath, "m.keras"), 10) == str(tmp_path / "m.keras")
+    assert isolated(_pid, 10) == server
+
+
+@pytest.mark.usefixtures("shared")
 def test_work_that_cannot_be_pickled_gets_a_child_of_its_own() -> None:
     """A closure is read in a one-off child, and the server goes on serving."""
     server = isolated(_pid, 10)
@@ -196,6 +227,7 @@ def test_work_that_cannot_be_pickled_gets_a_child_of_its_own() -> None:
     assert isolated(_pid, 10) == server
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_read_from_another_thread_gets_a_child_of_its_own() -> None:
     """The server dies with the thread that forked it, so other threads never use or fork one."""
     server = isolated(_pid, 10)
@@ -207,6 +239,7 @@ def test_a_read_from_another_thread_gets_a_child_of_its_own() -> None:
     assert isolated(_pid, 10) == server
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_forked_process_never_uses_its_parents_server() -> None:
     """A child forked by the parent (a pool worker) forks its own server for its reads."""
     server = isolated(_pid, 10)
@@ -226,6 +259,7 @@ def test_a_forked_process_never_uses_its_parents_server() -> None:
     assert isolated(_pid, 10) == server
 
 
+@pytest.mark.usefixtures("shared")
 def test_the_server_retires_after_its_quota_of_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """SERVER_READS reads, then a fresh server: long runs keep a young child."""
     monkeypatch.setattr(read_server, "SERVER_READS", 2)
@@ -233,6 +267,7 @@ def test_the_server_retires_after_its_quota_of_reads(monkeypatch: pytest.MonkeyP
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
 
 
+@pytest.mark.usefixtures("shared")
 def test_the_server_retires_when_its_memory_grew(monkeypatch: pytest.MonkeyPatch) -> None:
     """A read that leaves the server SERVER_GROWTH larger is its last."""
     monkeypatch.setattr(read_server, "SERVER_GROWTH", 4 * MIB)
