@@ -3,8 +3,9 @@
 HDF5 is C code: a corrupt file can make it loop forever (seen by the fuzzer on a mutated
 legacy .h5) or crash, and neither can be interrupted from Python. Each read has a deadline;
 the parent kills the child when it passes, or reports the crash when it dies without an answer.
-Reads go to the read server (``read_server``), one child that answers many; work that cannot
-be pickled, or asked for outside the main thread, gets a child forked for it alone.
+During a run, reads go to the read server (``read_server``), one child that answers many;
+a read outside a run, work that cannot be pickled, or a read asked for outside the main
+thread gets a child forked for it alone.
 """
 
 from __future__ import annotations
