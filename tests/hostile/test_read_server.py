@@ -302,3 +302,31 @@ def test_no_read_server_outlives_a_run(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(SUBREAPER), str(models)],
                           env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.stdout.splitlines() == ["1 []", "2 []"], done.stderr
+
+
+INTERRUPTED = """
+    import ctypes, os, pathlib, signal, subprocess, sys, time
+    ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of our children come here
+    run = subprocess.Popen([sys.executable, "-m", "graphcheck", "check", "--jobs", "1", sys.argv[1]],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = pathlib.Path(f"/proc/{run.pid}/task/{run.pid}/children")
+    deadline = time.monotonic() + 60
+    while not children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the run has forked its read server
+    run.send_signal(signal.SIGTERM)
+    print(run.wait(timeout=30))
+    tasks = pathlib.Path(f"/proc/{os.getpid()}/task").glob("*/children")
+    print(sorted(p for task in tasks for p in task.read_text().split()))
+"""
+
+
+def test_a_signal_mid_run_leaves_no_read_server(tmp_path: Path) -> None:
+    """SIGTERM while the server reads (--jobs 1): exit 143, and the server is killed and reaped."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for i in range(300):
+        shutil.copy(QUESTION_KERAS, models / f"m{i}.keras")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(INTERRUPTED), str(models)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.stdout.splitlines() == ["143", "[]"], done.stderr
