@@ -8,18 +8,21 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from graphcheck import engine
 from graphcheck.discovery import Target
 from graphcheck.engine import check_path, finding
 from graphcheck.findings import LoadError, Problem
+from graphcheck.loaders import read_server
 from graphcheck.loaders.isolation import (
     die_with_parent,
     frozen_heap,
     in_child,
     isolated,
     reads_in_child,
+    spoil,
 )
 from graphcheck.results import FileResult
 from graphcheck.rule_names import RuleName
@@ -118,41 +121,56 @@ def _in_read_child(settings: Settings, target: Target,
 
     A hang or crash in the child is reported as the load reports it.
     """
-    from graphcheck.discovery import keeps
-
     settings = settings.for_file(target.path)
-    plain = replace(target, kept_by=None)
-
-    def checked() -> T | None:
-        """Check the file unless the loader that claimed it by content says it holds no model."""
-        if target.kept_by is not None and not keeps(target.kept_by, target.path):
-            return None
+    # Files read in a child are HDF5-backed, Keras models: their shape functions, the rules and
+    # loaders imported here, once, are inherited by each read server instead of imported there
+    # (a server that met a bad file is replaced by a fresh fork of this process).
+    engine.import_shape_functions("keras")
+    engine.load_plugins()
+    try:
+        return isolated(partial(_checked, work, settings, target), settings.limits.max_read_seconds)
+    except LoadError as error:
+        plain = replace(target, kept_by=None, note=str(error), note_rule=error.rule)
         return work(settings, plain)
 
-    # Files read in a child are HDF5-backed, Keras models: their shape functions imported here,
-    # once, are inherited by every read child instead of imported again in each.
-    engine.import_shape_functions("keras")
-    try:
-        return isolated(checked, settings.limits.max_read_seconds)
-    except LoadError as error:
-        return work(settings, replace(plain, note=str(error), note_rule=error.rule))
+
+def _checked(work: Callable[[Settings, Target], T | None], settings: Settings,
+             target: Target) -> T | None:
+    """Check the file unless the loader that claimed it by content says it holds no model."""
+    from graphcheck.discovery import keeps
+
+    if target.kept_by is not None and not keeps(target.kept_by, target.path):
+        return None
+    return work(settings, replace(target, kept_by=None))
 
 
 def listed(targets: Sequence[Target], settings: Settings) -> list[Target]:
     """Return the targets a run checks (``--show-files``): HDF5 data claimed by content is left out."""
-    return [target for target in targets if target.kept_by is None or _kept(target, settings)]
+    with read_server.serving():
+        return [target for target in targets if target.kept_by is None or _kept(target, settings)]
 
 
 def _kept(target: Target, settings: Settings) -> bool:
     """Ask the claiming loader, in a read child, whether the file holds a model."""
-    from graphcheck.discovery import keeps
-
-    claimed_by = target.kept_by or ""
     try:
-        return isolated(lambda: keeps(claimed_by, target.path),
+        return isolated(partial(_keeps, target.kept_by or "", target.path),
                         settings.for_file(target.path).limits.max_read_seconds)
     except LoadError:
         return True  # checking it says what is wrong
+
+
+def _keeps(claimed_by: str, path: Path) -> bool:
+    """Ask the claiming loader whether the file holds a model (in a read child).
+
+    ``keeps`` says True for a file it cannot classify, so only a data file (False) leaves the
+    read server fit for the next file.
+    """
+    from graphcheck.discovery import keeps
+
+    kept = keeps(claimed_by, path)
+    if kept:
+        spoil()
+    return kept
 
 
 def explain_failed(target: Target, error: BaseException) -> ModelReport:
@@ -187,7 +205,7 @@ def run(targets: Sequence[Target], work: Callable[[Target], T],
     stream = sys.stderr if stream is None else stream
     done: dict[int, T] = {}
     try:
-        with interruptible(), progress(len(targets), stream) as tick:
+        with read_server.serving(), interruptible(), progress(len(targets), stream) as tick:
             if jobs <= 1 or len(targets) < POOL_MIN_FILES:
                 for index, target in enumerate(targets):
                     done[index] = _guarded(work, failed, target, tick)
@@ -272,6 +290,7 @@ def worker_init(parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler
     os.setpgid(0, 0)  # its own group: stopping it kills the HDF5 reader it may have forked
     die_with_parent(parent)
+    read_server.serve_until_exit()
 
 
 def _guarded(work: Callable[[Target], T], failed: Callable[[Target, BaseException], T],

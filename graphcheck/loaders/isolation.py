@@ -1,8 +1,11 @@
-"""Run a native-library read in a forked child, so a hang or crash costs a finding, not the run.
+"""Run native-library reads in a forked child, so a hang or crash costs a finding, not the run.
 
 HDF5 is C code: a corrupt file can make it loop forever (seen by the fuzzer on a mutated
-legacy .h5) or crash, and neither can be interrupted from Python. The child gets a deadline;
-the parent kills it when it passes, or reports the crash when it dies without an answer.
+legacy .h5) or crash, and neither can be interrupted from Python. Each read has a deadline;
+the parent kills the child when it passes, or reports the crash when it dies without an answer.
+During a run, reads go to the read server (``read_server``), one child that answers many;
+a read outside a run, work that cannot be pickled, or a read asked for outside the main
+thread gets a child forked for it alone.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import os
 import pickle
 import select
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import cache, wraps
+from contextlib import contextmanager, suppress
+from functools import cache, partial, wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
@@ -29,9 +33,17 @@ from graphcheck.loaders.h5_weights import import_h5py
 T = TypeVar("T")
 L = TypeVar("L")
 
-
 # True in a read child: a read it asks for runs there, under the deadline the child already has.
 _IN_CHILD = False
+# True in a read child once a read there failed: the server answers, then retires.
+_SPOILED = False
+
+# Every message through the pipes: a flag (in an answer: the server goes on) and a length.
+_FRAME = struct.Struct(">?Q")
+
+
+class Unsent(Exception):
+    """The read server could not take the work (it died, or could not unpickle it): fork for it."""
 
 
 _FROZEN_DEPTH = 0
@@ -60,11 +72,49 @@ def frozen_heap() -> Iterator[None]:
 
 
 def isolated(work: Callable[[], T], seconds: float) -> T:
-    """Return ``work()`` computed in a forked child, or raise LoadError on a hang or crash."""
-    if sys.platform != "linux" or _IN_CHILD:  # fork is only safe to rely on on Linux
-        return work()
+    """Return ``work()`` computed in a read child, or raise LoadError on a hang or crash."""
+    if _runs_here():
+        return _at_once(work)
     import_h5py()  # in the parent, once: every read child inherits it instead of importing it
     _prctl()  # likewise ctypes and libc, which the child needs first thing
+    from graphcheck.loaders import read_server  # it imports this module
+
+    job = read_server.request(work)
+    if job is not None:
+        with suppress(Unsent):
+            result: T = _answer(read_server.served(job, seconds))
+            return result
+    return _forked(work, seconds)
+
+
+def _runs_here() -> bool:
+    """Return True when a read runs in this process: in a read child, or where fork is unsafe."""
+    return sys.platform != "linux" or _IN_CHILD  # fork is only safe to rely on on Linux
+
+
+def _at_once(work: Callable[[], T]) -> T:
+    """Run ``work`` in this process; in a read child, a failure retires the server after it."""
+    global _SPOILED
+    try:
+        return work()
+    except BaseException:
+        _SPOILED = True
+        raise
+
+
+def spoil() -> None:
+    """Retire this read child after its answer: a read here met data HDF5 could not read."""
+    global _SPOILED
+    _SPOILED = True
+
+
+def spoiled() -> bool:
+    """Return True once a read in this read child failed: the server retires after answering."""
+    return _SPOILED
+
+
+def _forked(work: Callable[[], T], seconds: float) -> T:
+    """Return ``work()`` computed in a child forked for it alone."""
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     with frozen_heap():
@@ -74,7 +124,7 @@ def isolated(work: Callable[[], T], seconds: float) -> T:
             _child(work, write_fd, parent)
     os.close(write_fd)
     try:
-        data = _collect(read_fd, pid, seconds)
+        _, data = await_answer(read_fd, pid, seconds)
     finally:
         os.close(read_fd)
     result: T = _answer(data)
@@ -101,8 +151,8 @@ def _prctl() -> Any:
     return ctypes.CDLL(None, use_errno=True).prctl
 
 
-def _child(work: Callable[[], object], write_fd: int, parent: int) -> None:  # pragma: no cover
-    """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+def become_child(parent: int) -> None:  # pragma: no cover - runs in the child
+    """Mark this process a read child that dies with ``parent`` and dumps no faults."""
     global _IN_CHILD
     _IN_CHILD = True
     # A worker killed outright (SIGKILL) must not leave its HDF5 reader running to its deadline.
@@ -110,40 +160,101 @@ def _child(work: Callable[[], object], write_fd: int, parent: int) -> None:  # p
     # The parent reports a crash as a finding; a fault dump from the child (pytest and
     # python -X faulthandler enable one) would only read as graphcheck itself crashing.
     faulthandler.disable()
-    try:
-        outcome: tuple[object, ...] = ("ok", work())
-    except LoadError as error:
-        outcome = ("load-error", str(error), error.rule)
-    except BaseException as error:
-        outcome = ("crash", f"{type(error).__name__}: {error}")
-    try:
-        data = pickle.dumps(outcome)
-    except Exception as error:
-        data = pickle.dumps(("crash", f"result not transferable: {error}"))
-    with os.fdopen(write_fd, "wb") as pipe:
-        pipe.write(data)
+
+
+def _child(work: Callable[[], object], write_fd: int, parent: int) -> NoReturn:  # pragma: no cover
+    """Compute, send the pickled outcome through the pipe and exit without cleanup handlers."""
+    become_child(parent)
+    reply(write_fd, outcome_of(work), False)
     os._exit(0)
 
 
-def _collect(read_fd: int, pid: int, seconds: float) -> bytes:
-    """Read the child's answer until it closes the pipe or the deadline passes."""
-    deadline = time.monotonic() + seconds
-    chunks: list[bytes] = []
-    while True:
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([read_fd], [], [], max(left, 0))
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise LoadError(deadline_message(seconds))
-        chunk = os.read(read_fd, 1 << 16)
+def outcome_of(work: Callable[[], object]) -> tuple[object, ...]:  # pragma: no cover - in a child
+    """Run ``work``: ("ok", result), ("load-error", message, rule) or ("crash", description)."""
+    try:
+        return ("ok", work())
+    except LoadError as error:
+        return ("load-error", str(error), error.rule)
+    except BaseException as error:
+        return ("crash", f"{type(error).__name__}: {error}")
+
+
+def reply(fd: int, outcome: tuple[object, ...], going_on: bool) -> None:  # pragma: no cover
+    """Send a pickled outcome; one that cannot be pickled is a crash (and retires the server)."""
+    try:
+        data = pickle.dumps(outcome)
+    except Exception as error:
+        data, going_on = pickle.dumps(("crash", f"result not transferable: {error}")), False
+    try:
+        write_message(fd, data, going_on)
+    except OSError:  # the parent is gone
+        os._exit(0)
+
+
+def write_message(fd: int, data: bytes, flag: bool) -> None:
+    """Write one message: its frame, then its bytes."""
+    view = memoryview(_FRAME.pack(flag, len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def read_message(fd: int) -> bytes | None:  # pragma: no cover - runs in the server
+    """Read one job (blocking), or None when the parent closed the pipe."""
+    frame = _read_exactly(fd, _FRAME.size)
+    if frame is None:
+        return None
+    return _read_exactly(fd, _FRAME.unpack(frame)[1])
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:  # pragma: no cover - runs in the server
+    """Read ``size`` bytes, or None at the end of the pipe."""
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, min(size - len(data), 1 << 20))
         if not chunk:
-            break
-        chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    if not chunks:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def await_answer(fd: int, pid: int, seconds: float) -> tuple[bool, bytes]:
+    """Wait for a child's answer: (it goes on, the pickled outcome). A child that ends is reaped.
+
+    At the deadline, or when this process is interrupted while waiting, the child is killed.
+    """
+    try:
+        answer = _read_answer(fd, seconds)
+    except BaseException as error:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        if isinstance(error, TimeoutError):
+            raise LoadError(deadline_message(seconds)) from None
+        raise
+    if answer is None:
+        _, status = os.waitpid(pid, 0)
         raise LoadError(f"the HDF5 library crashed reading the file ({_describe(status)})")
-    return b"".join(chunks)
+    if not answer[0]:
+        os.waitpid(pid, 0)
+    return answer
+
+
+def _read_answer(fd: int, seconds: float) -> tuple[bool, bytes] | None:
+    """Read one answer, or None when the child closed the pipe first; TimeoutError at the deadline."""
+    deadline = time.monotonic() + seconds
+    data = bytearray()
+    size = _FRAME.size
+    while len(data) < size:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return None
+        data += chunk
+        if size == _FRAME.size and len(data) >= size:
+            size += _FRAME.unpack_from(data)[1]
+    going_on, _ = _FRAME.unpack_from(data)
+    return going_on, bytes(data[_FRAME.size:])
 
 
 def deadline_message(seconds: float) -> str:
@@ -171,6 +282,8 @@ def _answer(data: bytes) -> Any:
         return outcome[1]
     if outcome[0] == "load-error":
         raise LoadError(outcome[1], rule=outcome[2])
+    if outcome[0] == "unsent":
+        raise Unsent(outcome[1])
     raise RuntimeError(outcome[1])
 
 
@@ -179,11 +292,20 @@ def isolated_load(method: Callable[[L, Path], Model]) -> Callable[[L, Path], Mod
 
     @wraps(method)
     def load(self: L, path: Path) -> Model:
-        """Load ``path`` in a forked child that must answer within max_read_seconds."""
-        return isolated(lambda: method(self, path), current_limits().max_read_seconds)
+        """Load ``path`` in a read child that must answer within max_read_seconds."""
+        if _runs_here():
+            return _at_once(partial(method, self, path))
+        return isolated(partial(_call, self, method.__name__, path),
+                        current_limits().max_read_seconds)
 
     load.reads_in_child = True  # type: ignore[attr-defined]  # runner.check_target asks
     return load
+
+
+def _call(loader: object, name: str, path: Path) -> Model:
+    """Call ``loader.<name>(path)``: a loader's decorated ``load``, run where it is called."""
+    model: Model = getattr(loader, name)(path)
+    return model
 
 
 def in_child() -> bool:

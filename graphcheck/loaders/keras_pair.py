@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from graphcheck.findings import LoadError
@@ -22,7 +23,7 @@ def load_pair(architecture: Path, weights: Path) -> Model:
         raise LoadError("--weights needs an architecture saved with model.to_json(); "
                         f"{architecture.name} is {sniffed.description}")
     config = parse_json(read_json_file(architecture), architecture.name)
-    return isolated(lambda: _with_weights(architecture, config, weights),
+    return isolated(partial(_with_weights, architecture, config, weights),
                     current_limits().max_read_seconds)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from graphcheck.engine import check_path
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.limits import DEFAULT
+from graphcheck.loaders import read_server
 from graphcheck.loaders.isolation import isolated
 from graphcheck.settings import Settings
 
@@ -105,13 +109,19 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the reader is forked on Linux only")
-def test_the_reader_dies_with_a_killed_parent(tmp_path: Path) -> None:
-    """A worker killed outright (SIGKILL) takes its HDF5 reader with it, not at the deadline."""
+@pytest.mark.parametrize("served", [False, True], ids=["one-off child", "read server"])
+def test_the_reader_dies_with_a_killed_parent(tmp_path: Path, served: bool) -> None:
+    """A worker killed outright (SIGKILL) takes its HDF5 reader with it, not at the deadline.
+
+    A lambda cannot be pickled, so it is read in a child of its own; a partial goes to the server.
+    """
     where = tmp_path / "reader.pid"
+    work = partial(_spin_and_tell, where) if served else lambda: _spin_and_tell(where)
     middle = os.fork()
     if middle == 0:  # pragma: no cover - the worker stand-in, killed below
         try:
-            isolated(lambda: _spin_and_tell(where), 60)
+            with read_server.serving():
+                isolated(work, 60)
         finally:
             os._exit(0)
     deadline = time.monotonic() + 20
@@ -130,18 +140,20 @@ def test_the_reader_dies_with_a_killed_parent(tmp_path: Path) -> None:
             os.kill(reader, signal.SIGKILL)
 
 
-def test_a_read_child_never_collects_garbage_it_inherited() -> None:
+def _collects() -> bool:
+    """Run a full collection where the read runs."""
+    return gc.collect() >= 0
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["one-off child", "read server"])
+def test_a_read_child_never_collects_garbage_it_inherited(served: bool) -> None:
     """Regression: a child that collected an inherited TensorFlow iterator hung in its finalizer.
 
     The finalizer here waits for a lock a parent thread holds; after fork that thread is gone,
     so a child that ran it would hang until the deadline. Frozen before the fork, it never runs
-    in the child; the parent still collects it afterwards.
+    in the child; the parent still collects it afterwards. The read server is forked after the
+    garbage exists, and collects twice.
     """
-    import gc
-    import threading
-
-    from graphcheck.loaders.isolation import isolated
-
     held, release = threading.Lock(), threading.Event()
     finalized: list[bool] = []
 
@@ -164,7 +176,12 @@ def test_a_read_child_never_collects_garbage_it_inherited() -> None:
     gc.disable()
     try:
         Waiter()  # unreachable at once, uncollected while the collector is off
-        assert isolated(lambda: gc.collect() >= 0, seconds=5) is True
+        if served:
+            with read_server.serving():  # the first read forks the server: it inherits the Waiter
+                assert isolated(_collects, seconds=5) is True
+                assert isolated(_collects, seconds=5) is True
+        else:
+            assert isolated(lambda: gc.collect() >= 0, seconds=5) is True
     finally:
         release.set()
         holder.join()

@@ -1,4 +1,4 @@
-"""Behaviour the speed work relies on: the in-house graph, one read child per file, the deadline."""
+"""Behaviour the speed work relies on: the in-house graph, one read per file (a read server), the deadline."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from graphcheck.discovery import Target, discover
 from graphcheck.engine import check_path
 from graphcheck.findings import LoadError
 from graphcheck.graph import GraphCycleError, LayerGraph
-from graphcheck.loaders import isolation
+from graphcheck.loaders import isolation, read_server
 from graphcheck.loaders.isolation import isolated
 from graphcheck.runner import check_all
 from graphcheck.settings import DEFAULT
@@ -97,27 +97,36 @@ def test_layer_graph_finds_the_cycle_networkx_finds(edges: list[tuple[str, str, 
     assert ours.find_cycle() == [src for src, _, _ in nx.find_cycle(theirs)]
 
 
-def test_a_walk_forks_one_read_child_per_hdf5_file(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The walk opens no HDF5 file: each is classified and loaded in the one child reading it.
+def test_a_walk_reads_each_hdf5_file_once_in_the_read_server(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk opens no HDF5 file: each is classified and loaded in the one read that checks it.
 
-    HDF5 data is still left out of the run and a weights-only file still noted.
+    HDF5 data is still left out of the run and a weights-only file still noted. The three reads
+    share one forked server; the weights-only file (a LoadError) retires it.
     """
     for name, source in (("data.h5", "weights/data.h5"), ("w.h5", "weights/keras2_question_weights.h5"),
                          ("model.h5", "keras/question.h5")):
         shutil.copy(FIXTURES / source, tmp_path / name)
+    read_server.stop_server()
     forks: list[int] = []
-    real_fork = os.fork
+    reads: list[int] = []
+    real_fork, real_served = os.fork, read_server.served
 
     def counting_fork() -> int:
         forks.append(1)
         return real_fork()
 
+    def counting_served(job: bytes, seconds: float) -> object:
+        reads.append(1)
+        return real_served(job, seconds)
+
     monkeypatch.setattr(os, "fork", counting_fork)
+    monkeypatch.setattr(read_server, "served", counting_served)
     targets = discover([str(tmp_path)])
-    assert not forks  # the walk itself reads no HDF5 file
+    assert not forks and not reads  # the walk itself reads no HDF5 file
     results = check_all(targets, DEFAULT, jobs=1)
-    assert len(forks) == 3
+    assert len(reads) == 3 and len(forks) == 1
+    assert read_server.running() is None  # retired after w.h5, the last file
     assert [(Path(r.path).name, [f.rule for f in r.findings]) for r in results] == [
         ("model.h5", []), ("w.h5", ["not-a-model"])]
 
@@ -151,6 +160,7 @@ def test_an_hdf5_backed_model_is_checked_whole_in_one_read_child(
         answers.append(real_answer(data))
         return answers[-1]
 
+    read_server.stop_server()  # the read for this file forks the server
     monkeypatch.setattr(os, "fork", counting_fork)
     monkeypatch.setattr(isolation, "_answer", recording_answer)
     [result] = check_all([Target(path=model, display="m.keras")], DEFAULT, jobs=1)
