@@ -2,31 +2,53 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 QUESTION = FIXTURES / "keras" / "question.keras"
+LAMBDA = FIXTURES / "hostile" / "lambda_tf_keras.h5"
 DRAWING = ("graphcheck.reporters.picture", "graphcheck.reporters.svg", "graphcheck.reporters.html",
-           "graphcheck.reporters.dot", "graphcheck.reporters.mermaid", "xml")
+           "graphcheck.reporters.dot", "graphcheck.reporters.mermaid", "graphcheck.explanations",
+           "xml")
 
 
-def modules_after(*args: str) -> set[str]:
-    """Return the modules the checking process holds after ``graphcheck ARGS`` (read children aside)."""
+def imported(*args: str, cwd: Path | None = None) -> set[str]:
+    """Return every module ``graphcheck ARGS`` imports, in the process and its read children.
+
+    ``-X importtime`` sees the read children's imports, but not modules imported through
+    ``importlib.import_module`` (entry points): the process's own ``sys.modules`` adds those.
+    """
     code = ("import sys\nfrom graphcheck.cli import main\ntry:\n"
             f"    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
             "print(' '.join(sorted(sys.modules)))\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return set(run.stdout.strip().splitlines()[-1].split())
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True,
+                         text=True, check=True, cwd=cwd)
+    names = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", run.stderr, re.M))
+    return names | set(run.stdout.strip().splitlines()[-1].split())
 
 
 def test_a_text_check_of_a_keras_file_imports_no_drawing_reporter() -> None:
     """Pictures, SVG, HTML and other formats' reporters wait until their format is chosen."""
-    text = modules_after("check", str(QUESTION))
+    text = imported("check", str(QUESTION))
     assert "graphcheck.reporters.text" in text  # the probe sees the reporter that is used
     assert not {name for name in text if name.startswith(DRAWING)}
-    assert not {name for name in text if name.startswith("graphcheck.reporters.")} - {
+    assert {name for name in text if name.startswith("graphcheck.reporters.")} == {
         "graphcheck.reporters.text", "graphcheck.reporters.escape"}
-    html = modules_after("check", "--format", "html", str(QUESTION))
+    html = imported("check", "--format", "html", str(QUESTION))
     assert {"graphcheck.reporters.html", "graphcheck.reporters.svg"} <= html
+
+
+def test_a_check_without_lambda_config_or_baseline_imports_none_of_their_readers(
+        tmp_path: Path) -> None:
+    """The bytecode describer, TOML and the baseline are imported by the files that need them."""
+    shutil.copy(QUESTION, tmp_path / "model.keras")
+    plain = imported("check", "model.keras", cwd=tmp_path)
+    assert not plain & {"graphcheck.loaders.marshal_reader", "tomllib", "graphcheck.baseline"}
+    shutil.copy(LAMBDA, tmp_path / "lambda.h5")
+    (tmp_path / "graphcheck.toml").write_text("select = ['ALL']\n")
+    used = imported("check", "--baseline", "base.json", "lambda.h5", cwd=tmp_path)
+    assert {"graphcheck.loaders.marshal_reader", "tomllib", "graphcheck.baseline"} <= used
