@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from graphcheck.cli import one_blas_thread
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 QUESTION = FIXTURES / "keras" / "question.keras"
@@ -52,3 +57,29 @@ def test_a_check_without_lambda_config_or_baseline_imports_none_of_their_readers
     (tmp_path / "graphcheck.toml").write_text("select = ['ALL']\n")
     used = imported("check", "--baseline", "base.json", "lambda.h5", cwd=tmp_path)
     assert {"graphcheck.loaders.marshal_reader", "tomllib", "graphcheck.baseline"} <= used
+
+
+def test_the_command_line_gives_numpy_one_blas_thread_unless_the_user_chose() -> None:
+    """No matrices are multiplied: OpenBLAS's spinning worker threads are not started."""
+    code = ("import os\nfrom graphcheck.cli import main\ntry:\n"
+            f"    main(['check', {str(QUESTION)!r}])\nexcept SystemExit:\n    pass\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    for chosen, expected in ((None, "1"), ("3", "3")):
+        env = environ if chosen is None else {**environ, "OPENBLAS_NUM_THREADS": chosen}
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env=env)
+        assert run.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_process_that_already_loaded_numpy_keeps_its_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Too late to matter once numpy is loaded (a notebook, a test run): nothing is changed."""
+    import numpy  # noqa: F401
+
+    environ: dict[str, str] = {}
+    one_blas_thread(environ)
+    assert environ == {}
+    monkeypatch.delitem(sys.modules, "numpy")
+    one_blas_thread(environ)
+    assert environ == {"OPENBLAS_NUM_THREADS": "1"}
