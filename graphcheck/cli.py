@@ -43,8 +43,8 @@ def one_blas_thread(environ: MutableMapping[str, str] = os.environ) -> None:
     """Ask OpenBLAS for one thread if numpy is yet to load it: graphcheck multiplies no matrices.
 
     numpy starts OpenBLAS's worker threads when it is imported (h5py imports it), and an idle
-    worker spins before it sleeps: on the 2-core machine that added ~40% to the CPU time of a
-    bare parse of a .keras file. A value the user set is kept.
+    worker spins before it sleeps: on the 2-core machine that added a quarter to a half to the
+    CPU time of a bare parse of a .keras file. A value the user set is kept.
     """
     if "numpy" not in sys.modules:
         environ.setdefault("OPENBLAS_NUM_THREADS", "1")
