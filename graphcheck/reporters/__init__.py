@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Literal, Protocol, cast, overload
 
-from graphcheck.plugins import PluginError, entry_points_in, load
+from graphcheck.plugins import builtin, entry_points_in, load
 
 if TYPE_CHECKING:  # reporters receive these; building them is the engine's and explain's job
     from importlib.metadata import EntryPoint
@@ -97,10 +96,8 @@ def _loaded(name: str) -> Reporter:
 def plugin_reporters() -> None:
     """Import the plugins' reporters; check that graphcheck's own modules are there."""
     for name, point in _points().items():
-        if not point.value.startswith(BUILTIN):
+        if not builtin(point, BUILTIN):
             _loaded(name)
-        elif find_spec(point.module) is None:
-            raise PluginError(point, f"ModuleNotFoundError: no module named {point.module!r}")
 
 
 def registered() -> dict[str, Reporter]:
