@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -50,12 +52,25 @@ def one_blas_thread(environ: MutableMapping[str, str] = os.environ) -> None:
         environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+def leave_heap_at_exit() -> None:
+    """Freeze the heap when the interpreter exits, so its last collections skip what we leave.
+
+    At exit Python walks every object several times looking for garbage cycles: after a check
+    that is ~34,000 objects (modules, rules, shape functions) and it found none, for ~20 ms on
+    the 2-core machine. Frozen, they are left to the operating system, as the memory is.
+    Handlers registered after this one (h5py's, a process pool's) still run before it.
+    """
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+
+
 class DefaultGroup(click.Group):
     """A group that treats ``graphcheck PATH`` as ``graphcheck check PATH``."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the command line (numpy, if a command needs it, gets one BLAS thread)."""
+        """Run the command line: one BLAS thread for numpy, no collection of the heap at exit."""
         one_blas_thread()
+        leave_heap_at_exit()
         return super().main(*args, **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:

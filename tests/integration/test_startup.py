@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -83,3 +84,16 @@ def test_a_process_that_already_loaded_numpy_keeps_its_environment(
     monkeypatch.delitem(sys.modules, "numpy")
     one_blas_thread(environ)
     assert environ == {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def test_the_heap_is_frozen_at_exit_after_the_report_is_written(tmp_path: Path) -> None:
+    """The last collections skip the heap; the report (stdout, or -o) is complete all the same."""
+    code = ("import atexit, gc\n"
+            "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+            "from graphcheck.cli import main\n"
+            f"main(['check', '--format', 'json', '--exit-zero', {str(QUESTION)!r}, "
+            f"{str(LAMBDA)!r}, '-o', {str(tmp_path / 'report.json')!r}])\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "frozen at exit: True"
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [f["rule"] for f in report["findings"]] == ["unsupported-layer", "unsafe-code"]
