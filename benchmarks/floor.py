@@ -3,12 +3,18 @@
 ``python benchmarks/floor.py FILE_OR_FOLDER...``: python start, then per file only what it
 takes to get at the architecture and the weight shapes: ``.keras`` zip + ``config.json`` +
 an h5py dataset-shape walk, ``.h5`` ``model_config`` + the same walk, ``.onnx``
-``onnx.load`` without external data. No graph, no shapes, no rules, no report.
+``onnx.load`` without external data. No graph, no shapes, no rules, no report. Like graphcheck's
+command line, it asks OpenBLAS for one thread (numpy's idle worker spins; neither multiplies a
+matrix) and freezes the heap at exit (no shutdown collections), so the floor carries no cost
+graphcheck avoids.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -61,6 +67,8 @@ def _read(path: Path, head: bytes) -> int:
 
 def main() -> None:
     """Read every file named or found in the folders named."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before h5py imports numpy
+    atexit.register(gc.freeze)
     total = 0
     for name in sys.argv[1:]:
         root = Path(name)

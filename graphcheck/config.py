@@ -16,15 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from graphcheck.rule_names import RuleName
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from graphcheck import limits as bounds
 from graphcheck.findings import Finding, Severity
+from graphcheck.rule_names import RuleName
 from graphcheck.rules import Rule
 from graphcheck.rules.registry import all_rules, find_rule
 from graphcheck.safe_io import read_text
@@ -225,10 +219,7 @@ def _layer_table(value: object, where: str) -> Mapping[str, tuple[str, ...]]:
 @cache
 def load_file(path: Path) -> Config:
     """Read and validate one configuration file (pyproject.toml or graphcheck.toml)."""
-    try:
-        data = tomllib.loads(read_text(path))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read configuration {path}: {error}") from error
+    data = _read_toml(path)
     if path.name == "pyproject.toml" or "tool" in data:
         data = data.get("tool", {}).get("graphcheck", {})
     if not isinstance(data, Mapping):
@@ -251,11 +242,21 @@ def find_config(folder: Path) -> Path | None:
 
 def _has_table(pyproject: Path) -> bool:
     """Return True when a pyproject.toml has a [tool.graphcheck] table (others are skipped)."""
+    return "graphcheck" in _read_toml(pyproject).get("tool", {})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; an unreadable or invalid one is a ConfigError."""
+    # Imported here: a run with no configuration file (a folder of models) never parses TOML.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     try:
-        data = tomllib.loads(read_text(pyproject))
+        return tomllib.loads(read_text(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read configuration {pyproject}: {error}") from error
-    return "graphcheck" in data.get("tool", {})
+        raise ConfigError(f"cannot read configuration {path}: {error}") from error
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -112,10 +112,10 @@ def fail_threshold(request: Any, flag: str | None) -> Severity:
 def apply_baseline(results: list[Any], options: Mapping[str, Any],
                    quiet: bool = False) -> tuple[list[Any], bool]:
     """Write or apply --baseline; return the results to report and whether it was written."""
-    from graphcheck import baseline
-
     if not options["baseline"]:
         return results, False
+    from graphcheck import baseline
+
     path = Path(options["baseline"])
     if options["write_baseline"] or not path.exists():
         count = baseline.write(path, results)

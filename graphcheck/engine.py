@@ -60,13 +60,9 @@ BUILTIN_SHAPES = "graphcheck.shapes."
 @cache
 def shape_plugins() -> None:
     """Import the plugins' ``graphcheck.shapes`` entry points; check that graphcheck's own are there."""
-    from importlib.util import find_spec
-
     for point in entry_points_in("graphcheck.shapes"):
-        if not point.value.startswith(BUILTIN_SHAPES):
+        if not plugins.builtin(point, BUILTIN_SHAPES):
             _import_shapes(point)
-        elif find_spec(point.module) is None:
-            raise plugins.PluginError(point, f"ModuleNotFoundError: no module named {point.module!r}")
 
 
 @cache

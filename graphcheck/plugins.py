@@ -38,6 +38,21 @@ def entry_points_in(group: str) -> tuple[EntryPoint, ...]:
     return tuple(sorted(_installed().select(group=group), key=lambda point: point.name))
 
 
+def builtin(point: EntryPoint, prefix: str) -> bool:
+    """Return True for graphcheck's own entry point (its value starts with ``prefix``).
+
+    Those are imported when a run needs them, only located up front: a missing module is a
+    PluginError now, as a plugin's failed import is.
+    """
+    if not point.value.startswith(prefix):
+        return False
+    from importlib.util import find_spec
+
+    if find_spec(point.module) is None:
+        raise PluginError(point, f"ModuleNotFoundError: no module named {point.module!r}")
+    return True
+
+
 def origin(point: EntryPoint) -> str:
     """Name the distribution that registers an entry point: ``package foo 1.2``."""
     dist = getattr(point, "dist", None)

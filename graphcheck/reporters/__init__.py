@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal, Protocol, cast, overload
 
-from graphcheck.plugins import entry_points_in, load
+from graphcheck.plugins import builtin, entry_points_in, load
 
 if TYPE_CHECKING:  # reporters receive these; building them is the engine's and explain's job
+    from importlib.metadata import EntryPoint
+
     from graphcheck.explanations.report import ModelReport
     from graphcheck.results import FileResult
 
@@ -72,11 +74,53 @@ class DocumentReporter:
         return self.document(reports)
 
 
+# graphcheck's own reporters: imported when their format is chosen (a text check draws no SVG),
+# only located up front. A plugin's reporter is imported up front: a broken one stops every run.
+BUILTIN = "graphcheck.reporters."
+
+
 @cache
+def _points() -> dict[str, EntryPoint]:
+    """Return the ``graphcheck.reporters`` entry points by format name (nothing imported)."""
+    return {point.name: point for point in entry_points_in("graphcheck.reporters")}
+
+
+@cache
+def _loaded(name: str) -> Reporter:
+    """Import the reporter registered as ``name``."""
+    return cast("Reporter", load(_points()[name], _is_reporter,
+                                 "a reporter (an object with render or explain)"))
+
+
+@cache
+def plugin_reporters() -> None:
+    """Import the plugins' reporters; check that graphcheck's own modules are there."""
+    for name, point in _points().items():
+        if not builtin(point, BUILTIN):
+            _loaded(name)
+
+
 def registered() -> dict[str, Reporter]:
     """Return every reporter registered in ``graphcheck.reporters``, by format name."""
-    return {point.name: load(point, _is_reporter, "a reporter (an object with render or explain)")
-            for point in entry_points_in("graphcheck.reporters")}
+    plugin_reporters()
+    return {name: _loaded(name) for name in _points()}
+
+
+@overload
+def reporter(name: str, command: Literal["check"] = "check") -> CheckReporter | None: ...
+@overload
+def reporter(name: str, command: Literal["explain"]) -> ExplainReporter | None: ...
+def reporter(name: str, command: Command = "check") -> CheckReporter | ExplainReporter | None:
+    """Return the reporter of format ``name`` if it serves ``command``, importing only that one."""
+    plugin_reporters()
+    if name not in _points():
+        return None
+    found = _loaded(name)
+    if command not in commands_of(found):
+        return None
+    if command == "explain":
+        return cast("ExplainReporter", found)
+    return cast("CheckReporter", found)
 
 
 def _is_reporter(target: object) -> bool:

@@ -147,11 +147,9 @@ def _nests(value: object) -> bool:
 
 def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:
     """Describe code that one JSON object of a config stores or names."""
-    from graphcheck.loaders.marshal_reader import describe_base64
-
     inner = value.get("config")
     if value.get("class_name") == "__lambda__" and isinstance(inner, Mapping):
-        yield f"Python bytecode in {where}: {describe_base64(str(inner.get('code', '')))}"
+        yield f"Python bytecode in {where}: {_bytecode(str(inner.get('code', '')))}"
     module = value.get("module")
     if isinstance(module, str) and not _safe_module(module):
         yield f"a reference to module {module!r} in {where}"
@@ -163,7 +161,14 @@ def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:
         if kind == "lambda" and isinstance(dumped, list) and dumped and isinstance(dumped[0], str):
             # tf_keras: {"function": [base64 bytecode, defaults, closure], "function_type": "lambda"}
             yield (f"Python bytecode in {where}.{key[:-len('_type')]}: "
-                   f"{describe_base64(dumped[0])}")
+                   f"{_bytecode(dumped[0])}")
+
+
+def _bytecode(encoded: str) -> str:
+    """Describe base64 marshalled bytecode without running it."""
+    from graphcheck.loaders.marshal_reader import describe_base64  # for a Lambda only
+
+    return describe_base64(encoded)
 
 
 def _safe_module(module: str) -> bool:

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from graphcheck import engine, plugins
+from graphcheck import engine, plugins, reporters
 from graphcheck.cli import main
 from graphcheck.discovery import discover
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model
-from graphcheck.reporters import registered
 from graphcheck.rules.registry import all_rules
 from graphcheck.shapes import SHAPE_FUNCTIONS
 
@@ -55,7 +54,8 @@ LATE_KERAS = Fake("late-keras", 900, ".keras")
 def forget() -> None:
     """Drop every cache that holds what the entry points named, and the plugin's module."""
     for cached in (plugins._installed, engine.loaders, engine.shape_plugins,
-                   engine.import_shape_functions, all_rules, registered):
+                   engine.import_shape_functions, all_rules, reporters._points, reporters._loaded,
+                   reporters.plugin_reporters):
         cached.cache_clear()
     sys.modules.pop("foo_plugin", None)
     importlib.invalidate_caches()
@@ -182,3 +182,29 @@ def test_a_missing_builtin_shape_package_is_named_up_front(install: Install) -> 
     install("[graphcheck.shapes]\ngone = graphcheck.shapes.gone\n")
     with pytest.raises(plugins.PluginError, match=re.escape("no module named 'graphcheck.shapes.gone'")):
         engine.load_plugins()
+
+
+def test_a_missing_builtin_reporter_module_is_named_up_front(install: Install, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built-in reporters are imported when chosen, but a missing one fails every run."""
+    install("[graphcheck.reporters]\ngone = graphcheck.reporters.gone:REPORTER\n")
+    shutil.copy(FIXTURE, tmp_path / "x.keras")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["x.keras"])
+    assert result.exit_code == 2, result.output
+    assert ("could not be loaded: ModuleNotFoundError: no module named "
+            "'graphcheck.reporters.gone'") in result.stderr
+
+
+def test_a_plugin_reporter_is_chosen_by_its_format_name(install: Install, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    install("[graphcheck.reporters]\nfoo = foo_plugin:REPORTER\n",
+            "class Foo:\n    name = 'foo'\n\n    def render(self, results, options):\n"
+            "        return f'{len(results)} file(s) by foo\\n'\n\n\nREPORTER = Foo()\n")
+    shutil.copy(FIXTURE, tmp_path / "x.keras")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--format", "foo", "--exit-zero", "x.keras"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 file(s) by foo\n"
+    refused = CliRunner().invoke(main, ["explain", "--format", "foo", "x.keras"])
+    assert refused.exit_code == 2 and "unknown format 'foo'" in refused.stderr
