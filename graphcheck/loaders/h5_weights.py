@@ -84,28 +84,52 @@ def read_tree(group: Any) -> Tree:
     (lookups, link checks, item access) cost about a millisecond per layer, so 10,000 layers
     took seconds. H5Ovisit never follows soft or external links and visits each object once.
     """
-    from h5py import h5d, h5o
+    from h5py import h5o
 
     if h5o.get_info(group.id).rc > 1:
         raise LoadError(_looping(group.name))
-    limit = current_limits().max_h5_objects
-    found: list[tuple[bytes, int, int]] = []
+    walk = _TreeWalk(group, current_limits().max_h5_objects)
+    h5o.visit(group.id, walk.visit, info=True)
+    if walk.refused is not None:
+        raise walk.refused
+    return walk.tree
 
-    def visit(name: bytes, info: Any) -> None:
-        found.append((name, info.type, info.rc))
-        if len(found) > limit:
-            raise LoadError(f"the HDF5 weights hold over {limit} objects (max_h5_objects)")
 
-    h5o.visit(group.id, visit, info=True)
-    tree: Tree = {}
-    for name, kind, links in found:
+class _TreeWalk:
+    """The callback of read_tree's visit: each dataset is opened as the visit reaches it.
+
+    Opening it there, right after HDF5 read its header for the visit, reads the file once;
+    opening every dataset after the visit by its full path looked each path up again and
+    read each header a second time (twice the reads, half the time of a 10,000-layer model).
+    """
+
+    def __init__(self, group: Any, limit: int) -> None:
+        """Visit below ``group``, refusing more than ``limit`` objects."""
+        self.group, self.limit, self.count = group, limit, 0
+        self.tree: Tree = {}
+        # The first refusal (a loop, a corrupt dataset), raised once the visit has counted
+        # every object: an object count over the limit is the finding that wins, as before.
+        self.refused: Exception | None = None
+
+    def visit(self, name: bytes, info: Any) -> None:
+        """Record one object; a dataset's shape goes into the tree at its path."""
+        from h5py import h5d, h5o
+
+        self.count += 1
+        if self.count > self.limit:
+            raise LoadError(f"the HDF5 weights hold over {self.limit} objects (max_h5_objects)")
+        if self.refused is not None:
+            return
         *parents, last = name.decode("utf-8", "backslashreplace").split("/")
         # A group reached by a second hard link may hold a link back to itself.
-        if len(parents) >= MAX_DEPTH or (kind == h5o.TYPE_GROUP and links > 1):
-            raise LoadError(_looping(f"{group.name}/{'/'.join([*parents, last])}"))
-        if kind == h5o.TYPE_DATASET:
-            _subtree(tree, parents)[last] = tuple(int(d) for d in h5d.open(group.id, name).shape)
-    return tree
+        if len(parents) >= MAX_DEPTH or (info.type == h5o.TYPE_GROUP and info.rc > 1):
+            self.refused = LoadError(_looping(f"{self.group.name}/{'/'.join([*parents, last])}"))
+        elif info.type == h5o.TYPE_DATASET:
+            try:
+                shape = tuple(int(d) for d in h5d.open(self.group.id, name).shape)
+                subtree(self.tree, parents)[last] = shape
+            except (*H5_ERRORS, KeyError, LoadError) as error:  # open_h5 says the file is corrupt
+                self.refused = error
 
 
 def _looping(name: str) -> str:
@@ -113,7 +137,7 @@ def _looping(name: str) -> str:
     return f"the HDF5 group {name} links back into itself or nests deeper than {MAX_DEPTH} levels"
 
 
-def _subtree(tree: Tree, parents: list[str]) -> Tree:
+def subtree(tree: Tree, parents: list[str]) -> Tree:
     """Return the dict of the group at ``parents``, creating the groups on the way."""
     node = tree
     for part in parents:
