@@ -13,11 +13,15 @@ from typing import IO, Any, Literal
 from graphcheck.findings import LoadError
 from graphcheck.graph import StoredWeight, snake_case
 from graphcheck.limits import current as current_limits
+from graphcheck.loaders.h5_header import HeaderReader, header_reader
 
 # What h5py raises on a corrupt file after opening it (broken B-trees, bad messages).
 H5_ERRORS = (OSError, RuntimeError, ValueError)
 MAX_DEPTH = 32
 METADATA_CACHE_BYTES = 4 * 1024 * 1024
+# The object-header reader of each file open_h5 has open, by HDF5's file number (the
+# ``fileno`` of every object's info), so that read_tree finds it from any group of the file.
+HEADERS: dict[int, HeaderReader | None] = {}
 
 
 def import_h5py() -> None:
@@ -35,14 +39,29 @@ def open_h5(source: str | IO[bytes], where: str) -> Iterator[Any]:
         _cap_metadata_cache(handle)
     except H5_ERRORS as error:
         raise LoadError(f"{where} is not a readable HDF5 file: {error}") from None
+    fileno = None
     try:
         with handle:
+            fileno = _register_headers(source, handle)
             yield handle
     except (*H5_ERRORS, KeyError) as error:
         # h5py reports a corrupt object header as KeyError("Unable to ..."); other KeyErrors are bugs.
         if isinstance(error, KeyError) and "Unable to" not in str(error):
             raise
         raise LoadError(f"{where} is corrupt: {type(error).__name__}: {error}") from None
+    finally:
+        if fileno is not None:
+            HEADERS.pop(fileno, None)  # HDF5 gives a file opened twice one number
+
+
+def _register_headers(source: str | IO[bytes], handle: Any) -> int | None:
+    """Let read_tree find the header reader of ``handle``; return the key to forget it by."""
+    try:
+        fileno = int(handle.id.fileno[0])  # the root's header only, which any read starts with
+        HEADERS[fileno] = header_reader(source, handle)
+    except (*H5_ERRORS, KeyError):
+        return None  # the reads that follow report what is wrong with the file, as before
+    return fileno
 
 
 def _cap_metadata_cache(handle: Any) -> None:
@@ -86,9 +105,10 @@ def read_tree(group: Any) -> Tree:
     """
     from h5py import h5o
 
-    if h5o.get_info(group.id).rc > 1:
+    info = h5o.get_info(group.id)
+    if info.rc > 1:
         raise LoadError(_looping(group.name))
-    walk = _TreeWalk(group, current_limits().max_h5_objects)
+    walk = _TreeWalk(group, current_limits().max_h5_objects, HEADERS.get(info.fileno))
     h5o.visit(group.id, walk.visit, info=True)
     if walk.refused is not None:
         raise walk.refused
@@ -103,9 +123,13 @@ class _TreeWalk:
     read each header a second time (twice the reads, half the time of a 10,000-layer model).
     """
 
-    def __init__(self, group: Any, limit: int) -> None:
-        """Visit below ``group``, refusing more than ``limit`` objects."""
-        self.group, self.limit, self.count = group, limit, 0
+    def __init__(self, group: Any, limit: int, headers: HeaderReader | None) -> None:
+        """Visit below ``group``, refusing more than ``limit`` objects; ``headers`` reads shapes."""
+        from h5py import h5d, h5o
+
+        self.group, self.gid, self.limit, self.count = group, group.id, limit, 0
+        self.headers = headers
+        self.open_dataset, self.dataset, self.group_type = h5d.open, h5o.TYPE_DATASET, h5o.TYPE_GROUP
         self.tree: Tree = {}
         # The first refusal (a loop, a corrupt dataset), raised once the visit has counted
         # every object: an object count over the limit is the finding that wins, as before.
@@ -113,8 +137,6 @@ class _TreeWalk:
 
     def visit(self, name: bytes, info: Any) -> None:
         """Record one object; a dataset's shape goes into the tree at its path."""
-        from h5py import h5d, h5o
-
         self.count += 1
         if self.count > self.limit:
             raise LoadError(f"the HDF5 weights hold over {self.limit} objects (max_h5_objects)")
@@ -122,14 +144,25 @@ class _TreeWalk:
             return
         *parents, last = name.decode("utf-8", "backslashreplace").split("/")
         # A group reached by a second hard link may hold a link back to itself.
-        if len(parents) >= MAX_DEPTH or (info.type == h5o.TYPE_GROUP and info.rc > 1):
+        if len(parents) >= MAX_DEPTH or (info.type == self.group_type and info.rc > 1):
             self.refused = LoadError(_looping(f"{self.group.name}/{'/'.join([*parents, last])}"))
-        elif info.type == h5o.TYPE_DATASET:
+        elif info.type == self.dataset:
             try:
-                shape = tuple(int(d) for d in h5d.open(self.group.id, name).shape)
-                subtree(self.tree, parents)[last] = shape
+                subtree(self.tree, parents)[last] = self._shape(name, info.addr)
             except (*H5_ERRORS, KeyError, LoadError) as error:  # open_h5 says the file is corrupt
                 self.refused = error
+
+
+    def _shape(self, name: bytes, address: int) -> tuple[int, ...]:
+        """Return a dataset's shape from its header, or from HDF5 when the header is unusual."""
+        shape = None if self.headers is None else self.headers.shape(address)
+        if shape is not None:
+            return shape
+        dims = self.open_dataset(self.gid, name).shape
+        if dims is None:  # h5py.Empty: Keras never writes one, and it has no shape to compare
+            raise LoadError(f"the HDF5 dataset {self.group.name}/{link_text(name)} is empty "
+                            "(a null dataspace): it holds no array")
+        return tuple(int(d) for d in dims)
 
 
 def _looping(name: str) -> str:

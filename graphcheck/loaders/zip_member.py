@@ -53,6 +53,11 @@ class StoredMember(io.RawIOBase):
         self.pos = base + offset
         return self.pos
 
+    def pread(self, offset: int, size: int) -> bytes:
+        """Return up to ``size`` bytes at ``offset`` in the member, leaving the position as it is."""
+        count = max(0, min(size, self.size - offset))
+        return os.pread(self.file.fileno(), count, self.start + offset) if count else b""
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Read into ``buffer`` from the current position, never past the member's end."""
         view = memoryview(buffer).cast("B")
