@@ -147,11 +147,9 @@ def _nests(value: object) -> bool:
 
 def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:
     """Describe code that one JSON object of a config stores or names."""
-    from graphcheck.loaders.marshal_reader import describe_base64
-
     inner = value.get("config")
     if value.get("class_name") == "__lambda__" and isinstance(inner, Mapping):
-        yield f"Python bytecode in {where}: {describe_base64(str(inner.get('code', '')))}"
+        yield f"Python bytecode in {where}: {_bytecode(str(inner.get('code', '')))}"
     module = value.get("module")
     if isinstance(module, str) and not _safe_module(module):
         yield f"a reference to module {module!r} in {where}"
@@ -159,11 +157,19 @@ def _object_code(value: Mapping[str, Any], where: str) -> Iterator[str]:
     if isinstance(registered, str) and ">" in registered:
         yield f"custom class {registered!r} in {where}"
     for key, kind in value.items():
-        dumped = value.get(key[:-len("_type")]) if key.endswith("_type") else None
-        if kind == "lambda" and isinstance(dumped, list) and dumped and isinstance(dumped[0], str):
+        if kind != "lambda" or not key.endswith("_type"):  # the cheap test first: every key comes here
+            continue
+        dumped = value.get(key[:-len("_type")])
+        if isinstance(dumped, list) and dumped and isinstance(dumped[0], str):
             # tf_keras: {"function": [base64 bytecode, defaults, closure], "function_type": "lambda"}
-            yield (f"Python bytecode in {where}.{key[:-len('_type')]}: "
-                   f"{describe_base64(dumped[0])}")
+            yield f"Python bytecode in {where}.{key[:-len('_type')]}: {_bytecode(dumped[0])}"
+
+
+def _bytecode(encoded: str) -> str:
+    """Describe base64 marshal data (imported here: the scan visits every object of a config)."""
+    from graphcheck.loaders.marshal_reader import describe_base64
+
+    return describe_base64(encoded)
 
 
 def _safe_module(module: str) -> bool:
