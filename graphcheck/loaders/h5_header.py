@@ -23,6 +23,7 @@ DATASPACE = 0x0001
 SHARED = 0x02  # message flag: the data is a reference to a message stored elsewhere
 MAX_RANK = 32  # H5S_MAX_RANK
 DATASPACE_PREFIX = 8  # version 1: version, rank, flags, 5 reserved bytes; then the dimensions
+WIDTHS = {2: "H", 4: "I", 8: "Q"}  # struct codes of the usual sizes of lengths (16, 32 are rare)
 READ_SIZE = 512  # HDF5's own first read of an object header (H5O_SPEC_READ_SIZE)
 
 Pread = Callable[[int, int], bytes]
@@ -60,6 +61,8 @@ class HeaderReader:
         rank, width = message[1], self.lengths
         if rank > MAX_RANK or DATASPACE_PREFIX + rank * width > len(message):
             return None
+        if width in WIDTHS:
+            return struct.unpack_from(f"<{rank}{WIDTHS[width]}", message, DATASPACE_PREFIX)
         return tuple(int.from_bytes(message[at:at + width], "little")
                      for at in range(DATASPACE_PREFIX, DATASPACE_PREFIX + rank * width, width))
 

@@ -32,6 +32,7 @@ class StoredMember(io.RawIOBase):
         """Read ``file`` from ``start`` for ``size`` bytes; the caller keeps the file open."""
         super().__init__()
         self.file, self.start, self.size, self.pos = file, start, size, 0
+        self.descriptor = file.fileno()
 
     def readable(self) -> bool:
         """Return True: the window is readable."""
@@ -56,7 +57,7 @@ class StoredMember(io.RawIOBase):
     def pread(self, offset: int, size: int) -> bytes:
         """Return up to ``size`` bytes at ``offset`` in the member, leaving the position as it is."""
         count = max(0, min(size, self.size - offset))
-        return os.pread(self.file.fileno(), count, self.start + offset) if count else b""
+        return os.pread(self.descriptor, count, self.start + offset) if count else b""
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Read into ``buffer`` from the current position, never past the member's end."""
