@@ -72,15 +72,19 @@ def header_reader(source: str | IO[bytes], handle: Any) -> HeaderReader | None:
     create = handle.id.get_create_plist()
     if create.get_userblock() != 0:  # addresses would count from the superblock: keep it simple
         return None
-    pread = _pread(source, handle)
-    return None if pread is None else HeaderReader(pread=pread, lengths=create.get_sizes()[1])
+    return HeaderReader(pread=_pread(source, handle), lengths=create.get_sizes()[1])
 
 
-def _pread(source: str | IO[bytes], handle: Any) -> Pread | None:
-    """Return positional reads of the bytes HDF5 reads: its own descriptor, or the member window."""
+def _pread(source: str | IO[bytes], handle: Any) -> Pread:
+    """Return positional reads of the bytes HDF5 reads: its own descriptor, or its file object."""
     if isinstance(source, str):
         descriptor = handle.id.get_vfd_handle()  # the sec2 driver's file: no second open
         return lambda offset, size: os.pread(descriptor, size, offset)
-    raw = getattr(source, "raw", source)  # the window below open_member's buffer
-    pread: Pread | None = getattr(raw, "pread", None)
-    return pread
+
+    def read(offset: int, size: int) -> bytes:
+        """Read as h5py's file-object driver does (it seeks before each read too)."""
+        source.seek(offset)
+        return source.read(size)
+
+    # A header was just read by HDF5 for the visit: it is still in open_member's buffer.
+    return read

@@ -32,7 +32,6 @@ class StoredMember(io.RawIOBase):
         """Read ``file`` from ``start`` for ``size`` bytes; the caller keeps the file open."""
         super().__init__()
         self.file, self.start, self.size, self.pos = file, start, size, 0
-        self.descriptor = file.fileno()
 
     def readable(self) -> bool:
         """Return True: the window is readable."""
@@ -53,11 +52,6 @@ class StoredMember(io.RawIOBase):
             raise ValueError("negative seek position")
         self.pos = base + offset
         return self.pos
-
-    def pread(self, offset: int, size: int) -> bytes:
-        """Return up to ``size`` bytes at ``offset`` in the member, leaving the position as it is."""
-        count = max(0, min(size, self.size - offset))
-        return os.pread(self.descriptor, count, self.start + offset) if count else b""
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Read into ``buffer`` from the current position, never past the member's end."""
