@@ -158,7 +158,8 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
 def _weights_member(path: Path, archive: zipfile.ZipFile) -> Iterator[IO[bytes]]:
     """Open the weights member for h5py's random reads (in place when stored, as Keras writes it)."""
     try:
-        with open_member(path, archive, WEIGHTS, current_limits().max_member_bytes) as member:
+        with open_member(path, archive, WEIGHTS, current_limits().max_member_bytes,
+                         metadata=True) as member:
             yield member
     except MEMBER_ERRORS as error:
         raise LoadError(f"{WEIGHTS} in the archive cannot be read: {error}") from None

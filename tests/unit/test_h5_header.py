@@ -32,7 +32,7 @@ def _opened(path: Path) -> Iterator[Any]:
             if WEIGHTS not in archive.namelist():
                 yield None
                 return
-            with open_member(path, archive, WEIGHTS, 1 << 30) as member, \
+            with open_member(path, archive, WEIGHTS, 1 << 30, metadata=True) as member, \
                     open_h5(member, WEIGHTS) as h5:
                 yield h5
     elif h5py.is_hdf5(path) and _opens(path):
@@ -177,6 +177,26 @@ def test_a_keras_member_reads_its_own_headers(tmp_path: Path, compression: int) 
         assert reader.pread(size + 10, 8) == b""
         assert reader.shape(h5o.get_info(h5["layers/dense/vars/0"].id).addr) == (4, 2)
         assert read_tree(h5["layers"]) == {"dense": {"vars": {"0": (4, 2)}}}
+
+
+def test_the_metadata_reader_reads_what_the_plain_one_reads() -> None:
+    """Without readinto (so that h5py calls read), the member gives the same bytes and tree."""
+    path = FIXTURES / "keras" / "question.keras"
+    with zipfile.ZipFile(path) as archive:
+        trees = []
+        for metadata in (False, True):
+            with open_member(path, archive, WEIGHTS, 1 << 30, metadata=metadata) as member:
+                assert hasattr(member, "readinto") is not metadata
+                member.seek(0, io.SEEK_END)
+                size = member.tell()
+                chunks = []
+                for offset in (0, 100, size // 2, size - 7, size + 5):
+                    member.seek(offset)
+                    chunks.append(member.read(300))
+                with open_h5(member, WEIGHTS) as h5:
+                    trees.append((chunks, read_tree(h5["layers"])))
+    assert trees[0] == trees[1]
+    assert trees[1][1]  # the tree is not empty: there was something to compare
 
 
 def test_a_null_dataspace_is_a_finding(tmp_path: Path) -> None:
