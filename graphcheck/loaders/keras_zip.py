@@ -158,7 +158,8 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
 def _weights_member(path: Path, archive: zipfile.ZipFile) -> Iterator[IO[bytes]]:
     """Open the weights member for h5py's random reads (in place when stored, as Keras writes it)."""
     try:
-        with open_member(path, archive, WEIGHTS, current_limits().max_member_bytes) as member:
+        with open_member(path, archive, WEIGHTS, current_limits().max_member_bytes,
+                         metadata=True) as member:
             yield member
     except MEMBER_ERRORS as error:
         raise LoadError(f"{WEIGHTS} in the archive cannot be read: {error}") from None
@@ -200,15 +201,19 @@ def parse_json(data: bytes, where: str) -> dict[str, Any]:
 def _check_depth(value: object, where: str) -> None:
     """Refuse JSON nested deeper than the limit, so recursive readers stay within the stack."""
     limit = current_limits().max_json_depth
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if depth > limit or (children and depth >= limit):  # its children would be over it
-            raise LoadError(f"{where} is nested {limit}+ levels deep, over the limit "
-                            "(max_json_depth)")
-        # Scalars nest nothing: only objects and lists are stacked.
-        stack += [(v, depth + 1) for v in children if isinstance(v, (dict, list))]
+    # One level at a time: only objects and lists are kept (scalars nest nothing), and no
+    # depth is stored per item (a 10,000-layer config has hundreds of thousands of them).
+    level: list[Any] = [value]
+    depth = 1
+    while level:
+        nested: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+            if depth > limit or (children and depth >= limit):  # its children would be over it
+                raise LoadError(f"{where} is nested {limit}+ levels deep, over the limit "
+                                "(max_json_depth)")
+            nested += [v for v in children if isinstance(v, (dict, list))]
+        level, depth = nested, depth + 1
 
 
 def _metadata(archive: zipfile.ZipFile, names: set[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from graphcheck.findings import LoadError
 from graphcheck.graph import Model, StoredWeight
-from graphcheck.loaders.h5_weights import GroupWeights, NestedLegacyWeights, Tree, _subtree
+from graphcheck.loaders.h5_weights import GroupWeights, NestedLegacyWeights, Tree, subtree
 from graphcheck.loaders.keras_config import NoWeights, WeightSource, build_model
 from graphcheck.loaders.keras_zip import parse_json
 
@@ -170,7 +170,7 @@ def _unique(name: str, used: dict[str, int]) -> str:
 def _put(tree: Tree, path: str, shape: tuple[int, ...]) -> None:
     """Insert a dataset's shape at a slash-separated path, as read_tree builds a file's tree."""
     *parents, last = path.split("/")
-    _subtree(tree, parents)[last] = shape
+    subtree(tree, parents)[last] = shape
 
 
 # tf_keras / Keras 2: legacy .h5 pairing, each layer's weights in the order save() writes them.
