@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graphcheck.graph import StoredWeight
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,3 +146,14 @@ def num_directions(direction: str) -> int:
 def onnx_op_version(kind: Kind, opset: int) -> int:
     """Return the op version an opset below 7 selects (GRU changed at 3, the others at 1 only)."""
     return 3 if kind is GRU and opset >= 3 else 1
+
+
+def gru_layout(config: Mapping[str, Any], units: int,
+               stored: tuple[StoredWeight, ...]) -> Mapping[str, Any]:
+    """Read reset_after=False where old Keras 2 (files up to 2.1.3) wrote no key and a (3*units,) bias.
+
+    That GRU had no such argument and one bias per gate; TF2 and Keras 3 default to True.
+    """
+    if "reset_after" in config or not any(w.shape == (3 * units,) for w in stored):
+        return config
+    return {**config, "reset_after": False}

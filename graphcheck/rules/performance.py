@@ -7,11 +7,10 @@ from typing import Any, ClassVar
 
 from graphcheck.findings import Confidence, Severity
 from graphcheck.graph import format_shape
-from graphcheck.recurrent_facts import CUDNN_CLASSES, GRU, KERAS_GENERIC_RNN, LSTM
+from graphcheck.recurrent_facts import CUDNN_CLASSES, GRU, KERAS_GENERIC_RNN, LSTM, gru_layout
 from graphcheck.rules import Case, Context, Hit, Rule, typed
 from graphcheck.rules.cases import layer, lstm, sequential
 from graphcheck.rules.recurrent import RecurrentLayer, keras_recurrent
-from graphcheck.shapes.keras.recurrent import gru_layout
 
 # What the fused cuDNN kernel accepts (keras/src/layers/rnn/lstm.py and gru.py docstrings).
 CUDNN_NEEDS: tuple[tuple[str, object, str], ...] = (

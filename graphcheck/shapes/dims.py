@@ -99,3 +99,23 @@ def positive_int(config: Mapping[str, object], key: str) -> int:
         raise ShapeError(RuleName.UNREADABLE_MODEL, f"is {value}, over the limit of "
                          f"{current_limits().max_dim} (max_dim)", field=f"config.{key}")
     return value
+
+
+def broadcast(first: Shape, second: Shape, layer_type: str) -> Shape:
+    """Combine two non-batch shapes the way Keras's merge layers do (unknown wins over size)."""
+    if len(first) < len(second):
+        first, second = second, first
+    if not second:
+        return first
+    out: list[Dim] = list(first[: len(first) - len(second)])
+    for a, b in zip(first[len(first) - len(second):], second):
+        if not isinstance(a, int) or not isinstance(b, int):
+            out.append(None)
+        elif a == 1 or b == 1 or a == b:
+            out.append(b if a == 1 else a)
+        else:
+            raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
+                             f"{layer_type} needs inputs of the same shape (or broadcastable by "
+                             f"1s), but {a} meets {b}: {format_shape(first)} vs {format_shape(second)} "
+                             "without the batch axis")
+    return tuple(out)

@@ -48,13 +48,15 @@ def test_a_keras_run_imports_no_onnx() -> None:
     assert not modules & {"onnx", "google", "networkx"}
 
 
-def test_a_keras_run_imports_only_the_keras_shape_functions() -> None:
-    """The ONNX shape functions and graph builder are imported for an ONNX model, not for every run."""
+def test_each_run_imports_only_its_framework_shape_functions() -> None:
+    """The ONNX shape functions and graph builder are imported for an ONNX model, not for every
+    run; the Keras shape functions for a Keras model, not for an ONNX one."""
     keras_run, onnx_run = imported_modules(QUESTION), imported_modules(ONNX_LSTM)
-    assert "graphcheck.shapes.keras" in keras_run
+    assert "graphcheck.shapes.keras.recurrent" in keras_run
     onnx_only = ("graphcheck.shapes.onnx", "graphcheck.loaders.onnx_graph", "graphcheck.loaders.onnx_tensors")
     assert not {name for name in keras_run if name.startswith(onnx_only)}
     assert {"graphcheck.shapes.onnx.recurrent", *onnx_only[1:]} <= onnx_run
+    assert not {name for name in onnx_run if name.startswith("graphcheck.shapes.keras")}
 
 
 def test_an_onnx_run_imports_no_hdf5() -> None:

@@ -6,8 +6,7 @@ from graphcheck.findings import ShapeError
 from graphcheck.graph import format_shape
 from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, WeightSpec, register
-from graphcheck.shapes.dims import positive_int
-from graphcheck.shapes.keras.merging import broadcast
+from graphcheck.shapes.dims import broadcast, positive_int
 
 
 @register("keras", "LayerScale")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from graphcheck.findings import ShapeError
-from graphcheck.graph import Dim, Shape, format_shape
+from graphcheck.graph import Shape, format_shape
 from graphcheck.rule_names import RuleName
 from graphcheck.shapes import Call, LayerShapes, register
+from graphcheck.shapes.dims import broadcast
 
 
 def _all(shapes: tuple[Shape, ...]) -> str:
@@ -48,26 +49,6 @@ def concatenate(call: Call) -> LayerShapes:
     out = list(shapes[0])
     out[axis] = total if all(isinstance(w, int) for w in widths) else None
     return LayerShapes(outputs=(tuple(out),))
-
-
-def broadcast(first: Shape, second: Shape, layer_type: str) -> Shape:
-    """Combine two non-batch shapes the way Keras's merge layers do (unknown wins over size)."""
-    if len(first) < len(second):
-        first, second = second, first
-    if not second:
-        return first
-    out: list[Dim] = list(first[: len(first) - len(second)])
-    for a, b in zip(first[len(first) - len(second):], second):
-        if not isinstance(a, int) or not isinstance(b, int):
-            out.append(None)
-        elif a == 1 or b == 1 or a == b:
-            out.append(b if a == 1 else a)
-        else:
-            raise ShapeError(RuleName.INPUT_DIM_MISMATCH,
-                             f"{layer_type} needs inputs of the same shape (or broadcastable by "
-                             f"1s), but {a} meets {b}: {format_shape(first)} vs {format_shape(second)} "
-                             "without the batch axis")
-    return tuple(out)
 
 
 @register("keras", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")

@@ -16,6 +16,7 @@ from graphcheck.recurrent_facts import (
     KERAS_LAYERS,
     LSTM,
     Kind,
+    gru_layout,
     keras_axes,
     keras_bias_rows,
 )
@@ -174,17 +175,6 @@ def cudnn_layer(call: Call) -> LayerShapes:
                               f"recurrent bias for each of the {gates} gate blocks (cuDNN layout)")
     specs = [replace(s, path=s.path.removeprefix("/")) for s in specs] + [bias]
     return LayerShapes(outputs=tuple(outputs), weights=tuple(specs), problems=problems)
-
-
-def gru_layout(config: Mapping[str, Any], units: int,
-               stored: tuple[StoredWeight, ...]) -> Mapping[str, Any]:
-    """Read reset_after=False where old Keras 2 (files up to 2.1.3) wrote no key and a (3*units,) bias.
-
-    That GRU had no such argument and one bias per gate; TF2 and Keras 3 default to True.
-    """
-    if "reset_after" in config or not any(w.shape == (3 * units,) for w in stored):
-        return config
-    return {**config, "reset_after": False}
 
 
 def stacked_cells(config: Mapping[str, Any]) -> list[CellInfo]:

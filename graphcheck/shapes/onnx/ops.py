@@ -14,7 +14,7 @@ from typing import Any
 
 from graphcheck.findings import ShapeError
 from graphcheck.graph import Dim, Shape
-from graphcheck.shapes.keras.merging import broadcast
+from graphcheck.shapes.dims import broadcast
 
 Shapes = Sequence[Shape | None]
 Values = Mapping[int, Sequence[int]]
