@@ -29,6 +29,7 @@ from graphcheck.findings import LoadError
 from graphcheck.graph import Model
 from graphcheck.limits import current as current_limits
 from graphcheck.loaders.h5_weights import import_h5py
+from graphcheck.rule_names import RuleName
 
 T = TypeVar("T")
 L = TypeVar("L")
@@ -93,10 +94,17 @@ def _runs_here() -> bool:
 
 
 def _at_once(work: Callable[[], T]) -> T:
-    """Run ``work`` in this process; in a read child, a failure retires the server after it."""
+    """Run ``work`` in this process; in a read child, a failure retires the server after it.
+
+    Not a ``not-a-model`` note: HDF5 read that file without error (save_weights files and
+    datasets beside a repository's models are common; each would cost a fresh server).
+    """
     global _SPOILED
     try:
         return work()
+    except LoadError as error:
+        _SPOILED = _SPOILED or error.rule != RuleName.NOT_A_MODEL
+        raise
     except BaseException:
         _SPOILED = True
         raise

@@ -172,6 +172,31 @@ def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
     assert servers[0] != 0 and servers[1] == 0 and servers[2] not in (0, servers[0])
 
 
+def test_weights_only_files_keep_the_server(tmp_path: Path) -> None:
+    """A save_weights file is a not-a-model note that HDF5 read cleanly: the server serves on."""
+    from graphcheck.discovery import discover
+    from graphcheck.runner import check_all
+    from graphcheck.settings import DEFAULT as SETTINGS
+
+    weights = ROOT / "fixtures" / "weights"
+    shutil.copy(weights / "keras2_question_weights.h5", tmp_path / "a.h5")
+    shutil.copy(weights / "keras3_question.weights.h5", tmp_path / "b.h5")
+    shutil.copy(QUESTION_H5, tmp_path / "c.h5")
+    servers: list[int] = []
+    real_served = read_server.served
+
+    def spying(job: bytes, seconds: float) -> object:
+        answer = real_served(job, seconds)
+        servers.append(read_server.running() or 0)
+        return answer
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(read_server, "served", spying)
+        results = check_all(discover([str(tmp_path)]), SETTINGS, jobs=1)
+    assert [[f.rule for f in r.findings] for r in results] == [["not-a-model"], ["not-a-model"], []]
+    assert len(servers) == 3 and servers[0] != 0 and servers == [servers[0]] * 3
+
+
 def test_outside_a_run_each_read_forks_its_own_child() -> None:
     """A lone read (one check_path, a diff) forks a child that ends with it: no server is left."""
     pids = {isolated(_pid, 10) for _ in range(3)}

@@ -49,8 +49,7 @@ def test_a_keras_run_imports_no_onnx() -> None:
 
 
 def test_each_run_imports_only_its_framework_shape_functions() -> None:
-    """The ONNX shape functions and graph builder are imported for an ONNX model, not for every
-    run; the Keras shape functions for a Keras model, not for an ONNX one."""
+    """Each framework's shape functions (and the ONNX graph builder) load for its models only."""
     keras_run, onnx_run = imported_modules(QUESTION), imported_modules(ONNX_LSTM)
     assert "graphcheck.shapes.keras.recurrent" in keras_run
     onnx_only = ("graphcheck.shapes.onnx", "graphcheck.loaders.onnx_graph", "graphcheck.loaders.onnx_tensors")
