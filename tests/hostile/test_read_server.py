@@ -148,15 +148,12 @@ def test_a_load_error_caught_in_the_server_still_retires_it() -> None:
     assert isolated(_pid, 10) != first
 
 
-def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
-    """Checked through the runner: the read after an unreadable .h5 is served by a new process."""
+def _run_over(folder: Path) -> tuple[list[list[str]], list[int]]:
+    """Check a folder through the runner: each file's rules, and the server that read each."""
     from graphcheck.discovery import discover
     from graphcheck.runner import check_all
     from graphcheck.settings import DEFAULT as SETTINGS
 
-    shutil.copy(QUESTION_H5, tmp_path / "a.h5")
-    (tmp_path / "b.h5").write_bytes(QUESTION_H5.read_bytes()[:3000])  # cut short: unreadable
-    shutil.copy(QUESTION_H5, tmp_path / "c.h5")
     servers: list[int] = []
     real_served = read_server.served
 
@@ -167,33 +164,28 @@ def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(read_server, "served", spying)
-        results = check_all(discover([str(tmp_path)]), SETTINGS, jobs=1)
-    assert [[f.rule for f in r.findings] for r in results] == [[], ["unreadable-model"], []]
+        results = check_all(discover([str(folder)]), SETTINGS, jobs=1)
+    return [[f.rule for f in r.findings] for r in results], servers
+
+
+def test_a_bad_file_in_a_folder_retires_the_server(tmp_path: Path) -> None:
+    """Checked through the runner: the read after an unreadable .h5 is served by a new process."""
+    shutil.copy(QUESTION_H5, tmp_path / "a.h5")
+    (tmp_path / "b.h5").write_bytes(QUESTION_H5.read_bytes()[:3000])  # cut short: unreadable
+    shutil.copy(QUESTION_H5, tmp_path / "c.h5")
+    rules, servers = _run_over(tmp_path)
+    assert rules == [[], ["unreadable-model"], []]
     assert servers[0] != 0 and servers[1] == 0 and servers[2] not in (0, servers[0])
 
 
 def test_weights_only_files_keep_the_server(tmp_path: Path) -> None:
     """A save_weights file is a not-a-model note that HDF5 read cleanly: the server serves on."""
-    from graphcheck.discovery import discover
-    from graphcheck.runner import check_all
-    from graphcheck.settings import DEFAULT as SETTINGS
-
     weights = ROOT / "fixtures" / "weights"
     shutil.copy(weights / "keras2_question_weights.h5", tmp_path / "a.h5")
     shutil.copy(weights / "keras3_question.weights.h5", tmp_path / "b.h5")
     shutil.copy(QUESTION_H5, tmp_path / "c.h5")
-    servers: list[int] = []
-    real_served = read_server.served
-
-    def spying(job: bytes, seconds: float) -> object:
-        answer = real_served(job, seconds)
-        servers.append(read_server.running() or 0)
-        return answer
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(read_server, "served", spying)
-        results = check_all(discover([str(tmp_path)]), SETTINGS, jobs=1)
-    assert [[f.rule for f in r.findings] for r in results] == [["not-a-model"], ["not-a-model"], []]
+    rules, servers = _run_over(tmp_path)
+    assert rules == [["not-a-model"], ["not-a-model"], []]
     assert len(servers) == 3 and servers[0] != 0 and servers == [servers[0]] * 3
 
 
